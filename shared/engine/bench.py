@@ -1,0 +1,115 @@
+"""``occlab bench``: the engine against the seed's per-cell loop, on real labelled papers."""
+
+from __future__ import annotations
+
+import platform
+import resource
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from shared.engine.dataset import read_labelled_csv
+from shared.engine.explain import OcclusionGrid, occlusion_grid, occlusion_grids
+from shared.engine.runtime import Model, load_model
+
+DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "labelled-papers.csv"
+Paper = dict[str, str]
+
+
+def per_cell(model: Model, grid: OcclusionGrid) -> np.ndarray:
+    """The seed's method: one forward pass, batch of one, for every cell of the grid."""
+    rows, cols = grid.fields
+    out = np.zeros(grid.probabilities.shape)
+    for i in range(len(rows.units)):
+        for j in range(len(cols.units)):
+            doc = {rows.name: rows.tokens_upto(i), cols.name: cols.tokens_upto(j)}
+            out[i, j] = model.predict_batch([doc])[0]
+    return out
+
+
+def lstm_flops(model: Model, grids: Sequence[OcclusionGrid]) -> float:
+    """Multiply-adds x 2 of the LSTM matrix products the engine performs for these grids."""
+    arch = model.classifier.arch
+    h, d = arch.hidden_size, arch.vector_size
+    step = {"first": 8 * h * (d + h), "upper": 8 * h * (2 * h + h)}
+    total = 0.0
+    for g in grids:
+        for fu in g.fields:
+            ks = [k for k in sorted(set(fu.prefix_lengths)) if k > 0]
+            total += fu.prefix_lengths[-1] * step["first"]  # shared forward run
+            total += sum(ks) * (step["first"] + 2 * (arch.num_layers - 1) * step["upper"])
+    return total
+
+
+def matmul_gflops(n: int = 1024, repeat: int = 20) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    start = time.perf_counter()
+    for _ in range(repeat):
+        torch.mm(a, b)
+    return 2 * n**3 * repeat / (time.perf_counter() - start) / 1e9
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_bench(
+    model_dir: Path | None,
+    data: Path | None,
+    n_papers: int,
+    seed: int,
+    echo: Callable[[str], None] = print,
+    loop_papers: int = 12,
+) -> dict[str, Any]:
+    model = load_model(model_dir)
+    papers = [
+        {"title": p.title, "abstract": p.abstract}
+        for p in read_labelled_csv(data or DEFAULT_DATA, limit=n_papers, seed=seed)
+    ]
+    fig: dict[str, Any] = {
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, "
+        f"torch {torch.__version__}, device {model.device}"
+    }
+    occlusion_grids(model, papers[:2])  # warm-up
+    singles, t_single = _timed(
+        lambda: [occlusion_grid(model, p["title"], p["abstract"]) for p in papers[:loop_papers]]
+    )
+    loops, t_loop = _timed(lambda: [per_cell(model, g) for g in singles])
+    worst = max(
+        float(np.abs(a - g.probabilities).max()) for a, g in zip(loops, singles, strict=True)
+    )
+    batched, t_batch = _timed(lambda: occlusion_grids(model, papers))
+    words, t_words = _timed(lambda: occlusion_grids(model, papers[:16], abstract_unit="word"))
+    shapes = np.array([g.probabilities.shape for g in batched])
+    fig.update(
+        {
+            "papers": len(papers),
+            "median_grid": [int(x) for x in np.median(shapes, axis=0)],
+            "median_abstract_words": int(np.median([len(g.fields[1].tokens) for g in batched])),
+            "per_cell_ms_per_paper": 1000 * t_loop / loop_papers,
+            "engine_single_ms_per_paper": 1000 * t_single / loop_papers,
+            "single_speedup": t_loop / t_single,
+            "batched_papers_per_s": len(papers) / t_batch,
+            "batched_speedup": (t_loop / loop_papers) / (t_batch / len(papers)),
+            "word_grid_papers_per_s": len(words) / t_words,
+            "max_abs_diff_vs_per_cell": worst,
+            "engine_gflops_batched": lstm_flops(model, batched) / t_batch / 1e9,
+            "engine_gflops_word": lstm_flops(model, words) / t_words / 1e9,
+            "matmul_gflops": matmul_gflops(),
+            "peak_rss_mib": _peak_mib(),
+        }
+    )
+    for key, value in fig.items():
+        echo(f"{key:28s} {value:.3f}" if isinstance(value, float) else f"{key:28s} {value}")
+    return fig

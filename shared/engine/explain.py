@@ -1,0 +1,244 @@
+"""Public occlusion API: grids, leave-one-out and contribution views, for one paper or many."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from shared.engine.model import pad_batch
+from shared.engine.occlusion import (
+    deletion_scores,
+    field_scores,
+    grid_probabilities,
+    without_unit,
+)
+from shared.engine.runtime import Model
+from shared.units import FieldUnits, InputError
+
+PaperInput = Mapping[str, str] | Sequence[str]
+DEFAULT_UNITS = {"title": "word", "abstract": "sentence"}
+
+
+@dataclass
+class OcclusionGrid:
+    """``probabilities[i, j]`` = P(first i+1 title units, first j+1 abstract units)."""
+
+    probabilities: np.ndarray
+    probability: float
+    fields: list[FieldUnits]
+    model_name: str
+    model_version: str
+
+    @property
+    def title_units(self) -> list[list[str]]:
+        return self.fields[0].units
+
+    @property
+    def abstract_units(self) -> list[list[str]]:
+        return self.fields[1].units
+
+    @property
+    def skipped(self) -> dict[str, list[str]]:
+        return {f.name: f.skipped for f in self.fields}
+
+
+@dataclass
+class FieldActivations:
+    """Per known token: top-layer outputs of each direction, and P as the field is read."""
+
+    tokens: list[str]
+    forward: np.ndarray
+    backward: np.ndarray
+    running_probability: np.ndarray
+
+
+@dataclass
+class Activations:
+    """The final feature vector and what each feature adds to the positive-class logit."""
+
+    fields: dict[str, FieldActivations]
+    features: np.ndarray
+    weights: np.ndarray
+    bias: float
+    feature_names: list[str]
+
+    @property
+    def contributions(self) -> np.ndarray:
+        return self.features * self.weights
+
+    def ranked(self, top: int | None = None) -> list[int]:
+        """Feature indices by |contribution|, largest first."""
+        return [int(i) for i in np.argsort(-np.abs(self.contributions), kind="stable")[:top]]
+
+
+@dataclass
+class Explanation:
+    grid: OcclusionGrid
+    leave_one_out: dict[str, np.ndarray]
+    activations: Activations | None
+
+
+@dataclass
+class _Batch:
+    splits: list[list[FieldUnits]]
+    seqs: dict[str, list[Tensor]]
+
+
+def _prepare(model: Model, papers: Sequence[PaperInput], units: Mapping[str, str]) -> _Batch:
+    splits = []
+    for i, paper in enumerate(papers):
+        doc = paper if isinstance(paper, Mapping) else model._doc(list(paper))
+        try:
+            splits.append(model.split(doc, units))
+        except InputError as exc:
+            where = f"paper {i + 1}: " if len(papers) > 1 else ""
+            raise InputError(f"{where}{exc}", exc.field) from exc
+    seqs = {f: [model.embed(s[n].tokens) for s in splits] for n, f in enumerate(model.fields)}
+    return _Batch(splits, seqs)
+
+
+def _units(model: Model, units: Mapping[str, str] | None, **named: str | None) -> dict[str, str]:
+    chosen = {f: DEFAULT_UNITS.get(f, "word") for f in model.fields}
+    chosen.update(units or {})
+    chosen.update({k.removesuffix("_unit"): v for k, v in named.items() if v is not None})
+    return chosen
+
+
+def _head(model: Model) -> tuple[dict[str, Tensor], float]:
+    w, b = model.classifier.decision_weights()
+    slices = model.classifier.field_slices()
+    return {f: w[slices[f]] for f in model.fields}, float(b)
+
+
+Scores = dict[str, list[np.ndarray]]
+
+
+@torch.inference_mode()
+def _scores(model: Model, batch: _Batch, lengths: Sequence[Sequence[Sequence[int]]]) -> Scores:
+    """Per field, per paper: the logit share of each requested prefix length."""
+    weights, _ = _head(model)
+    return {
+        f: field_scores(model.classifier.encoder(f), weights[f], batch.seqs[f], lengths[n])
+        for n, f in enumerate(model.fields)
+    }
+
+
+def _grid_scores(model: Model, batch: _Batch) -> Scores:
+    lengths = [[s[n].prefix_lengths for s in batch.splits] for n in range(len(model.fields))]
+    return _scores(model, batch, lengths)
+
+
+def _grids(model: Model, batch: _Batch, scores: Scores) -> list[OcclusionGrid]:
+    _, bias = _head(model)
+    grids = []
+    for b, split in enumerate(batch.splits):
+        probs = grid_probabilities(bias, [scores[f][b] for f in model.fields])
+        full = float(probs[(-1,) * probs.ndim])
+        grids.append(OcclusionGrid(probs, full, split, model.name, model.version))
+    return grids
+
+
+def occlusion_grids(
+    model: Model,
+    papers: Sequence[PaperInput],
+    title_unit: str | None = None,
+    abstract_unit: str | None = None,
+    units: Mapping[str, str] | None = None,
+) -> list[OcclusionGrid]:
+    """Grids for many papers in one batched pass per field; same results as one by one."""
+    chosen = _units(model, units, title_unit=title_unit, abstract_unit=abstract_unit)
+    batch = _prepare(model, papers, chosen)
+    return _grids(model, batch, _grid_scores(model, batch))
+
+
+def occlusion_grid(
+    model: Model,
+    *texts: str,
+    title_unit: str | None = None,
+    abstract_unit: str | None = None,
+    units: Mapping[str, str] | None = None,
+) -> OcclusionGrid:
+    """The grid for one paper: ``occlusion_grid(model, title, abstract)``."""
+    return occlusion_grids(model, [texts], title_unit, abstract_unit, units)[0]
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _others(model: Model, scores: Scores, b: int, field: str) -> float:
+    """bias + every other field's full-text share: the logit with ``field`` contributing 0."""
+    _, bias = _head(model)
+    return bias + sum(float(scores[g][b][-1]) for g in model.fields if g != field)
+
+
+@torch.inference_mode()
+def _leave_one_out(model: Model, batch: _Batch, scores: Scores) -> list[dict[str, np.ndarray]]:
+    """delta P when each unit of each field is removed, the other fields kept whole."""
+    weights, _ = _head(model)
+    out: list[dict[str, np.ndarray]] = [{} for _ in batch.splits]
+    for n, f in enumerate(model.fields):
+        keep = []
+        for split in batch.splits:
+            known = [t in model.vocab for t in split[n].tokens]
+            bounds = np.cumsum([0] + [len(u) for u in split[n].units]).tolist()
+            keep.append([without_unit(known, bounds, u) for u in range(len(split[n].units))])
+        dropped = deletion_scores(model.classifier.encoder(f), weights[f], batch.seqs[f], keep)
+        for b in range(len(batch.splits)):
+            rest = _others(model, scores, b, f)
+            out[b][f] = _sigmoid(rest + dropped[b]) - _sigmoid(rest + scores[f][b][-1])
+    return out
+
+
+@torch.inference_mode()
+def _activations(model: Model, batch: _Batch, full: Scores) -> list[Activations]:
+    weights, bias = _head(model)
+    hidden = model.classifier.arch.hidden_size
+    per_field: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for f in model.fields:
+        x, n = pad_batch(batch.seqs[f], model.vectors.vector_size)
+        outs, final = model.classifier.encoder(f).encode(
+            x.to(model.device), n.to(model.device), top_outputs=True
+        )
+        per_field[f] = [
+            (outs[b, : n[b]].cpu().numpy(), final[b].cpu().numpy()) for b in range(len(n))
+        ]
+    run_lengths = [[list(range(1, len(s) + 1)) for s in batch.seqs[f]] for f in model.fields]
+    running = _scores(model, batch, run_lengths)
+    names = [f"{f}.{d}.{i}" for f in model.fields for d in ("fwd", "bwd") for i in range(hidden)]
+    w = torch.cat([weights[f] for f in model.fields]).cpu().numpy()
+    result = []
+    for b, split in enumerate(batch.splits):
+        fields = {}
+        for n_, f in enumerate(model.fields):
+            top = per_field[f][b][0]
+            run_p = _sigmoid(_others(model, full, b, f) + running[f][b])
+            tokens = split[n_].known_tokens(model.vocab)
+            fields[f] = FieldActivations(tokens, top[:, :hidden], top[:, hidden:], run_p)
+        feats = np.concatenate([per_field[f][b][1] for f in model.fields])
+        result.append(Activations(fields, feats, w, bias, names))
+    return result
+
+
+def explain(
+    model: Model,
+    papers: Sequence[PaperInput],
+    title_unit: str | None = None,
+    abstract_unit: str | None = None,
+    units: Mapping[str, str] | None = None,
+    activations: bool = True,
+) -> list[Explanation]:
+    """Grid, leave-one-out and (optionally) activations for each paper, batched."""
+    chosen = _units(model, units, title_unit=title_unit, abstract_unit=abstract_unit)
+    batch = _prepare(model, papers, chosen)
+    scores = _grid_scores(model, batch)
+    grids = _grids(model, batch, scores)
+    loo = _leave_one_out(model, batch, scores)
+    acts: list[Activations | None] = (
+        list(_activations(model, batch, scores)) if activations else [None] * len(grids)
+    )
+    return [Explanation(g, d, a) for g, d, a in zip(grids, loo, acts, strict=True)]

@@ -1,0 +1,97 @@
+"""Explanations as JSON, CSV and heat-map images: the formats of ``occlab explain``."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import numpy as np
+
+from shared.engine.explain import Activations, Explanation
+from shared.heatmap import render_heatmap
+
+TOP_FEATURES = 20
+
+
+def _floats(a: np.ndarray, digits: int = 6) -> Any:
+    return np.round(np.asarray(a, dtype=np.float64), digits).tolist()
+
+
+def to_json(e: Explanation, full_activations: bool = True) -> dict[str, Any]:
+    g = e.grid
+    data: dict[str, Any] = {
+        "probability": round(g.probability, 6),
+        "probabilities": _floats(g.probabilities),
+        "fields": [f.name for f in g.fields],
+        "units": {f.name: f.unit for f in g.fields},
+        "title_units": g.title_units,
+        "abstract_units": g.abstract_units,
+        "labels": {f.name: f.labels for f in g.fields},
+        "leave_one_out": {f: _floats(d) for f, d in e.leave_one_out.items()},
+        "skipped": g.skipped,
+        "model": {"name": g.model_name, "version": g.model_version},
+    }
+    if e.activations is not None:
+        data["activations"] = activations_json(e.activations, full_activations)
+    return data
+
+
+def activations_json(a: Activations, full: bool = True) -> dict[str, Any]:
+    top = [
+        {
+            "feature": a.feature_names[i],
+            "activation": round(float(a.features[i]), 6),
+            "weight": round(float(a.weights[i]), 6),
+            "contribution": round(float(a.contributions[i]), 6),
+        }
+        for i in a.ranked(TOP_FEATURES)
+    ]
+    fields = {}
+    for name, fa in a.fields.items():
+        entry: dict[str, Any] = {
+            "tokens": fa.tokens,
+            "running_probability": _floats(fa.running_probability),
+        }
+        if full:
+            entry["forward"] = _floats(fa.forward, 5)
+            entry["backward"] = _floats(fa.backward, 5)
+        fields[name] = entry
+    return {"bias": round(a.bias, 6), "top_features": top, "fields": fields}
+
+
+def to_csv(e: Explanation) -> str:
+    """The grid in long form: one row per cell, with the units each prefix ends on."""
+    g = e.grid
+    rows, cols = g.fields[0], g.fields[1]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        [
+            f"{rows.name}_prefix",
+            f"{cols.name}_prefix",
+            f"{rows.name}_added",
+            f"{cols.name}_added",
+            "probability",
+        ]
+    )
+    for i, row_label in enumerate(rows.labels):
+        for j, col_label in enumerate(cols.labels):
+            writer.writerow([i + 1, j + 1, row_label, col_label, f"{g.probabilities[i, j]:.6f}"])
+    return out.getvalue()
+
+
+def to_image(e: Explanation, fmt: str) -> bytes:
+    g = e.grid
+    rows, cols = g.fields[0], g.fields[1]
+    return render_heatmap(
+        g.probabilities,
+        rows.labels,
+        cols.labels,
+        heading=rows.text,
+        probability=g.probability,
+        row_axis=f"{rows.name.capitalize()}, {rows.unit} by {rows.unit}",
+        col_axis=f"{cols.name.capitalize()}, {cols.unit} by {cols.unit}",
+        col_unit=cols.unit,
+        fmt=fmt,
+    )

@@ -1,0 +1,102 @@
+"""A model is a directory: manifest.json, safetensors weights, and word vectors.
+
+Nothing here unpickles, and every file's sha256 is checked against the manifest on load, so a
+model directory from a stranger can neither run code nor be silently altered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from shared.engine.model import Architecture, Classifier
+from shared.engine.vectors import load_vectors, save_vectors
+
+FORMAT = "occlusion-lab-model/1"
+WEIGHTS = "weights.safetensors"
+VECTORS = "vectors.npy"
+VOCAB = "vocab.txt"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "default"
+
+
+class ModelFileError(RuntimeError):
+    """A model directory that is missing, malformed or altered; the message says which file."""
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_model_dir(
+    out: Path, classifier: Classifier, kv: Any, info: dict[str, Any]
+) -> dict[str, Any]:
+    """Write a model directory; ``info`` holds name, version, metrics and training details."""
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in classifier.state_dict().items()}
+    save_file(state, str(out / WEIGHTS))
+    save_vectors(kv, out / VECTORS, out / VOCAB)
+    manifest = {
+        "format": FORMAT,
+        **info,
+        "architecture": classifier.arch.to_json(),
+        "files": {n: sha256_file(out / n) for n in (WEIGHTS, VECTORS, VOCAB)},
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
+def read_manifest(model_dir: Path) -> dict[str, Any]:
+    path = model_dir / "manifest.json"
+    if not path.is_file():
+        raise ModelFileError(f"{model_dir} is not a model directory: it has no manifest.json")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ModelFileError(f"{path} is not an {FORMAT} manifest")
+    return manifest
+
+
+def verify_files(model_dir: Path, manifest: dict[str, Any]) -> None:
+    files = manifest.get("files")
+    if not isinstance(files, dict) or set(files) != {WEIGHTS, VECTORS, VOCAB}:
+        raise ModelFileError(f"{model_dir}/manifest.json must list {WEIGHTS}, {VECTORS}, {VOCAB}")
+    for name, expected in files.items():
+        path = model_dir / name
+        if not path.is_file():
+            raise ModelFileError(f"{path} is missing")
+        if sha256_file(path) != expected:
+            raise ModelFileError(
+                f"{path} does not match the sha256 in manifest.json: the file was altered "
+                "or damaged; restore it or retrain the model"
+            )
+
+
+def load_model_dir(model_dir: Path) -> tuple[Classifier, Any, dict[str, Any]]:
+    """(classifier in eval mode on CPU, KeyedVectors memory-mapped, manifest), all verified."""
+    manifest = read_manifest(model_dir)
+    verify_files(model_dir, manifest)
+    arch = Architecture.from_json(manifest["architecture"])
+    classifier = Classifier(arch)
+    state = load_file(str(model_dir / WEIGHTS))
+    try:
+        classifier.load_state_dict({k: v.to(torch.float32) for k, v in state.items()})
+    except RuntimeError as exc:
+        raise ModelFileError(f"{model_dir / WEIGHTS} does not fit the architecture: {exc}") from exc
+    kv = load_vectors(model_dir / VECTORS, model_dir / VOCAB)
+    if kv.vector_size != arch.vector_size:
+        raise ModelFileError(
+            f"{model_dir / VECTORS} has {kv.vector_size}-d vectors, "
+            f"the architecture expects {arch.vector_size}"
+        )
+    return classifier.eval(), kv, manifest

@@ -1,0 +1,103 @@
+"""How a field's text becomes occlusion units (words or sentences) and model tokens.
+
+No torch here: the web front-end uses this to show how a text will be split before it is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from dataclasses import dataclass
+from typing import Literal
+
+from shared.text import split_sentences, tokenize, words
+
+Unit = Literal["word", "sentence"]
+UNITS: tuple[Unit, ...] = ("word", "sentence")
+
+# The limits keep one paper's word-level grid (quadratic in length) within seconds.
+MAX_FIELD_CHARS = 20_000
+MAX_FIELD_TOKENS = 1_500
+
+
+class InputError(ValueError):
+    """A paper the engine cannot read; the message names the field and what to fix."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class FieldUnits:
+    """One field of one paper, cut into units.
+
+    ``units[u]`` is the list of tokens of unit u (out-of-vocabulary ones included, so the
+    display stays faithful); ``prefix_lengths[u]`` counts the in-vocabulary tokens in
+    units[:u+1], i.e. the length of the sequence the model reads for that prefix.
+    """
+
+    name: str
+    unit: Unit
+    units: list[list[str]]
+    labels: list[str]
+    skipped: list[str]
+    prefix_lengths: list[int]
+    text: str = ""
+
+    @property
+    def tokens(self) -> list[str]:
+        return [t for unit in self.units for t in unit]
+
+    def tokens_upto(self, u: int) -> list[str]:
+        """Tokens of units[: u + 1]: the text of prefix u."""
+        return [t for unit in self.units[: u + 1] for t in unit]
+
+    def known_tokens(self, vocab: Container[str]) -> list[str]:
+        return [t for t in self.tokens if t in vocab]
+
+
+def split_units(name: str, text: object, unit: str, vocab: Container[str]) -> FieldUnits:
+    """Validate ``text`` and cut it into units; raises :class:`InputError` naming the field."""
+    if unit not in UNITS:
+        raise InputError(f"{name}: unit must be one of {', '.join(UNITS)}, not {unit!r}", name)
+    clean = _checked_text(name, text)
+    if unit == "word":
+        labels = words(clean)
+        units = [[w.lower()] for w in labels]
+    else:
+        pairs = [(s, tokenize(s)) for s in split_sentences(clean)]
+        labels = [s for s, toks in pairs if toks]
+        units = [toks for _, toks in pairs if toks]
+    tokens = [t for u in units for t in u]
+    if len(tokens) > MAX_FIELD_TOKENS:
+        raise InputError(
+            f"{name} has {len(tokens):,} words; the limit is {MAX_FIELD_TOKENS:,}: shorten it",
+            name,
+        )
+    skipped = [t for t in tokens if t not in vocab]
+    if len(skipped) == len(tokens):
+        raise InputError(
+            f"{name} has no word the model knows (read: {' '.join(tokens[:8])}): "
+            "give English text in the model's domain",
+            name,
+        )
+    prefix, running = [], 0
+    for u in units:
+        running += sum(1 for t in u if t in vocab)
+        prefix.append(running)
+    return FieldUnits(name, unit, units, labels, skipped, prefix, clean)
+
+
+def _checked_text(name: str, text: object) -> str:
+    if not isinstance(text, str):
+        raise InputError(f"{name} must be text, not {type(text).__name__}", name)
+    if not text.strip():
+        raise InputError(f"{name} is empty: give the paper's {name}", name)
+    if len(text) > MAX_FIELD_CHARS:
+        raise InputError(
+            f"{name} is {len(text):,} characters; the limit is {MAX_FIELD_CHARS:,}: shorten it",
+            name,
+        )
+    if not tokenize(text):
+        raise InputError(f"{name} has no words, only punctuation or symbols", name)
+    return text
