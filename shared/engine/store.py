@@ -6,7 +6,6 @@ model directory from a stranger can neither run code nor be silently altered.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -16,24 +15,19 @@ from safetensors.torch import load_file, save_file
 
 from shared.engine.model import Architecture, Classifier
 from shared.engine.vectors import load_vectors, save_vectors
+from shared.manifest import (
+    DEFAULT_MODEL_DIR,
+    FORMAT,
+    VECTORS,
+    VOCAB,
+    WEIGHTS,
+    ModelFileError,
+    read_manifest,
+    sha256_file,
+    verify_files,
+)
 
-FORMAT = "occlusion-lab-model/1"
-WEIGHTS = "weights.safetensors"
-VECTORS = "vectors.npy"
-VOCAB = "vocab.txt"
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "default"
-
-
-class ModelFileError(RuntimeError):
-    """A model directory that is missing, malformed or altered; the message says which file."""
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+__all__ = ["DEFAULT_MODEL_DIR", "ModelFileError", "load_model_dir", "save_model_dir"]
 
 
 def save_model_dir(
@@ -52,34 +46,6 @@ def save_model_dir(
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
-
-
-def read_manifest(model_dir: Path) -> dict[str, Any]:
-    path = model_dir / "manifest.json"
-    if not path.is_file():
-        raise ModelFileError(f"{model_dir} is not a model directory: it has no manifest.json")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{path} is not valid JSON: {exc}") from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ModelFileError(f"{path} is not an {FORMAT} manifest")
-    return manifest
-
-
-def verify_files(model_dir: Path, manifest: dict[str, Any]) -> None:
-    files = manifest.get("files")
-    if not isinstance(files, dict) or set(files) != {WEIGHTS, VECTORS, VOCAB}:
-        raise ModelFileError(f"{model_dir}/manifest.json must list {WEIGHTS}, {VECTORS}, {VOCAB}")
-    for name, expected in files.items():
-        path = model_dir / name
-        if not path.is_file():
-            raise ModelFileError(f"{path} is missing")
-        if sha256_file(path) != expected:
-            raise ModelFileError(
-                f"{path} does not match the sha256 in manifest.json: the file was altered "
-                "or damaged; restore it or retrain the model"
-            )
 
 
 def load_model_dir(model_dir: Path) -> tuple[Classifier, Any, dict[str, Any]]:

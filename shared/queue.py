@@ -1,0 +1,64 @@
+"""The Celery configuration both sides share, and enqueueing by task name.
+
+The web process sends tasks by name through a bare Celery app, so it never imports the
+worker package (or torch); the worker builds its app from the same configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from celery import Celery
+
+from shared.config import Settings
+
+PROCESS_CHUNK = "occlab.process_chunk"
+
+
+class CeleryConfig:
+    """Late acks + reject on worker loss + prefetch 1: a killed worker's chunk is redelivered
+    to another worker instead of being lost, and no worker hoards chunks it has not started."""
+
+    task_acks_late = True
+    task_reject_on_worker_lost = True
+    worker_prefetch_multiplier = 1
+    task_ignore_result = True  # status lives in SQL, not in a result backend
+    task_serializer = "json"
+    accept_content = ("json",)
+    broker_connection_retry_on_startup = True
+    worker_send_task_events = True
+    task_send_sent_event = True
+
+    def __init__(self, settings: Settings) -> None:
+        self.broker_url = settings.broker_url
+        self.task_default_queue = settings.task_queue
+        self.task_routes = {PROCESS_CHUNK: {"queue": settings.task_queue}}
+        # Must exceed the longest chunk, or Redis redelivers a chunk still being worked on.
+        self.broker_transport_options = {"visibility_timeout": settings.visibility_timeout_s}
+        self.result_backend = None
+
+
+def make_celery(settings: Settings, name: str = "occlab") -> Celery:
+    app = Celery(name)
+    app.config_from_object(CeleryConfig(settings))
+    return app
+
+
+def chunked(ids: Sequence[int], size: int) -> list[list[int]]:
+    return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
+
+
+def enqueue_chunks(
+    app: Celery, settings: Settings, job_id: int, result_ids: Sequence[int], **options: Any
+) -> int:
+    """Send one task per chunk of result ids (ids only, never paper text); returns the count.
+
+    Large jobs go to the GPU queue, which GPU workers consume; CPU workers consume both.
+    """
+    big = len(result_ids) >= settings.gpu_threshold
+    queue = settings.gpu_queue if big else settings.task_queue
+    chunks = chunked(result_ids, settings.chunk_size)
+    for chunk in chunks:
+        app.send_task(PROCESS_CHUNK, args=[job_id, chunk], queue=queue, **options)
+    return len(chunks)

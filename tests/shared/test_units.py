@@ -1,0 +1,97 @@
+"""Cutting a field into occlusion units, and the input checks that name the bad field."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.units import MAX_FIELD_CHARS, MAX_FIELD_TOKENS, InputError, split_units
+
+VOCAB = {"social", "media", "use", "we", "study", "it", "peer-to-peer", "don't", "results"}
+
+
+def test_word_units_keep_case_in_labels():
+    fu = split_units("title", "Social MEDIA, Peer-to-peer use!", "word", VOCAB)
+    assert fu.name == "title" and fu.unit == "word"
+    assert fu.units == [["social"], ["media"], ["peer-to-peer"], ["use"]]
+    assert fu.labels == ["Social", "MEDIA", "Peer-to-peer", "use"]
+    assert fu.prefix_lengths == [1, 2, 3, 4]
+    assert fu.skipped == []
+    assert fu.text == "Social MEDIA, Peer-to-peer use!"
+
+
+def test_sentence_units():
+    text = "We study it. Results are Unknowable here! Zebra quokka?"
+    fu = split_units("abstract", text, "sentence", VOCAB)
+    assert fu.labels == ["We study it.", "Results are Unknowable here!", "Zebra quokka?"]
+    assert fu.units == [
+        ["we", "study", "it"],
+        ["results", "are", "unknowable", "here"],
+        ["zebra", "quokka"],
+    ]
+    assert fu.tokens == [t for u in fu.units for t in u]
+    assert fu.tokens_upto(1) == ["we", "study", "it", "results", "are", "unknowable", "here"]
+
+
+def test_sentence_without_words_is_not_a_unit():
+    fu = split_units("abstract", "We study it. ... !!! Results.", "sentence", VOCAB)
+    assert fu.units == [["we", "study", "it"], ["results"]]
+    assert len(fu.labels) == len(fu.units)
+
+
+def test_prefix_lengths_count_only_known_tokens():
+    fu = split_units("title", "Zebra social quokka media use", "word", VOCAB)
+    assert fu.prefix_lengths == [0, 1, 1, 2, 3]
+    assert fu.skipped == ["zebra", "quokka"]
+    assert fu.known_tokens(VOCAB) == ["social", "media", "use"]
+    sentences = split_units("abstract", "Zebra quokka. We study it. Aardvark.", "sentence", VOCAB)
+    assert sentences.prefix_lengths == [0, 3, 3]
+
+
+@pytest.mark.parametrize(
+    "field, text, pattern",
+    [
+        ("title", "", "title is empty"),
+        ("abstract", "   \n\t ", "abstract is empty"),
+        ("title", None, "title must be text"),
+        ("abstract", 42, "abstract must be text, not int"),
+        ("title", ["social"], "title must be text"),
+        ("title", "... !!! ---", "title has no words"),
+        ("abstract", "zebra quokka aardvark", "abstract has no word the model knows"),
+        ("title", "x" * (MAX_FIELD_CHARS + 1), "title is 20,001 characters"),
+        ("abstract", "use " * (MAX_FIELD_TOKENS + 1), "abstract has 1,501 words"),
+    ],
+)
+def test_bad_input_names_the_field(field, text, pattern):
+    with pytest.raises(InputError, match=pattern) as info:
+        split_units(field, text, "word", VOCAB)
+    assert info.value.field == field
+    assert field in str(info.value)
+
+
+def test_token_limit_applies_to_sentence_units_too():
+    text = "We study it. " * (MAX_FIELD_TOKENS // 3 + 1)
+    assert len(text) <= MAX_FIELD_CHARS
+    with pytest.raises(InputError, match="abstract has") as info:
+        split_units("abstract", text, "sentence", VOCAB)
+    assert info.value.field == "abstract"
+
+
+def test_limits_are_inclusive():
+    text = "use " * MAX_FIELD_TOKENS
+    assert len(split_units("abstract", text, "word", VOCAB).units) == MAX_FIELD_TOKENS
+    exact = "use " + "x" * (MAX_FIELD_CHARS - 4)
+    assert len(exact) == MAX_FIELD_CHARS
+    assert split_units("title", exact, "word", VOCAB).prefix_lengths[0] == 1
+
+
+@pytest.mark.parametrize("unit", ["char", "Word", "", "paragraph"])
+def test_bad_unit_name(unit):
+    with pytest.raises(InputError, match="title: unit must be one of word, sentence") as info:
+        split_units("title", "Social media", unit, VOCAB)
+    assert info.value.field == "title"
+
+
+def test_unknown_words_are_kept_for_display():
+    fu = split_units("title", "Quokka social", "word", VOCAB)
+    assert fu.units == [["quokka"], ["social"]]
+    assert fu.labels == ["Quokka", "social"]
