@@ -73,6 +73,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_upload_bytes=_int(env, "OCCLAB_MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
         visibility_timeout_s=_int(env, "OCCLAB_VISIBILITY_TIMEOUT", 3600),
         gpu_threshold=_int(env, "OCCLAB_GPU_THRESHOLD", 500),
+        task_queue=env.get("OCCLAB_QUEUE") or "occlab",
+        gpu_queue=env.get("OCCLAB_GPU_QUEUE") or "occlab-gpu",
     )
 
 
