@@ -25,9 +25,25 @@ def start_redis(instance_dir: Path, timeout_s: float = 10.0) -> tuple[subprocess
     sock = instance_dir / "redis.sock"
     sock.unlink(missing_ok=True)
     proc = subprocess.Popen(
-        [redis_executable(), "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
-         "--dir", str(instance_dir), "--appendonly", "yes", "--maxmemory-policy", "noeviction",
-         "--save", "", "--logfile", str(instance_dir / "redis.log")],
+        [
+            redis_executable(),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(instance_dir),
+            "--appendonly",
+            "yes",
+            "--maxmemory-policy",
+            "noeviction",
+            "--save",
+            "",
+            "--logfile",
+            str(instance_dir / "redis.log"),
+        ],
         stdin=subprocess.DEVNULL,
     )
     url = f"unix://{sock}"

@@ -32,8 +32,9 @@ def model_for(row: RegisteredModel) -> Model:
     if row.path not in _MODELS:
         path = Path(row.path)
         if sha256_file(path / "manifest.json") != row.manifest_sha256:
-            raise RuntimeError(f"model files at {path} changed since {row.name} "
-                               f"{row.version} was registered")
+            raise RuntimeError(
+                f"model files at {path} changed since {row.name} {row.version} was registered"
+            )
         _MODELS[row.path] = load_model(path)
     return _MODELS[row.path]
 
@@ -53,8 +54,9 @@ def _claim(session: Session, result_ids: Sequence[int]) -> tuple[list[Result], l
         JobItem.result_id == Result.id, JobItem.job_id == Job.id, Job.status != "cancelled"
     )
     rows = session.scalars(
-        select(Result).where(Result.id.in_(result_ids), Result.status.in_(("pending", "running")),
-                             live).order_by(Result.id)
+        select(Result)
+        .where(Result.id.in_(result_ids), Result.status.in_(("pending", "running")), live)
+        .order_by(Result.id)
     ).all()
     for r in rows:
         r.status, r.attempts, r.started_at = "running", r.attempts + 1, utcnow()
@@ -84,17 +86,24 @@ def _explain_each(model: Model, rows: Sequence[Result]) -> list[Explanation | Ex
 def store_explanation(session: Session, result: Result, e: Explanation, ms: float) -> None:
     g = e.grid
     session.add_all(
-        GridCell(result_id=result.id, title_len=i + 1, abstract_len=j + 1,
-                 probability=float(g.probabilities[i, j]))
-        for i in range(g.probabilities.shape[0]) for j in range(g.probabilities.shape[1])
+        GridCell(
+            result_id=result.id,
+            title_len=i + 1,
+            abstract_len=j + 1,
+            probability=float(g.probabilities[i, j]),
+        )
+        for i in range(g.probabilities.shape[0])
+        for j in range(g.probabilities.shape[1])
     )
     session.add_all(
         LooUnit(result_id=result.id, field=f, unit_index=u, delta=float(d))
-        for f, deltas in e.leave_one_out.items() for u, d in enumerate(deltas)
+        for f, deltas in e.leave_one_out.items()
+        for u, d in enumerate(deltas)
     )
     result.probability = g.probability
-    result.units = {f.name: {"unit": f.unit, "units": f.units, "labels": f.labels}
-                    for f in g.fields}
+    result.units = {
+        f.name: {"unit": f.unit, "units": f.units, "labels": f.labels} for f in g.fields
+    }
     result.skipped = g.skipped
     result.activations = activations_json(e.activations, full=False) if e.activations else None
     result.status, result.error = "done", None
@@ -102,8 +111,12 @@ def store_explanation(session: Session, result: Result, e: Explanation, ms: floa
 
 
 def process_chunk(
-    sessions: sessionmaker[Session], job_id: int, result_ids: Sequence[int], max_attempts: int,
-    backoff_s: float, loader: Callable[[RegisteredModel], Model] = model_for,
+    sessions: sessionmaker[Session],
+    job_id: int,
+    result_ids: Sequence[int],
+    max_attempts: int,
+    backoff_s: float,
+    loader: Callable[[RegisteredModel], Model] = model_for,
 ) -> ChunkOutcome:
     """Compute and store the chunk's results; returns which to retry and when."""
     outcome = ChunkOutcome()
@@ -134,13 +147,19 @@ def _mark_job_running(session: Session, rows: Sequence[Result]) -> None:
 
 
 def _jobs_of(session: Session, result_ids: Sequence[int]) -> list[int]:
-    return list(session.scalars(
-        select(JobItem.job_id).where(JobItem.result_id.in_(result_ids)).distinct()
-    ))
+    return list(
+        session.scalars(select(JobItem.job_id).where(JobItem.result_id.in_(result_ids)).distinct())
+    )
 
 
-def _save_one(sessions: sessionmaker[Session], result_id: int, res: Any, ms: float,
-              max_attempts: int, outcome: ChunkOutcome) -> None:
+def _save_one(
+    sessions: sessionmaker[Session],
+    result_id: int,
+    res: Any,
+    ms: float,
+    max_attempts: int,
+    outcome: ChunkOutcome,
+) -> None:
     with sessions.begin() as session:
         result = session.get_one(Result, result_id, with_for_update=True)
         if result.status == "done":  # a redelivered copy of this chunk got here first

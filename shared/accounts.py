@@ -1,0 +1,135 @@
+"""People, teams and API tokens: creation and verification, shared by the CLI and the web."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.db import utcnow
+from shared.models import ApiToken, Membership, Team, User
+
+TOKEN_PREFIX = "ocl_"
+MIN_PASSWORD = 8
+
+# argon2id with the library's defaults (64 MiB, 3 passes): slow enough to resist guessing.
+_hasher = PasswordHasher()
+
+
+class AccountError(ValueError):
+    """A request about accounts that cannot be met; the message says what to change."""
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
+        raise AccountError(f"{email!r} is not an email address")
+    return email
+
+
+def get_or_create_team(session: Session, name: str) -> tuple[Team, bool]:
+    name = name.strip()
+    if not name:
+        raise AccountError("the team name is empty")
+    team = session.scalar(select(Team).filter_by(name=name))
+    if team is not None:
+        return team, False
+    team = Team(name=name)
+    session.add(team)
+    session.flush()
+    return team, True
+
+
+def create_user(session: Session, email: str, password: str, team_name: str) -> User:
+    """A new user in ``team_name``; the team is created (with them as owner) if it is new."""
+    email = normalise_email(email)
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+    if session.scalar(select(User).filter_by(email=email)) is not None:
+        raise AccountError(f"{email} already has an account")
+    user = User(email=email, password_hash=hash_password(password))
+    session.add(user)
+    session.flush()
+    team, created = get_or_create_team(session, team_name)
+    add_member(session, user, team, "owner" if created else "member")
+    return user
+
+
+def add_member(session: Session, user: User, team: Team, role: str = "member") -> Membership:
+    found = session.scalar(select(Membership).filter_by(user_id=user.id, team_id=team.id))
+    if found is not None:
+        return found
+    membership = Membership(user_id=user.id, team_id=team.id, role=role)
+    session.add(membership)
+    session.flush()
+    return membership
+
+
+def find_user(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).filter_by(email=normalise_email(email)))
+
+
+def teams_of(session: Session, user: User) -> list[Team]:
+    return list(
+        session.scalars(
+            select(Team).join(Membership).where(Membership.user_id == user.id).order_by(Team.name)
+        )
+    )
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(
+    session: Session, user: User, team: Team | None = None, name: str = ""
+) -> tuple[ApiToken, str]:
+    """A new API token acting for ``user`` in ``team`` (default: their first team).
+
+    Returns the row and the token itself, which is not stored and cannot be shown again.
+    """
+    teams = teams_of(session, user)
+    if team is None:
+        if not teams:
+            raise AccountError(f"{user.email} belongs to no team")
+        team = teams[0]
+    elif team.id not in {t.id for t in teams}:
+        raise AccountError(f"{user.email} is not a member of {team.name}")
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        user_id=user.id, team_id=team.id, name=name, token_hash=_digest(plain), prefix=plain[:12]
+    )
+    session.add(row)
+    session.flush()
+    return row, plain
+
+
+def authenticate_token(session: Session, plain: str) -> ApiToken | None:
+    """The live token row for ``plain``, its user active and still a member of its team."""
+    row = session.scalar(select(ApiToken).filter_by(token_hash=_digest(plain)))
+    if row is None or row.revoked_at is not None or not row.user.is_active:
+        return None
+    member = session.scalar(select(Membership).filter_by(user_id=row.user_id, team_id=row.team_id))
+    if member is None:
+        return None
+    row.last_used_at = utcnow()
+    return row
+
+
+def revoke_token(session: Session, token: ApiToken) -> None:
+    token.revoked_at = token.revoked_at or utcnow()
