@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from shared.service_cli import db, run_command, submit, token, user
+
 FORMATS = ("json", "csv", "png", "svg")
 
 
@@ -95,6 +97,10 @@ def bench(
     figures = run_bench(model_dir, data, n_papers, seed, echo=click.echo)
     if json_out:
         json_out.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+for _command in (db, user, token, submit, run_command):
+    main.add_command(_command)
 
 
 def _register_plugins() -> None:

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -220,6 +220,7 @@ def refresh_jobs(session: Session, job_ids: Sequence[int]) -> None:
     """Recount done/failed from the results and move each job's status along."""
     if not job_ids:
         return
+    _lock_jobs(session, job_ids)
     done = func.sum(case((Result.status == "done", 1), else_=0))
     failed = func.sum(case((Result.status == "failed", 1), else_=0))
     running = func.sum(case((Result.status == "running", 1), else_=0))
@@ -230,11 +231,25 @@ def refresh_jobs(session: Session, job_ids: Sequence[int]) -> None:
         .group_by(JobItem.job_id)
     ).all()
     for job_id, n_done, n_failed, n_running in rows:
-        job = session.get(Job, job_id)
+        job = session.get(Job, job_id, populate_existing=True)
         if job is None:
             continue
         job.done, job.failed = int(n_done or 0), int(n_failed or 0)
         _advance(job, int(n_running or 0))
+
+
+def _lock_jobs(session: Session, job_ids: Sequence[int]) -> None:
+    """Lock the jobs before counting: row locks on PostgreSQL, the write lock on SQLite.
+
+    Without it, two chunks that finish together can each count before the other commits,
+    and the staler count, written last, leaves a finished job "running" for ever. Locking
+    one id at a time, in order, keeps two refreshes of overlapping jobs from deadlocking.
+    """
+    for job_id in sorted(set(job_ids)):
+        session.execute(
+            update(Job).where(Job.id == job_id).values(done=Job.done),
+            execution_options={"synchronize_session": False},
+        )
 
 
 def _advance(job: Job, running: int) -> None:

@@ -48,8 +48,15 @@ class ChunkOutcome:
     retry_in_s: float = 0.0
 
 
-def _claim(session: Session, result_ids: Sequence[int]) -> tuple[list[Result], list[int]]:
-    """Results of this chunk that still need work and belong to a live job; marks them running."""
+def _claim(
+    session: Session, result_ids: Sequence[int], max_attempts: int
+) -> tuple[list[Result], list[int], list[int]]:
+    """Results of this chunk that still need work and belong to a live job; marks them running.
+
+    Returns (claimed, skipped ids, given-up ids). A result that has had every attempt yet is
+    still pending or running lost its worker each time (killed, out of memory): it is failed
+    here, or a paper that kills its worker would be redelivered forever.
+    """
     live = exists().where(
         JobItem.result_id == Result.id, JobItem.job_id == Job.id, Job.status != "cancelled"
     )
@@ -58,10 +65,18 @@ def _claim(session: Session, result_ids: Sequence[int]) -> tuple[list[Result], l
         .where(Result.id.in_(result_ids), Result.status.in_(("pending", "running")), live)
         .order_by(Result.id)
     ).all()
+    claimed: list[Result] = []
+    gave_up: list[int] = []
     for r in rows:
-        r.status, r.attempts, r.started_at = "running", r.attempts + 1, utcnow()
-    claimed = {r.id for r in rows}
-    return list(rows), [i for i in result_ids if i not in claimed]
+        if r.attempts >= max_attempts:
+            r.status, r.finished_at = "failed", utcnow()
+            r.error = r.error or f"gave up after {r.attempts} attempts: its worker stopped"
+            gave_up.append(r.id)
+        else:
+            r.status, r.attempts, r.started_at = "running", r.attempts + 1, utcnow()
+            claimed.append(r)
+    seen = {r.id for r in rows}
+    return claimed, [i for i in result_ids if i not in seen], gave_up
 
 
 def _papers(rows: Sequence[Result]) -> list[dict[str, str]]:
@@ -121,9 +136,9 @@ def process_chunk(
     """Compute and store the chunk's results; returns which to retry and when."""
     outcome = ChunkOutcome()
     with sessions.begin() as session:
-        rows, outcome.skipped = _claim(session, result_ids)
-        if rows:
-            _mark_job_running(session, rows)
+        rows, outcome.skipped, outcome.failed = _claim(session, result_ids, max_attempts)
+        if rows or outcome.failed:
+            _mark_job_running(session, [r.id for r in rows] + outcome.failed)
     if not rows:
         return outcome
     with sessions() as session:
@@ -142,8 +157,8 @@ def process_chunk(
     return outcome
 
 
-def _mark_job_running(session: Session, rows: Sequence[Result]) -> None:
-    refresh_jobs(session, _jobs_of(session, [r.id for r in rows]))
+def _mark_job_running(session: Session, result_ids: Sequence[int]) -> None:
+    refresh_jobs(session, _jobs_of(session, result_ids))
 
 
 def _jobs_of(session: Session, result_ids: Sequence[int]) -> list[int]:

@@ -91,6 +91,8 @@ def split_units(name: str, text: object, unit: str, vocab: Container[str]) -> Fi
 def _checked_text(name: str, text: object) -> str:
     if not isinstance(text, str):
         raise InputError(f"{name} must be text, not {type(text).__name__}", name)
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise InputError(f"{name} holds bytes that are not UTF-8 text: pass it as UTF-8", name)
     if not text.strip():
         raise InputError(f"{name} is empty: give the paper's {name}", name)
     if len(text) > MAX_FIELD_CHARS:

@@ -62,6 +62,20 @@ def run_direction(lstm: nn.LSTM, x: Tensor, lengths: Tensor) -> tuple[Tensor, Te
     return padded, h_n[-1]
 
 
+@dataclass(frozen=True)
+class Weights:
+    """One direction's parameters as plain tensors: gates = x W_ih^T + h W_hh^T + bias."""
+
+    w_ih: Tensor
+    w_hh: Tensor
+    bias: Tensor
+
+
+def weights(lstm: nn.LSTM) -> Weights:
+    w_ih, w_hh, b_ih, b_hh = (getattr(lstm, n) for n in lstm._flat_weights_names)
+    return Weights(w_ih, w_hh, b_ih + b_hh)
+
+
 class BiLayer(nn.Module):
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()

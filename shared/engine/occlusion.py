@@ -7,43 +7,70 @@ Why it is exact and cheap:
   ``a_f[k] = w_f . features_f(first k units of f)``. A grid therefore needs each field's
   features for each of that field's prefixes (one batched pass per field), then a broadcast.
 * Within a field, the first layer's forward direction over a prefix is the first steps of its
-  run over the whole text, so it runs once. Everything else sees where the prefix ends (the
-  backward direction reads from there), so it runs once per prefix, packed in one batch.
+  run over the whole text, so it runs once; so do the input projections that depend only on
+  the tokens (layer 1 backward) or on that shared forward run (half of layer 2's). Everything
+  else sees where the prefix ends (the backward direction reads from there), so it runs once
+  per prefix: all prefixes in one batch, longest first, rows dropping out as they end (as
+  packing does), so no prefix ever reads a pad.
 * A prefix with no known word reads as nothing: zero features, as in the plain model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from shared.engine.model import FieldEncoder, pad_batch, reverse_padded, run_direction
+from shared.engine.model import FieldEncoder, pad_batch, reverse_padded, run_direction, weights
 
 # Rows x steps per packed chunk; bounds peak memory (about 2 KB per cell on CPU).
 CELLS_PER_CHUNK = {"cpu": 120_000, "cuda": 4_000_000}
+
+
+@dataclass
+class _Shared:
+    """Per-text work every prefix reuses: the first layer's forward run, and the input
+    projections that do not depend on where the prefix ends."""
+
+    fwd: Tensor  # [B, N, H] first layer, forward direction
+    xg_bwd: Tensor  # [B, N, 4H] first layer, backward direction: W_ih x + biases
+    a_fwd: Tensor | None  # [B, N, 4H] second layer, forward: its weights on fwd + biases
+    a_bwd: Tensor | None  # [B, N, 4H] second layer, backward: likewise
+
+
+def _shared(encoder: FieldEncoder, x: Tensor, lengths: Tensor) -> _Shared:
+    first = encoder.layer(0)
+    fwd = torch.zeros(*x.shape[:2], encoder.hidden_size, device=x.device)
+    full = lengths > 0
+    if bool(full.any()):
+        fwd[full] = run_direction(first.fwd, x[full], lengths[full])[0]
+    bwd = weights(first.bwd)
+    xg_bwd = x @ bwd.w_ih.t() + bwd.bias
+    if len(encoder.layers) == 1:
+        return _Shared(fwd, xg_bwd, None, None)
+    second, h = encoder.layer(1), encoder.hidden_size
+    up_f, up_b = weights(second.fwd), weights(second.bwd)
+    a_fwd = fwd @ up_f.w_ih[:, :h].t() + up_f.bias
+    a_bwd = fwd @ up_b.w_ih[:, :h].t() + up_b.bias
+    return _Shared(fwd, xg_bwd, a_fwd, a_bwd)
 
 
 def prefix_features(
     encoder: FieldEncoder, seqs: Sequence[Tensor], prefixes: Sequence[Sequence[int]]
 ) -> list[Tensor]:
     """``out[b][p]`` = the encoder's features for ``seqs[b][:prefixes[b][p]]``."""
-    vector_size = encoder.vector_size
-    x, lengths = pad_batch(seqs, vector_size)
+    x, lengths = pad_batch(seqs, encoder.vector_size)
     x, lengths = x.to(seqs[0].device), lengths.to(seqs[0].device)
-    fwd_out = torch.zeros(*x.shape[:2], encoder.hidden_size, device=x.device)
-    full = lengths > 0
-    if bool(full.any()):
-        fwd_out[full] = run_direction(encoder.layer(0).fwd, x[full], lengths[full])[0]
-    wanted = sorted({(k, b) for b, ks in enumerate(prefixes) for k in ks if k > 0})
+    shared = _shared(encoder, x, lengths)
+    wanted = sorted({(k, b) for b, ks in enumerate(prefixes) for k in ks if k > 0}, reverse=True)
     found: dict[tuple[int, int], Tensor] = {}
     for chunk in _chunks(wanted, CELLS_PER_CHUNK.get(x.device.type, 120_000)):
         pb = torch.tensor([b for _, b in chunk], device=x.device)
         k = torch.tensor([k for k, _ in chunk], device=x.device)
-        feats = _prefix_chunk(encoder, x, fwd_out, pb, k)
-        found.update(zip(chunk, feats, strict=True))
+        found.update(zip(chunk, _prefix_chunk(encoder, shared, pb, k), strict=True))
     zero = x.new_zeros(2 * encoder.hidden_size)
     return [
         torch.stack([found[(k, b)] if k > 0 else zero for k in ks]) if ks else x.new_zeros(0, 2)
@@ -52,27 +79,71 @@ def prefix_features(
 
 
 def _chunks(rows: list[tuple[int, int]], cells: int) -> list[list[tuple[int, int]]]:
-    """Split (length, paper) rows, sorted by length, so rows x longest stays under ``cells``."""
+    """Split (length, paper) rows, longest first, so rows x longest stays under ``cells``."""
     out: list[list[tuple[int, int]]] = [[]]
     for row in rows:
-        if out[-1] and (len(out[-1]) + 1) * row[0] > cells:
+        if out[-1] and (len(out[-1]) + 1) * out[-1][0][0] > cells:
             out.append([])
         out[-1].append(row)
     return [c for c in out if c]
 
 
-def _prefix_chunk(
-    encoder: FieldEncoder, x: Tensor, fwd_out: Tensor, pb: Tensor, k: Tensor
+def _scan(
+    step_input: Callable[[int, int], Tensor], active: list[int], w_hh: Tensor, outputs: bool
+) -> tuple[Tensor | None, Tensor]:
+    """The LSTM recurrence on rows sorted longest first, given each step's input gates.
+
+    At step t only the first ``active[t]`` rows are still reading (packing's batch sizes);
+    the others keep their final state, so no row ever reads a pad.
+    """
+    hidden = w_hh.shape[1]
+    h = w_hh.new_zeros(active[0], hidden)
+    c = torch.zeros_like(h)
+    outs = w_hh.new_zeros(active[0], len(active), hidden) if outputs else None
+    w_t = w_hh.t()
+    for t, n in enumerate(active):
+        i, f, g, o = torch.addmm(step_input(t, n), h[:n], w_t).chunk(4, 1)
+        c_n = torch.sigmoid(f) * c[:n] + torch.sigmoid(i) * torch.tanh(g)
+        h_n = torch.sigmoid(o) * torch.tanh(c_n)
+        c[:n], h[:n] = c_n, h_n
+        if outs is not None:
+            outs[:n, t] = h_n
+    return outs, h
+
+
+def _prefix_chunk(encoder: FieldEncoder, s: _Shared, pb: Tensor, k: Tensor) -> Tensor:
+    """Features of prefixes ``x[pb[r], :k[r]]``, rows sorted longest first."""
+    active = (k.unsqueeze(1) > torch.arange(int(k[0]), device=k.device)).sum(0).tolist()
+    bwd = weights(encoder.layer(0).bwd)
+    # Backward direction of layer 1: row r reads its text from position k[r]-1 down to 0.
+    rev, h_b = _scan(
+        lambda t, n: s.xg_bwd[pb[:n], k[:n] - 1 - t], active, bwd.w_hh, len(encoder.layers) > 1
+    )
+    if rev is None:
+        return torch.cat([s.fwd[pb, k - 1], h_b], dim=1)
+    return _upper(encoder, s, pb, k, active, rev)
+
+
+def _upper(
+    encoder: FieldEncoder, s: _Shared, pb: Tensor, k: Tensor, active: list[int], rev: Tensor
 ) -> Tensor:
-    """Features of prefixes ``x[pb[r], :k[r]]`` given the shared first-layer forward run."""
-    steps = torch.arange(int(k.max()), device=x.device)
-    # Row r of the backward input reads x[pb[r]] from position k[r]-1 down to 0.
-    source = (k.unsqueeze(1) - 1 - steps.unsqueeze(0)).clamp(min=0)
-    bwd_rev, h_bwd = run_direction(encoder.layer(0).bwd, x[pb.unsqueeze(1), source], k)
-    if len(encoder.layers) == 1:
-        return torch.cat([fwd_out[pb, k - 1], h_bwd], dim=1)
-    first = torch.cat([fwd_out[pb][:, : len(steps)], reverse_padded(bwd_rev, k)], dim=2)
-    return encoder.encode(first, k, start=1)[1]
+    """Layer 2 (and above) given layer 1's per-prefix backward outputs ``rev`` (read order)."""
+    assert s.a_fwd is not None and s.a_bwd is not None
+    a_fwd, a_bwd, h = s.a_fwd, s.a_bwd, encoder.hidden_size
+    up_f, up_b = weights(encoder.layer(1).fwd), weights(encoder.layer(1).bwd)
+    w_f, w_b = up_f.w_ih[:, h:].t(), up_b.w_ih[:, h:].t()
+    rows = torch.arange(len(k), device=k.device)
+    # Layer 2 reads [shared forward output; this prefix's backward output] at each position,
+    # so only the second half of its input projection is computed per prefix.
+    fwd_in = lambda t, n: torch.addmm(a_fwd[pb[:n], t], rev[rows[:n], k[:n] - 1 - t], w_f)  # noqa: E731
+    bwd_in = lambda t, n: torch.addmm(a_bwd[pb[:n], k[:n] - 1 - t], rev[:n, t], w_b)  # noqa: E731
+    deeper = len(encoder.layers) > 2
+    out_f, h_f = _scan(fwd_in, active, up_f.w_hh, deeper)
+    out_b, h_b = _scan(bwd_in, active, up_b.w_hh, deeper)
+    if out_f is None or out_b is None:
+        return torch.cat([h_f, h_b], dim=1)
+    upper = torch.cat([out_f, reverse_padded(out_b, k)], dim=2)
+    return encoder.encode(upper, k, start=2)[1]
 
 
 def field_scores(
@@ -112,7 +183,7 @@ def deletion_scores(
     Deleting truly removes tokens from the sequence (no zero vectors left in their place).
     """
     variants = [(b, k) for b, ks in enumerate(keep) for k in ks]
-    order = sorted(range(len(variants)), key=lambda v: len(variants[v][1]))
+    order = sorted(range(len(variants)), key=lambda v: len(variants[v][1]), reverse=True)
     flat = np.zeros(len(variants))
     vector_size = encoder.vector_size
     budget = CELLS_PER_CHUNK.get(seqs[0].device.type, 120_000) if seqs else 1

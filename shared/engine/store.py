@@ -59,7 +59,10 @@ def load_model_dir(model_dir: Path) -> tuple[Classifier, Any, dict[str, Any]]:
         classifier.load_state_dict({k: v.to(torch.float32) for k, v in state.items()})
     except RuntimeError as exc:
         raise ModelFileError(f"{model_dir / WEIGHTS} does not fit the architecture: {exc}") from exc
-    kv = load_vectors(model_dir / VECTORS, model_dir / VOCAB)
+    try:
+        kv = load_vectors(model_dir / VECTORS, model_dir / VOCAB)
+    except ValueError as exc:  # e.g. a pickled array, refused rather than unpickled
+        raise ModelFileError(f"{model_dir / VECTORS}: {exc}") from exc
     if kv.vector_size != arch.vector_size:
         raise ModelFileError(
             f"{model_dir / VECTORS} has {kv.vector_size}-d vectors, "

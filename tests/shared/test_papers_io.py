@@ -95,24 +95,31 @@ def test_title_prefix_stripped():
     data = (
         b"title,abstract\n"
         b"Social media,Social media. We study it.\n"
-        b"Soil,Soil Nitrogen matters.\n"
-        b"Trees,Treeslike forests grow.\n"
-        b"Rivers,Rivers are not stripped when not a prefix? No: Rivers.\n"
+        b"Soil,Soil pH matters.\n"
+        b"Rivers,Streams and Rivers.\n"
     )
     rows = parse_papers(data, "p.csv").rows
+    # Only the export's "title. " form is stripped: words the abstract shares with the title
+    # at its start may be its real first sentence.
     assert [r.paper["abstract"] for r in rows] == [
         "We study it.",
-        "Nitrogen matters.",
-        "like forests grow.",
-        "are not stripped when not a prefix? No: Rivers.",
+        "Soil pH matters.",
+        "Streams and Rivers.",
     ]
+
+
+def test_title_is_not_stripped_from_the_middle_of_a_word():
+    """A title that is only the start of the abstract's first word is not a title prefix."""
+    assert strip_title_prefix("Social media", "Social mediation shapes news.") == (
+        "Social mediation shapes news."
+    )
 
 
 def test_strip_title_prefix_cases():
     assert strip_title_prefix("A study", "A study. Results.") == "Results."
     assert strip_title_prefix("A study", "Results. A study.") == "Results. A study."
     assert strip_title_prefix("", "Results.") == "Results."
-    assert strip_title_prefix("A study", "A study") == ""
+    assert strip_title_prefix("A study", "A study") == "A study"
 
 
 @pytest.mark.parametrize("column", ["id", "EID", "doi", "external_id"])

@@ -10,6 +10,7 @@ from shared.engine.dataset import read_labelled_csv
 from shared.engine.explain import explain, occlusion_grid, occlusion_grids
 from shared.engine.model import Architecture, Classifier
 from shared.engine.runtime import Model, load_model
+from shared.text import tokenize
 from tests.conftest import TOY_ABSTRACT, TOY_TITLE
 
 TOL = 1e-5
@@ -133,9 +134,9 @@ def test_grid_shape_and_last_cell(tiny_model, papers):
 
 def test_toy_grid_units(tiny_model):
     grid = occlusion_grid(tiny_model, TOY_TITLE, TOY_ABSTRACT)
-    assert grid.title_units == [[w] for w in "exploration of humans society and r".split()]
+    assert grid.title_units == [[w] for w in tokenize(TOY_TITLE)]
     assert len(grid.abstract_units) == 4
-    assert grid.abstract_units[3] == "our code can be found on github".split()
+    assert grid.abstract_units[3] == tokenize("Our code can be found on Github.")
 
 
 # --- Leave-one-out --------------------------------------------------------------------------
@@ -233,10 +234,10 @@ def test_ranked_orders_by_absolute_contribution(tiny_model):
 
 
 def test_probability_independent_of_batch_padding(tiny_model, papers):
-    short = {"title": "society and humans".split(), "abstract": "we used methods".split()}
+    short = {"title": tokenize("society and humans"), "abstract": tokenize("we used methods")}
     longest = sorted(papers, key=lambda p: len(p["abstract"]))[-3:]
     long_docs = [
-        {"title": (p["title"] + " " + p["title"]).lower().split(), "abstract": p["abstract"].split()}
+        {"title": tokenize(p["title"] + " " + p["title"]), "abstract": tokenize(p["abstract"])}
         for p in longest
     ]
     alone = tiny_model.predict_batch([short])[0]

@@ -114,15 +114,22 @@ def test_read_labelled_csv_drops_duplicates_and_strips_title(tmp_path):
         {"title": "Social media use", "abstract": "Social media use. We study it.", "class": "1"},
         {"title": "Social media use", "abstract": "We study it.", "class": "1"},
         {"title": "SOCIAL MEDIA USE ", "abstract": "we study it.", "class": "0"},
-        {"title": "Soil chemistry", "abstract": "Soil chemistry Nitrogen matters.", "class": "0"},
+        {"title": "Soil chemistry", "abstract": "Soil chemistry. Nitrogen matters.", "class": "0"},
+        # Only the export's "title. " form is a prefix; an abstract that merely begins with
+        # the title's words keeps them.
+        {"title": "Soil", "abstract": "Soil pH varies.", "class": "0"},
         {"title": "Empty abstract", "abstract": "  ", "class": "0"},
     ]
     papers = read_labelled_csv(_write_csv(tmp_path / "l.csv", rows))
     assert [(p.title, p.abstract, p.label) for p in papers] == [
         ("Social media use", "We study it.", 1),
         ("Soil chemistry", "Nitrogen matters.", 0),
+        ("Soil", "Soil pH varies.", 0),
     ]
-    assert papers[0].tokens == {"title": ["social", "media", "use"], "abstract": ["we", "study", "it"]}
+    assert papers[0].tokens == {
+        "title": ["social", "media", "use"],
+        "abstract": ["we", "study", "it"],
+    }
 
 
 def test_real_data_has_no_duplicates_or_title_prefixes(data_path):
@@ -146,6 +153,8 @@ def test_limit_is_a_seeded_sample(data_path):
     assert [p.title for p in a] == [p.title for p in b] != [p.title for p in c]
 
 
-def test_default_model_roc_auc(default_model_dir):
+def test_default_model_roc_auc(default_model_dir, data_path):
     m = _manifest(default_model_dir)
     assert m["metrics"]["test"]["roc_auc"] >= 0.95
+    if m["training"]["config"].get("limit") is None:
+        assert sum(m["training"]["split"].values()) == len(read_labelled_csv(data_path))

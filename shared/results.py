@@ -1,0 +1,138 @@
+"""A stored result as ``occlab explain --format json`` shows it, and as a heat map.
+
+Everything is rebuilt from SQL rows (the result, its grid cells, its leave-one-out units), so
+the web process serves explanations without the model, torch or the engine. The keys match
+``shared.engine.export.to_json``; a result that is not done yet has them all as null.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.heatmap import render_heatmap
+from shared.models import GridCell, LooUnit, Result
+
+# The keys of ``occlab explain --format json``, in its order.
+EXPLAIN_KEYS = (
+    "probability",
+    "probabilities",
+    "fields",
+    "units",
+    "title_units",
+    "abstract_units",
+    "labels",
+    "leave_one_out",
+    "skipped",
+    "model",
+    "activations",
+)
+DIGITS = 6  # as the CLI rounds, so the API and `occlab explain` print the same numbers
+
+
+class IncompleteResult(RuntimeError):
+    """A result marked done whose rows are missing: the database was edited by hand."""
+
+
+def html_url(result_id: int) -> str:
+    return f"/results/{result_id}"
+
+
+def result_json(session: Session, result: Result) -> dict[str, Any]:
+    """The explain JSON plus id, status, error, paper and ``html_url``."""
+    data: dict[str, Any] = {"id": result.id, "status": result.status, "error": result.error}
+    data.update(dict.fromkeys(EXPLAIN_KEYS))
+    data["model"] = {"name": result.model.name, "version": result.model.version}
+    if result.status == "done":
+        data.update(_explanation(session, result))
+    data["paper"] = {
+        "title": result.paper.title,
+        "abstract": result.paper.abstract,
+        "external_id": result.paper.external_id,
+    }
+    data["html_url"] = html_url(result.id)
+    return data
+
+
+def _explanation(session: Session, result: Result) -> dict[str, Any]:
+    units = _units(result)
+    fields = list(units)
+    grid = grid_probabilities(session, result)
+    return {
+        "probability": _round(result.probability),
+        "probabilities": np.round(grid, DIGITS).tolist(),
+        "fields": fields,
+        "units": {f: units[f]["unit"] for f in fields},
+        "title_units": units["title"]["units"],
+        "abstract_units": units["abstract"]["units"],
+        "labels": {f: units[f]["labels"] for f in fields},
+        "leave_one_out": leave_one_out(session, result, fields),
+        "skipped": result.skipped or {f: [] for f in fields},
+        "activations": result.activations,
+    }
+
+
+def _units(result: Result) -> dict[str, dict[str, Any]]:
+    """The per-field units in the model's field order (title, then abstract)."""
+    stored = result.units or {}
+    order = [f for f in result.model.fields if f in stored]
+    if order != ["title", "abstract"]:
+        raise IncompleteResult(f"result {result.id} has units for {sorted(stored)}")
+    return {f: stored[f] for f in order}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), DIGITS)
+
+
+def grid_probabilities(session: Session, result: Result) -> np.ndarray:
+    """The T x S grid: cell (i, j) is P for the first i+1 title and j+1 abstract units."""
+    units = _units(result)
+    shape = (len(units["title"]["units"]), len(units["abstract"]["units"]))
+    grid = np.full(shape, np.nan)
+    rows = session.execute(
+        select(GridCell.title_len, GridCell.abstract_len, GridCell.probability).where(
+            GridCell.result_id == result.id
+        )
+    )
+    for title_len, abstract_len, probability in rows:
+        if title_len <= shape[0] and abstract_len <= shape[1]:
+            grid[title_len - 1, abstract_len - 1] = probability
+    missing = int(np.isnan(grid).sum())
+    if missing:
+        raise IncompleteResult(f"result {result.id} lacks {missing} of {grid.size} grid cells")
+    return grid
+
+
+def leave_one_out(session: Session, result: Result, fields: list[str]) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {f: [] for f in fields}
+    rows = session.execute(
+        select(LooUnit.field, LooUnit.delta)
+        .where(LooUnit.result_id == result.id)
+        .order_by(LooUnit.field, LooUnit.unit_index)
+    )
+    for field, delta in rows:
+        out.setdefault(field, []).append(round(float(delta), DIGITS))
+    return out
+
+
+def render_result(session: Session, result: Result, fmt: str) -> bytes:
+    """The heat map of a done result as PNG or SVG, as ``occlab explain --out x.png`` draws it."""
+    if result.status != "done" or result.probability is None:
+        raise IncompleteResult(f"result {result.id} is {result.status}, not done")
+    units = _units(result)
+    rows, cols = units["title"], units["abstract"]
+    return render_heatmap(
+        grid_probabilities(session, result),
+        rows["labels"],
+        cols["labels"],
+        heading=result.paper.title,
+        probability=result.probability,
+        row_axis=f"Title, {rows['unit']} by {rows['unit']}",
+        col_axis=f"Abstract, {cols['unit']} by {cols['unit']}",
+        col_unit=cols["unit"],
+        fmt=fmt,
+    )
