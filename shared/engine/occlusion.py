@@ -33,47 +33,53 @@ CELLS_PER_CHUNK = {"cpu": 120_000, "cuda": 4_000_000}
 @dataclass
 class _Shared:
     """Per-text work every prefix reuses: the first layer's forward run, and the input
-    projections that do not depend on where the prefix ends."""
+    projections that do not depend on where the prefix ends. Tensors hold the texts' tokens
+    back to back (no padding); text b starts at row ``start[b]``."""
 
-    fwd: Tensor  # [B, N, H] first layer, forward direction
-    xg_bwd: Tensor  # [B, N, 4H] first layer, backward direction: W_ih x + biases
-    a_fwd: Tensor | None  # [B, N, 4H] second layer, forward: its weights on fwd + biases
-    a_bwd: Tensor | None  # [B, N, 4H] second layer, backward: likewise
+    start: Tensor  # [B]
+    fwd: Tensor  # [tokens, H] first layer, forward direction
+    xg_bwd: Tensor  # [tokens, 4H] first layer, backward direction: W_ih x + biases
+    a_fwd: Tensor | None  # [tokens, 4H] second layer, forward: its weights on fwd + biases
+    a_bwd: Tensor | None  # [tokens, 4H] second layer, backward: likewise
 
 
-def _shared(encoder: FieldEncoder, x: Tensor, lengths: Tensor) -> _Shared:
+def _shared(encoder: FieldEncoder, seqs: Sequence[Tensor]) -> _Shared:
+    x, lengths = pad_batch(seqs, encoder.vector_size)
+    x, lengths = x.to(seqs[0].device), lengths.to(seqs[0].device)
+    start = torch.cumsum(lengths, 0) - lengths
     first = encoder.layer(0)
-    fwd = torch.zeros(*x.shape[:2], encoder.hidden_size, device=x.device)
     full = lengths > 0
+    fwd = x.new_zeros(0, encoder.hidden_size)
     if bool(full.any()):
-        fwd[full] = run_direction(first.fwd, x[full], lengths[full])[0]
+        out = run_direction(first.fwd, x[full], lengths[full])[0]
+        fwd = out[torch.arange(out.shape[1], device=x.device) < lengths[full].unsqueeze(1)]
     bwd = weights(first.bwd)
-    xg_bwd = x @ bwd.w_ih.t() + bwd.bias
+    xg_bwd = torch.cat(list(seqs)) @ bwd.w_ih.t() + bwd.bias
     if len(encoder.layers) == 1:
-        return _Shared(fwd, xg_bwd, None, None)
-    second, h = encoder.layer(1), encoder.hidden_size
-    up_f, up_b = weights(second.fwd), weights(second.bwd)
+        return _Shared(start, fwd, xg_bwd, None, None)
+    up_f, up_b, h = weights(encoder.layer(1).fwd), weights(encoder.layer(1).bwd), fwd.shape[1]
     a_fwd = fwd @ up_f.w_ih[:, :h].t() + up_f.bias
     a_bwd = fwd @ up_b.w_ih[:, :h].t() + up_b.bias
-    return _Shared(fwd, xg_bwd, a_fwd, a_bwd)
+    return _Shared(start, fwd, xg_bwd, a_fwd, a_bwd)
 
 
 def prefix_features(
     encoder: FieldEncoder, seqs: Sequence[Tensor], prefixes: Sequence[Sequence[int]]
 ) -> list[Tensor]:
     """``out[b][p]`` = the encoder's features for ``seqs[b][:prefixes[b][p]]``."""
-    x, lengths = pad_batch(seqs, encoder.vector_size)
-    x, lengths = x.to(seqs[0].device), lengths.to(seqs[0].device)
-    shared = _shared(encoder, x, lengths)
+    shared = _shared(encoder, seqs)
+    device = shared.fwd.device
     wanted = sorted({(k, b) for b, ks in enumerate(prefixes) for k in ks if k > 0}, reverse=True)
     found: dict[tuple[int, int], Tensor] = {}
-    for chunk in _chunks(wanted, CELLS_PER_CHUNK.get(x.device.type, 120_000)):
-        pb = torch.tensor([b for _, b in chunk], device=x.device)
-        k = torch.tensor([k for k, _ in chunk], device=x.device)
-        found.update(zip(chunk, _prefix_chunk(encoder, shared, pb, k), strict=True))
-    zero = x.new_zeros(2 * encoder.hidden_size)
+    for chunk in _chunks(wanted, CELLS_PER_CHUNK.get(device.type, 120_000)):
+        base = shared.start[torch.tensor([b for _, b in chunk], device=device)]
+        k = torch.tensor([k for k, _ in chunk], device=device)
+        found.update(zip(chunk, _prefix_chunk(encoder, shared, base, k), strict=True))
+    zero = shared.fwd.new_zeros(2 * encoder.hidden_size)
     return [
-        torch.stack([found[(k, b)] if k > 0 else zero for k in ks]) if ks else x.new_zeros(0, 2)
+        torch.stack([found[(k, b)] if k > 0 else zero for k in ks])
+        if ks
+        else shared.fwd.new_zeros(0, 2 * encoder.hidden_size)
         for b, ks in enumerate(prefixes)
     ]
 
@@ -111,21 +117,22 @@ def _scan(
     return outs, h
 
 
-def _prefix_chunk(encoder: FieldEncoder, s: _Shared, pb: Tensor, k: Tensor) -> Tensor:
-    """Features of prefixes ``x[pb[r], :k[r]]``, rows sorted longest first."""
+def _prefix_chunk(encoder: FieldEncoder, s: _Shared, base: Tensor, k: Tensor) -> Tensor:
+    """Features of the prefixes of length ``k[r]`` of the texts starting at token ``base[r]``,
+    rows sorted longest first."""
     active = (k.unsqueeze(1) > torch.arange(int(k[0]), device=k.device)).sum(0).tolist()
     bwd = weights(encoder.layer(0).bwd)
     # Backward direction of layer 1: row r reads its text from position k[r]-1 down to 0.
     rev, h_b = _scan(
-        lambda t, n: s.xg_bwd[pb[:n], k[:n] - 1 - t], active, bwd.w_hh, len(encoder.layers) > 1
+        lambda t, n: s.xg_bwd[base[:n] + k[:n] - 1 - t], active, bwd.w_hh, len(encoder.layers) > 1
     )
     if rev is None:
-        return torch.cat([s.fwd[pb, k - 1], h_b], dim=1)
-    return _upper(encoder, s, pb, k, active, rev)
+        return torch.cat([s.fwd[base + k - 1], h_b], dim=1)
+    return _upper(encoder, s, base, k, active, rev)
 
 
 def _upper(
-    encoder: FieldEncoder, s: _Shared, pb: Tensor, k: Tensor, active: list[int], rev: Tensor
+    encoder: FieldEncoder, s: _Shared, base: Tensor, k: Tensor, active: list[int], rev: Tensor
 ) -> Tensor:
     """Layer 2 (and above) given layer 1's per-prefix backward outputs ``rev`` (read order)."""
     assert s.a_fwd is not None and s.a_bwd is not None
@@ -135,8 +142,8 @@ def _upper(
     rows = torch.arange(len(k), device=k.device)
     # Layer 2 reads [shared forward output; this prefix's backward output] at each position,
     # so only the second half of its input projection is computed per prefix.
-    fwd_in = lambda t, n: torch.addmm(a_fwd[pb[:n], t], rev[rows[:n], k[:n] - 1 - t], w_f)  # noqa: E731
-    bwd_in = lambda t, n: torch.addmm(a_bwd[pb[:n], k[:n] - 1 - t], rev[:n, t], w_b)  # noqa: E731
+    fwd_in = lambda t, n: torch.addmm(a_fwd[base[:n] + t], rev[rows[:n], k[:n] - 1 - t], w_f)  # noqa: E731
+    bwd_in = lambda t, n: torch.addmm(a_bwd[base[:n] + k[:n] - 1 - t], rev[:n, t], w_b)  # noqa: E731
     deeper = len(encoder.layers) > 2
     out_f, h_f = _scan(fwd_in, active, up_f.w_hh, deeper)
     out_b, h_b = _scan(bwd_in, active, up_b.w_hh, deeper)
