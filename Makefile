@@ -8,12 +8,15 @@ STAMP := $(VENV)/.installed-stamp
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# Browser tests use Debian's Chromium; compose validation uses Debian's docker-compose.
+	command -v docker-compose >/dev/null || (apt-get update -qq && apt-get install -y -qq docker-compose) || echo "docker-compose not installed: its test will skip"
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
-run: install demo
+run: install
+	$(BIN)/occlab run
 
 demo: install
 	@mkdir -p out
@@ -23,8 +26,8 @@ demo: install
 	@echo "Heat map of the seed's toy paper: out/toy-paper.png"
 
 lint: install
-	$(BIN)/ruff check shared web worker tests bench
-	$(BIN)/ruff format --check shared web worker tests bench
+	$(BIN)/ruff check shared web worker tests bench migrations
+	$(BIN)/ruff format --check shared web worker tests bench migrations
 	$(BIN)/mypy
 
 test: install lint

@@ -66,7 +66,7 @@ def test_a_signal_stops_every_child_and_grandchild(sig: signal.Signals) -> None:
         [sys.executable, "-c", LAUNCHER], cwd=REPO, stdout=subprocess.PIPE, text=True
     )
     assert proc.stdout is not None
-    pids = json.loads(proc.stdout.readline()) + [int(proc.stdout.readline())]
+    pids = [*json.loads(proc.stdout.readline()), int(proc.stdout.readline())]
     assert all(alive(pid) for pid in pids)
     proc.send_signal(sig)
     assert proc.wait(timeout=15) == 0

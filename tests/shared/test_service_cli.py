@@ -6,9 +6,10 @@ import email.parser
 import json
 import threading
 from collections.abc import Iterator
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from click.testing import CliRunner, Result
@@ -53,7 +54,9 @@ def test_db_upgrade_creates_the_instance_folder_and_is_repeatable(env: dict[str,
 
 
 def test_user_add_reads_one_line_from_a_pipe(migrated: dict[str, str]) -> None:
-    result = occlab(migrated, "user", "add", "Ann@Example.org", "--team", "Lab", input="s3cret-pw\n")
+    result = occlab(
+        migrated, "user", "add", "Ann@Example.org", "--team", "Lab", input="s3cret-pw\n"
+    )
     assert result.exit_code == 0, result.output
     assert "added ann@example.org to Lab" in result.stdout
     with session_scope(migrated["DATABASE_URL"]) as session:
@@ -113,16 +116,20 @@ def test_token_create_names_what_is_missing(migrated: dict[str, str]) -> None:
 class FakeApi(BaseHTTPRequestHandler):
     """Answers POST /api/v1/jobs with ``post`` and each GET with the next of ``states``."""
 
-    post: tuple[int, dict[str, Any]] = (202, {})
-    states: list[dict[str, Any]] = []
-    seen: list[dict[str, Any]] = []
+    post: ClassVar[tuple[int, dict[str, Any]]] = (202, {})
+    states: ClassVar[list[dict[str, Any]]] = []
+    seen: ClassVar[list[dict[str, Any]]] = []
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         raw = f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode() + body
         parts = email.parser.BytesParser().parsebytes(raw).get_payload()
         assert isinstance(parts, list)
-        form = {p.get_param("name", header="content-disposition"): p for p in parts}
+        form: dict[Any, Message] = {
+            p.get_param("name", header="content-disposition"): p
+            for p in parts
+            if isinstance(p, Message)
+        }
         file = form.pop("file")
         self.seen.append(
             {
