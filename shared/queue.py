@@ -35,7 +35,14 @@ class CeleryConfig:
         self.task_default_queue = settings.task_queue
         self.task_routes = {PROCESS_CHUNK: {"queue": settings.task_queue}}
         # Must exceed the longest chunk, or Redis redelivers a chunk still being worked on.
-        self.broker_transport_options = {"visibility_timeout": settings.visibility_timeout_s}
+        # Kombu looks for a dead worker's chunks every interval x throttle seconds (100 s by
+        # default, whatever the timeout); look every fifth of the timeout, at most a minute.
+        timeout = settings.visibility_timeout_s
+        self.broker_transport_options = {
+            "visibility_timeout": timeout,
+            "unacked_restore_interval": max(1, min(60, timeout // 5)),
+            "unacked_restore_throttle": 1,
+        }
         self.result_backend = None
 
 

@@ -1,0 +1,185 @@
+"""``shared.processing.process_chunk`` called directly, as the task calls it: failure and
+retry, idempotency, cancelled jobs, reuse of a team's earlier results, a worker that died."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from shared.config import Settings, load_settings
+from shared.db import session_factory, session_scope
+from shared.engine import Model
+from shared.jobs import Submission, cancel_job, create_job, refresh_jobs
+from shared.models import GridCell, Job, LooUnit, RegisteredModel, Result
+from shared.processing import process_chunk
+from tests.conftest import TOY_ABSTRACT, TOY_TITLE
+from tests.worker.support import count_rows, make_team, stored_results
+
+PAPERS = [
+    {"title": TOY_TITLE, "abstract": TOY_ABSTRACT},
+    {"title": "Deep learning for text", "abstract": "We study words. It works."},
+    {"title": "Social history of science", "abstract": "We read archives. Society changed."},
+]
+
+
+class Poisoned(Model):
+    """The default model, except that one paper makes it raise (as a bad input would)."""
+
+    def __init__(self, model: Model, bad_title: str) -> None:
+        super().__init__(model.classifier, model.vectors, model.manifest, model.device)
+        self.bad_title = bad_title
+
+    def split(self, paper: Mapping[str, object], units: Mapping[str, str]) -> Any:
+        if paper.get("title") == self.bad_title:
+            raise RuntimeError("poisoned paper")
+        return super().split(paper, units)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return load_settings({"DATABASE_URL": database_url, "OCCLAB_INSTANCE": str(tmp_path)})
+
+
+def submit(settings: Settings, team_id: int, papers: Sequence[Mapping[str, str]]) -> tuple:
+    with session_scope(settings.database_url) as session:
+        job, todo = create_job(session, settings, Submission(team_id, None, list(papers)))
+        session.flush()
+        return job.id, todo
+
+
+def run(settings: Settings, job_id: int, ids: Sequence[int], loader: Any, backoff: float = 2.0):
+    sessions = session_factory(settings.database_url)
+    return process_chunk(sessions, job_id, ids, settings.max_attempts, backoff, loader)
+
+
+def job_of(settings: Settings, job_id: int) -> Job:
+    with session_scope(settings.database_url) as session:
+        return session.get_one(Job, job_id)
+
+
+def test_a_failing_paper_is_retried_alone_then_failed(settings: Settings, engine_model: Model):
+    job_id, todo = submit(settings, make_team(settings.database_url), PAPERS)
+    poisoned = Poisoned(engine_model, PAPERS[1]["title"])
+    first = run(settings, job_id, todo, lambda _: poisoned)
+    assert (first.done, first.retry, first.retry_in_s) == ([todo[0], todo[2]], [todo[1]], 2.0)
+    assert job_of(settings, job_id).status == "running"
+    second = run(settings, job_id, first.retry, lambda _: poisoned)
+    assert (second.retry, second.retry_in_s) == ([todo[1]], 4.0)  # exponential backoff
+    third = run(settings, job_id, second.retry, lambda _: poisoned)
+    assert (third.failed, third.retry) == ([todo[1]], [])
+    job = job_of(settings, job_id)
+    assert (job.status, job.done, job.failed, job.total) == ("done", 2, 1, 3)
+    _, bad, _ = stored_results(settings.database_url, job_id)
+    assert (bad["status"], bad["attempts"], bad["cells"], bad["loo"]) == ("failed", 3, {}, 0)
+    assert bad["error"] == "RuntimeError: poisoned paper"
+
+
+def test_a_job_whose_papers_all_fail_is_failed(settings: Settings):
+    job_id, todo = submit(settings, make_team(settings.database_url), PAPERS[:2])
+
+    def broken(_: RegisteredModel) -> Model:
+        raise RuntimeError("model files changed")
+
+    for _ in range(settings.max_attempts):
+        outcome = run(settings, job_id, todo, broken)
+    assert outcome.failed == todo
+    job = job_of(settings, job_id)
+    assert (job.status, job.failed, job.done) == ("failed", 2, 0)
+
+
+def test_computing_a_chunk_twice_adds_no_rows(settings: Settings, engine_model: Model):
+    job_id, todo = submit(settings, make_team(settings.database_url), PAPERS)
+    first = run(settings, job_id, todo, lambda _: engine_model)
+    cells, loo = (
+        count_rows(settings.database_url, GridCell),
+        count_rows(settings.database_url, LooUnit),
+    )
+    again = run(settings, job_id, todo, lambda _: engine_model)
+    assert (first.done, again.done, again.skipped) == (todo, [], todo)
+    assert count_rows(settings.database_url, GridCell) == cells > 0
+    assert count_rows(settings.database_url, LooUnit) == loo > 0
+
+
+def test_a_cancelled_jobs_chunk_does_nothing(settings: Settings):
+    job_id, todo = submit(settings, make_team(settings.database_url), PAPERS)
+    with session_scope(settings.database_url) as session:
+        assert cancel_job(session, session.get_one(Job, job_id))
+
+    def unused(_: RegisteredModel) -> Model:
+        raise AssertionError("a cancelled job's chunk must not load the model")
+
+    outcome = run(settings, job_id, todo, unused)
+    assert (outcome.skipped, outcome.done) == (todo, [])
+    assert {r["status"] for r in stored_results(settings.database_url, job_id)} == {"pending"}
+    assert count_rows(settings.database_url, GridCell) == 0
+    assert job_of(settings, job_id).status == "cancelled"
+
+
+def test_the_same_paper_again_reuses_its_result(settings: Settings, engine_model: Model):
+    team = make_team(settings.database_url)
+    first_id, todo = submit(settings, team, PAPERS[:1])
+    run(settings, first_id, todo, lambda _: engine_model)
+    with session_scope(settings.database_url) as session:
+        before = session.execute(select(Result.id, Result.compute_ms)).all()
+    second_id, again = submit(settings, team, PAPERS[:1])
+    assert again == []  # nothing to compute, so nothing is enqueued
+    job = job_of(settings, second_id)
+    assert (job.status, job.done, job.total) == ("done", 1, 1)
+    with session_scope(settings.database_url) as session:
+        assert session.execute(select(Result.id, Result.compute_ms)).all() == before
+
+
+def test_a_queued_result_is_shared_and_finishes_both_jobs(settings: Settings, engine_model: Model):
+    team = make_team(settings.database_url)
+    first_id, todo = submit(settings, team, PAPERS[1:2])
+    second_id, again = submit(settings, team, PAPERS[1:2])  # before the first is computed
+    assert again == [] and job_of(settings, second_id).status == "queued"
+    run(settings, first_id, todo, lambda _: engine_model)
+    assert job_of(settings, first_id).status == job_of(settings, second_id).status == "done"
+
+
+def test_a_result_whose_worker_died_every_time_is_failed(settings: Settings):
+    job_id, todo = submit(settings, make_team(settings.database_url), PAPERS[:1])
+    with session_scope(settings.database_url) as session:  # as left by three killed workers
+        result = session.get_one(Result, todo[0])
+        result.status, result.attempts = "running", settings.max_attempts
+
+    def unused(_: RegisteredModel) -> Model:
+        raise AssertionError("a paper that kills its worker must not be tried again")
+
+    outcome = run(settings, job_id, todo, unused)
+    assert outcome.failed == todo
+    [stored] = stored_results(settings.database_url, job_id)
+    assert stored["status"] == "failed" and "gave up after 3 attempts" in stored["error"]
+    assert job_of(settings, job_id).status == "failed"
+
+
+def test_two_chunks_finishing_together_leave_the_job_done(settings: Settings):
+    """The later refresh must count after the earlier one commits, or its stale count wins."""
+    job_id, (first, second) = submit(settings, make_team(settings.database_url), PAPERS[:2])
+    with session_scope(settings.database_url) as session:
+        session.get_one(Result, first).status = "done"
+        session.get_one(Result, second).status = "running"
+    slow = session_factory(settings.database_url)()
+    refresh_jobs(slow, [job_id])  # counts 1 of 2 done; commits only after the other chunk
+
+    def other_chunk() -> None:
+        with session_scope(settings.database_url) as session:
+            session.get_one(Result, second).status = "done"
+        with session_scope(settings.database_url) as session:
+            refresh_jobs(session, [job_id])
+
+    thread = threading.Thread(target=other_chunk)
+    thread.start()
+    time.sleep(0.5)  # the other chunk is now waiting for (or, unlocked, past) this refresh
+    slow.commit()
+    slow.close()
+    thread.join(30)
+    job = job_of(settings, job_id)
+    assert (job.status, job.done) == ("done", 2)

@@ -1,0 +1,73 @@
+"""The worker's Celery app: built from settings read when it is created, never at import.
+
+``create_celery_app()`` is the factory (tests and ``occlab worker`` call it). The Celery CLI
+needs a module attribute, so ``celery -A worker.app:celery_app worker`` gets one lazily: the
+attribute is built on first access (PEP 562 ``__getattr__``), which is the moment the CLI
+loads it, so the environment of that moment decides the broker, database and queues.
+
+Fork safety: the parent only imports code. Pooled SQL connections are dropped in each pool
+child (``worker_process_init``) and the model is loaded by the child on its first chunk
+(``shared.processing.model_for``), because neither sockets nor CUDA state survive a fork.
+
+Redelivery: a chunk is acknowledged only when it returns, so Redis hands a dead worker's
+chunk to another worker once ``OCCLAB_VISIBILITY_TIMEOUT`` (default 3600 s) has passed. That
+timeout must exceed the longest chunk, or a chunk still being computed is handed out twice
+(harmless, results are written once, but wasted work). Tests set it to seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from shared.config import Settings, load_settings
+from shared.db import dispose_engines
+from shared.queue import CeleryConfig
+
+log = logging.getLogger(__name__)
+
+# Imported by name when the app finalizes, so the task registers on every worker app.
+TASK_MODULES = ("worker.tasks",)
+
+
+class WorkerCelery(Celery):
+    """A Celery app that carries the settings it was built from, for its tasks to read."""
+
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+        super().__init__("occlab", include=list(TASK_MODULES), **kwargs)
+        self.config_from_object(CeleryConfig(settings))
+        self.settings = settings
+
+
+def create_celery_app(settings: Settings | None = None) -> WorkerCelery:
+    """The worker app for ``settings`` (default: the environment, read now)."""
+    return WorkerCelery(settings or load_settings())
+
+
+def settings_of(app: Celery) -> Settings:
+    """The settings of a worker app; a plain app (the web's) falls back to the environment."""
+    settings = getattr(app, "settings", None)
+    return settings if isinstance(settings, Settings) else load_settings()
+
+
+@worker_process_init.connect
+def _fresh_connections_after_fork(**_: Any) -> None:
+    # A pooled connection inherited from the parent would be shared by two processes.
+    dispose_engines()
+    log.debug("pool child ready: inherited SQL connections dropped")
+
+
+_APP: WorkerCelery | None = None
+
+
+def __getattr__(name: str) -> Any:
+    """``worker.app.celery_app``: created on first access, from the environment of then."""
+    global _APP
+    if name == "celery_app":
+        if _APP is None:
+            _APP = create_celery_app()
+        return _APP
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,102 @@
+"""Celery tasks: thin wrappers that call plain functions of ``shared`` (tests call those too).
+
+The one task, ``process_chunk(job_id, result_ids)``, computes a chunk with
+:func:`shared.processing.process_chunk`; papers that failed but have attempts left are sent
+again as a new, smaller chunk of just their ids, after the backoff the outcome asks for.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from celery import Task, shared_task
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared import processing
+from shared.config import Settings
+from shared.db import get_engine
+from shared.queue import PROCESS_CHUNK
+from worker.app import settings_of
+
+log = logging.getLogger(__name__)
+
+
+class TaskSessions(sessionmaker[Session]):
+    """A sessionmaker that remembers its sessions, so the task can close any left open."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(bind=get_engine(url), expire_on_commit=False)
+        self.opened: list[Session] = []
+
+    def __call__(self, **local_kw: Any) -> Session:
+        session = super().__call__(**local_kw)
+        self.opened.append(session)
+        return session
+
+    def close_all_opened(self) -> None:
+        for session in self.opened:
+            session.close()
+        self.opened.clear()
+
+
+class DatabaseTask(Task):
+    """Owns the database sessions of one task run (Warehouse's WarehouseTask pattern).
+
+    The sessionmaker is made on first use and kept on the request, so it lives exactly as
+    long as this run; ``after_return`` closes every session it made, whatever happened, so
+    no connection stays checked out of the pool between chunks.
+    """
+
+    @property
+    def settings(self) -> Settings:
+        return settings_of(self.app)
+
+    @property
+    def sessions(self) -> TaskSessions:
+        made: TaskSessions | None = getattr(self.request, "occlab_sessions", None)
+        if made is None:
+            made = TaskSessions(self.settings.database_url)
+            self.request.occlab_sessions = made
+        return made
+
+    def after_return(self, *args: Any, **kwargs: Any) -> None:
+        made: TaskSessions | None = getattr(self.request, "occlab_sessions", None)
+        if made is not None:
+            made.close_all_opened()
+            self.request.occlab_sessions = None
+
+
+@shared_task(bind=True, base=DatabaseTask, name=PROCESS_CHUNK)
+def process_chunk(self: DatabaseTask, job_id: int, result_ids: list[int]) -> dict[str, int]:
+    """Compute one chunk of a job; retries only the papers that failed, as a new chunk."""
+    settings = self.settings
+    start = time.perf_counter()
+    outcome = processing.process_chunk(
+        self.sessions, job_id, result_ids, settings.max_attempts, settings.retry_backoff_s
+    )
+    if outcome.retry:
+        _send_again(self, job_id, outcome.retry, outcome.retry_in_s)
+    counts = {
+        "done": len(outcome.done),
+        "failed": len(outcome.failed),
+        "retry": len(outcome.retry),
+        "skipped": len(outcome.skipped),
+    }
+    log.info(
+        "job %s chunk of %d: %s in %.0f ms",
+        job_id,
+        len(result_ids),
+        " ".join(f"{k}={v}" for k, v in counts.items()),
+        1000 * (time.perf_counter() - start),
+    )
+    return counts
+
+
+def _send_again(task: DatabaseTask, job_id: int, ids: Sequence[int], delay_s: float) -> None:
+    # Same queue as this delivery, so a GPU job's retries stay on the GPU workers.
+    queue = (task.request.delivery_info or {}).get("routing_key") or task.settings.task_queue
+    task.apply_async(args=[job_id, list(ids)], countdown=delay_s, queue=queue)
+    log.info("job %s: %d paper(s) sent again in %.1f s", job_id, len(ids), delay_s)
