@@ -297,7 +297,7 @@ _LETTERS = {"ss": "ß", "o": "ø", "O": "Ø", "ae": "æ", "AE": "Æ", "aa": "å"
             "l": "ł", "L": "Ł", "i": "i"}  # fmt: skip
 _NAMED_LETTER = re.compile(r"\\(ss|o|O|ae|AE|aa|AA|l|L|i)(?![A-Za-z])(?:\{\})?")
 _ESCAPED = re.compile(r"\\([&%$#_{}])")
-_COMMAND = re.compile(r"\\[A-Za-z]+\*?\s*")
+_COMMAND = re.compile(r"\\([A-Za-z]+)\*?\s*")
 
 
 def latex_to_text(value: str) -> str:
@@ -306,7 +306,7 @@ def latex_to_text(value: str) -> str:
     text = _ACCENT.sub(_compose, text)
     # Escaped specials survive the brace and dollar stripping below as private-use stand-ins.
     text = _ESCAPED.sub(lambda m: chr(0xE000 + ord(m[1])), text)
-    text = _COMMAND.sub("", text).replace("---", "\u2014").replace("--", "\u2013")
+    text = _COMMAND.sub(_greek_or_nothing, text).replace("---", "\u2014").replace("--", "\u2013")
     text = re.sub(r"[{}$]", "", text).replace("~", " ")
     text = re.sub(r"[\ue000-\ue07f]", lambda m: chr(ord(m[0]) - 0xE000), text)
     return unicodedata.normalize("NFC", " ".join(text.split()))
@@ -314,3 +314,12 @@ def latex_to_text(value: str) -> str:
 
 def _compose(match: re.Match[str]) -> str:
     return (match[2] or match[3]) + _ACCENTS[match[1]]
+
+
+def _greek_or_nothing(match: re.Match[str]) -> str:
+    """A Greek letter's command (alpha, Gamma) becomes the letter; other markup is dropped."""
+    case = "CAPITAL" if match[1][0].isupper() else "SMALL"
+    try:
+        return unicodedata.lookup(f"GREEK {case} LETTER {match[1].upper()}")
+    except KeyError:
+        return ""

@@ -1,0 +1,177 @@
+"""Schemas of the OpenAPI document (web/openapi.py): the JSON bodies the API takes and gives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+JSON = "application/json"
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
+    return {"type": [kind, "null"], **extra}
+
+
+def error_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": ref("Error")}}}
+
+
+def ok_response(description: str, schema: str, status: str = "200") -> dict[str, Any]:
+    return {status: {"description": description, "content": {JSON: {"schema": ref(schema)}}}}
+
+
+PAPER = {
+    "type": "object",
+    "required": ["title", "abstract"],
+    "properties": {
+        "title": {"type": "string", "minLength": 1},
+        "abstract": {"type": "string", "minLength": 1},
+        "id": {"type": ["string", "integer"], "description": "Your id for the paper."},
+    },
+}
+UNIT = {"type": "string", "enum": ["word", "sentence"]}
+OPTIONS = {
+    "model": {"type": "string", "description": "'name' (newest version) or 'name:version'."},
+    "title_unit": {**UNIT, "default": "word"},
+    "abstract_unit": {**UNIT, "default": "sentence"},
+}
+SUBMISSION = {
+    "type": "object",
+    "required": ["papers"],
+    "properties": {"papers": {"type": "array", "items": PAPER, "minItems": 1}, **OPTIONS},
+}
+UPLOAD = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {
+        "file": {
+            "type": "string",
+            "contentMediaType": "application/octet-stream",
+            "description": "CSV with title and abstract columns, JSON Lines, or BibTeX "
+            "(.csv, .jsonl, .bib) with an abstract in every entry; UTF-8.",
+        },
+        **OPTIONS,
+    },
+}
+PROBLEM = {
+    "type": "object",
+    "properties": {
+        "index": {"type": "integer", "description": "1-based paper in a JSON submission."},
+        "line": {"type": "integer", "description": "Line of the uploaded file."},
+        "field": _nullable("string"),
+        "error": {"type": "string"},
+    },
+    "required": ["error"],
+}
+ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "string"}, "problems": {"type": "array", "items": PROBLEM}},
+}
+MODEL = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "version": {"type": "string"}},
+}
+TIME = _nullable("string", format="date-time")
+JOB_SUMMARY = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "url": {"type": "string"},
+        "status": {"type": "string", "enum": ["queued", "running", "done", "failed", "cancelled"]},
+        "total": {"type": "integer"},
+        "done": {"type": "integer"},
+        "failed": {"type": "integer"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "started_at": TIME,
+        "finished_at": TIME,
+        "model": MODEL,
+        "title_unit": UNIT,
+        "abstract_unit": UNIT,
+        "source": {"type": "string", "enum": ["api", "upload"]},
+        "source_name": _nullable("string"),
+        "error": _nullable("string"),
+    },
+}
+RESULT_STATUS = {"type": "string", "enum": ["pending", "running", "done", "failed"]}
+ACCEPTED = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "url": {"type": "string"},
+        "status": {"type": "string"},
+        "total": {"type": "integer"},
+    },
+}
+JOB_RESULT = {
+    "type": "object",
+    "properties": {
+        "position": {"type": "integer", "description": "0-based, in submission order."},
+        "id": {"type": "integer"},
+        "url": {"type": "string"},
+        "status": RESULT_STATUS,
+        "probability": _nullable("number"),
+        "error": _nullable("string"),
+    },
+}
+JOB = {
+    "allOf": [
+        ref("JobSummary"),
+        {"type": "object", "properties": {"results": {"type": "array", "items": JOB_RESULT}}},
+    ]
+}
+JOB_PAGE = {
+    "type": "object",
+    "properties": {
+        "jobs": {"type": "array", "items": ref("JobSummary")},
+        **{k: {"type": "integer"} for k in ("page", "per_page", "total", "pages")},
+    },
+}
+STRINGS = {"type": "array", "items": {"type": "string"}}
+BY_FIELD = {"type": "object", "additionalProperties": STRINGS}
+RESULT = {
+    "type": "object",
+    "description": "The keys of `occlab explain --format json`, plus id, status, error, paper "
+    "and html_url. Until status is done the explanation keys are null (200, not an error).",
+    "properties": {
+        "id": {"type": "integer"},
+        "status": RESULT_STATUS,
+        "error": _nullable("string"),
+        "probability": _nullable("number"),
+        "probabilities": _nullable(
+            "array", items={"type": "array", "items": {"type": "number"}}, description="T x S"
+        ),
+        "fields": _nullable("array", items={"type": "string"}),
+        "units": _nullable("object", additionalProperties=UNIT),
+        "title_units": _nullable("array", items=STRINGS),
+        "abstract_units": _nullable("array", items=STRINGS),
+        "labels": {**BY_FIELD, "type": ["object", "null"]},
+        "leave_one_out": _nullable(
+            "object", additionalProperties={"type": "array", "items": {"type": "number"}}
+        ),
+        "skipped": {**BY_FIELD, "type": ["object", "null"]},
+        "model": MODEL,
+        "activations": _nullable("object"),
+        "paper": {
+            "type": "object",
+            "properties": {
+                "title": {"type": "string"},
+                "abstract": {"type": "string"},
+                "external_id": _nullable("string"),
+            },
+        },
+        "html_url": {"type": "string"},
+    },
+}
+HEALTH = {
+    "type": "object",
+    "properties": {
+        "database": {"type": "string", "enum": ["ok", "error"]},
+        "redis": {"type": "string", "enum": ["ok", "error"]},
+        "workers": {"type": "integer"},
+        "status": {"type": "string", "enum": ["ok", "degraded"]},
+    },
+}

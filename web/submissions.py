@@ -1,0 +1,135 @@
+"""Turning a request into a :class:`shared.jobs.Submission`: a JSON body or an uploaded file.
+
+Only the shape of the request is checked here; ``shared.jobs.create_job`` checks every
+paper against the model. Problems name the field, and for files the line, so a person can
+fix them; papers from an uploaded file are indexed by their line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from flask import request
+
+from shared.jobs import JobRejected, Submission
+from shared.papers_io import FileError, parse_papers
+from shared.units import UNITS
+from web.errors import ApiError
+
+DEFAULT_UNITS = {"title_unit": "word", "abstract_unit": "sentence"}
+JSON_TYPES = ("application/json", "")
+# A form without a file arrives urlencoded; it is answered "no file", not 415.
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def read_submission(team_id: int, user_id: int | None) -> Submission:
+    if request.mimetype in FORM_TYPES:
+        return _from_upload(team_id, user_id)
+    if request.mimetype not in JSON_TYPES and not request.is_json:
+        raise ApiError(415, "send papers as application/json or a multipart/form-data upload")
+    return _from_json(team_id, user_id)
+
+
+def _from_json(team_id: int, user_id: int | None) -> Submission:
+    try:
+        body = json.loads(request.get_data(cache=False) or b"null")
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise ApiError(400, f"the body is not valid JSON: {exc.msg} at {where}") from exc
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "the body is not valid JSON: it is not UTF-8") from exc
+    if not isinstance(body, dict):
+        raise ApiError(400, 'the body must be a JSON object: {"papers": [{"title", "abstract"}]}')
+    papers = body.get("papers")
+    if not isinstance(papers, list):
+        raise ApiError(
+            400,
+            "papers must be a list of objects with title and abstract",
+            [{"field": "papers", "error": "missing or not a list"}],
+        )
+    title_unit, abstract_unit = _units(body)
+    return Submission(
+        team_id=team_id,
+        submitter_id=user_id,
+        papers=[_with_text_id(p) for p in papers],
+        title_unit=title_unit,
+        abstract_unit=abstract_unit,
+        model=_model(body.get("model")),
+        source="api",
+    )
+
+
+def _with_text_id(paper: Any) -> Any:
+    """External ids are stored as text; numbers are common in JSON, so accept them."""
+    if isinstance(paper, Mapping) and paper.get("id") is not None:
+        return {**paper, "id": str(paper["id"])}
+    return paper
+
+
+def _model(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ApiError(400, "model must be text", [{"field": "model", "error": "not text"}])
+    return value
+
+
+def _units(source: Mapping[str, Any]) -> tuple[str, str]:
+    """Unit choices, checked here so a bad one is reported as the field the client sent."""
+    chosen = {name: source.get(name) or default for name, default in DEFAULT_UNITS.items()}
+    problems = [
+        {"field": name, "error": f"{name} must be one of {', '.join(UNITS)}, not {value!r}"}
+        for name, value in chosen.items()
+        if value not in UNITS
+    ]
+    if problems:
+        raise ApiError(400, problems[0]["error"], problems)
+    return chosen["title_unit"], chosen["abstract_unit"]
+
+
+def _from_upload(team_id: int, user_id: int | None) -> Submission:
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ApiError(
+            400,
+            "no file: send the papers as the multipart field 'file'",
+            [{"field": "file", "error": "missing"}],
+        )
+    name = upload.filename
+    try:
+        parsed = parse_papers(upload.read(), name)
+    except FileError as exc:
+        raise ApiError(400, str(exc), [{"field": "file", "error": str(exc)}]) from exc
+    if parsed.errors:
+        problems = [{"line": e.line, "field": None, "error": e.message} for e in parsed.errors]
+        first = parsed.errors[0]
+        raise ApiError(400, f"{name}, line {first.line}: {first.message}", problems)
+    title_unit, abstract_unit = _units(request.form)
+    return Submission(
+        team_id=team_id,
+        submitter_id=user_id,
+        papers=[{**row.paper, "id": row.external_id} for row in parsed.rows],
+        title_unit=title_unit,
+        abstract_unit=abstract_unit,
+        model=_model(request.form.get("model")),
+        source="upload",
+        source_name=name[:300],
+        indexes=[row.line for row in parsed.rows],
+    )
+
+
+def rejection(exc: JobRejected, sub: Submission) -> ApiError:
+    """``create_job``'s problems, located by line for files and by position for JSON."""
+    where = "line" if sub.indexes is not None else "paper"
+    key = "line" if sub.indexes is not None else "index"
+    problems = []
+    for p in exc.problems:
+        entry: dict[str, Any] = {key: p.index} if p.index else {}
+        problems.append({**entry, "field": p.field, "error": p.message})
+    first = exc.problems[0] if exc.problems else None
+    if first is None:
+        return ApiError(400, exc.message, problems)
+    at = f"{where} {first.index}: " if first.index else ""
+    return ApiError(400, f"{exc.message}; {at}{first.message}", problems)
