@@ -4,16 +4,27 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint bench demo clean
+.PHONY: install run test lint bench demo clean system-packages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# Browser tests use Debian's Chromium; compose validation uses Debian's docker-compose.
-	command -v docker-compose >/dev/null || (apt-get update -qq && apt-get install -y -qq docker-compose) || echo "docker-compose not installed: its test will skip"
+	$(MAKE) --no-print-directory system-packages
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Debian packages the tests drive: Chromium for the browser tests, docker-compose to validate
+# docker-compose.yml. Without them (no root, no apt) those tests skip and say why.
+SYSTEM_PACKAGES := chromium fonts-dejavu-core docker-compose
+system-packages:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) \
+	    || echo "could not install$$missing: the tests that need them will skip"; \
+	fi
 
 run: install
 	$(BIN)/occlab run

@@ -17,6 +17,7 @@ from web.api import api
 from web.errors import register_error_handlers
 from web.extensions import SETTINGS, cache, celery, db
 from web.health import health
+from web.pages import register_pages
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -50,6 +51,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
 def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api)
     app.register_blueprint(health)
+    register_pages(app)
 
 
 def register_teardown(app: Flask) -> None:

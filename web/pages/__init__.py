@@ -1,0 +1,28 @@
+"""The pages people use: server-rendered Jinja views, one blueprint per area."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from web.pages.account import account_pages
+from web.pages.auth import auth_pages
+from web.pages.compare import compare_pages
+from web.pages.history import history_pages
+from web.pages.jobs import job_pages
+from web.pages.results import result_pages
+from web.pages.submit import submit_pages
+
+BLUEPRINTS = (
+    auth_pages,
+    account_pages,
+    submit_pages,
+    job_pages,
+    result_pages,
+    history_pages,
+    compare_pages,
+)
+
+
+def register_pages(app: Flask) -> None:
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
