@@ -37,13 +37,25 @@ def to_json(e: Explanation, full_activations: bool = True) -> dict[str, Any]:
     return data
 
 
+def _trace(a: Activations, name: str) -> dict[str, Any]:
+    """The feature's value at every known token of its field, in reading order: the
+    forward unit ends (and is read off) at the last token, the backward one at the first."""
+    field, direction, unit = name.rsplit(".", 2)
+    fa = a.fields[field]
+    values = (fa.forward if direction == "fwd" else fa.backward)[:, int(unit)]
+    return {"field": field, "direction": direction, "trace": _floats(values, 5)}
+
+
 def activations_json(a: Activations, full: bool = True) -> dict[str, Any]:
+    """Top features by |activation x weight| (each with its per-token trace), the running P
+    per field, and with ``full`` every top-layer output."""
     top = [
         {
             "feature": a.feature_names[i],
             "activation": round(float(a.features[i]), 6),
             "weight": round(float(a.weights[i]), 6),
             "contribution": round(float(a.contributions[i]), 6),
+            **_trace(a, a.feature_names[i]),
         }
         for i in a.ranked(TOP_FEATURES)
     ]
