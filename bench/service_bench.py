@@ -1,0 +1,172 @@
+"""End-to-end service benchmark: N papers through the JSON API with one worker process,
+against the engine alone on the same papers, and the bytes stored per paper.
+
+Runs on the machine's PostgreSQL and Redis (as in production) in a fresh database it drops
+afterwards:
+
+    .venv/bin/python bench/service_bench.py --papers 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from shared.accounts import create_token, create_user
+from shared.config import load_settings
+from shared.db import session_factory
+from shared.engine.dataset import read_labelled_csv
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "labelled-papers.csv"
+ADMIN = os.environ.get("OCCLAB_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1/test")
+TABLES = ("papers", "results", "job_items", "grid_cells", "loo_units", "jobs")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def fresh_database() -> str:
+    name = f"occlab_bench_{uuid.uuid4().hex[:8]}"
+    with create_engine(ADMIN, isolation_level="AUTOCOMMIT").connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    return make_url(ADMIN).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    name = make_url(url).database
+    with create_engine(ADMIN, isolation_level="AUTOCOMMIT").connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        args, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def call(url: str, token: str, body: Any = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(
+        url,
+        data=data,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        return json.loads(resp.read())
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer in {timeout:.0f} s")
+
+
+def engine_alone(papers: list[dict[str, str]], chunk: int) -> float:
+    """What the worker computes, in the same chunks, without queue or database."""
+    from shared.engine import explain, load_model
+
+    model = load_model()
+    explain(model, papers[:chunk])  # warm-up
+    start_t = time.perf_counter()
+    for i in range(0, len(papers), chunk):
+        explain(model, papers[i : i + chunk])
+    return len(papers) / (time.perf_counter() - start_t)
+
+
+def stored_bytes(url: str) -> dict[str, int]:
+    with create_engine(url).connect() as conn:
+        return {
+            t: int(conn.scalar(text(f"SELECT pg_total_relation_size('{t}')")) or 0) for t in TABLES
+        }
+
+
+def run(n: int) -> dict[str, Any]:
+    papers = [
+        {"title": p.title, "abstract": p.abstract}
+        for p in read_labelled_csv(DATA, limit=n, seed=11)
+    ]
+    db_url = fresh_database()
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "OCCLAB_QUEUE": f"bench-{uuid.uuid4().hex[:6]}",
+        "SECRET_KEY": "bench",
+    }
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        subprocess.run([sys.executable, "-m", "shared.cli", "db", "upgrade"], env=env, check=True)
+        settings = load_settings(env)
+        with session_factory(settings.database_url).begin() as session:
+            _, token = create_token(session, create_user(session, "b@x.org", "benchmark!", "B"))
+        procs.append(start([sys.executable, "-m", "shared.cli", "worker"], env))
+        procs.append(start([sys.executable, "-m", "shared.cli", "web", "--port", str(port)], env))
+        base = f"http://127.0.0.1:{port}"
+        wait_http(f"{base}/api/v1/openapi.json")
+        time.sleep(5)  # let the worker connect before the clock starts
+        t0 = time.perf_counter()
+        job = call(f"{base}/api/v1/jobs", token, {"papers": papers})
+        submit_s = time.perf_counter() - t0
+        while (status := call(f"{base}{job['url']}", token))["status"] not in ("done", "failed"):
+            time.sleep(1)
+        total_s = time.perf_counter() - t0
+        sizes = stored_bytes(db_url)
+    finally:
+        for proc in procs:
+            stop(proc)
+        drop_database(db_url)
+    engine_rate = engine_alone(papers, settings.chunk_size)
+    return {
+        "papers": n,
+        "done": status["done"],
+        "failed": status["failed"],
+        "submit_s": round(submit_s, 2),
+        "end_to_end_s": round(total_s, 1),
+        "end_to_end_papers_per_s": round(n / total_s, 2),
+        "engine_alone_papers_per_s": round(engine_rate, 2),
+        "bytes_per_paper": {t: round(b / n) for t, b in sizes.items()},
+        "bytes_per_paper_total": round(sum(sizes.values()) / n),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--papers", type=int, default=1000)
+    figures = run(parser.parse_args().papers)
+    for key, value in figures.items():
+        print(f"{key:28s} {value}")
+
+
+if __name__ == "__main__":
+    main()
