@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from logging.config import fileConfig
+from typing import Any
 
 from alembic import context
 from sqlalchemy import create_engine, pool
@@ -30,6 +31,15 @@ def database_url() -> str:
     return config.get_main_option("sqlalchemy.url") or load_settings().database_url
 
 
+def include_object(obj: Any, _name: Any, type_: str, _reflected: bool, _compare: Any) -> bool:
+    """Leave out of autogenerate/check what the models create on other dialects only
+    (``Index(...).ddl_if(dialect="postgresql")``): Alembic itself ignores ``ddl_if``."""
+    ddl_if = getattr(obj, "_ddl_if", None) if type_ == "index" else None
+    if ddl_if is None or ddl_if.dialect is None:
+        return True
+    return bool(context.get_context().dialect.name == ddl_if.dialect)
+
+
 def configure(url: str, connection: Connection | None = None) -> None:
     # SQLite cannot ALTER most constraints in place; batch mode copies the table instead.
     context.configure(
@@ -38,6 +48,7 @@ def configure(url: str, connection: Connection | None = None) -> None:
         target_metadata=target_metadata,
         render_as_batch=url.startswith("sqlite"),
         compare_type=True,
+        include_object=include_object,
         literal_binds=connection is None,
         dialect_opts={"paramstyle": "named"} if connection is None else {},
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -11,10 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
-from shared.models import ApiToken, Membership, Team, User
+from shared.models import ApiToken, Invitation, Membership, Team, User
 
 TOKEN_PREFIX = "ocl_"
 MIN_PASSWORD = 8
+INVITE_TTL = timedelta(days=7)
+# Touch ``last_used_at`` at most this often, so API reads do not all write.
+LAST_USED_EVERY = timedelta(minutes=5)
 
 # argon2id with the library's defaults (64 MiB, 3 passes): slow enough to resist guessing.
 _hasher = PasswordHasher()
@@ -56,7 +60,18 @@ def get_or_create_team(session: Session, name: str) -> tuple[Team, bool]:
 
 
 def create_user(session: Session, email: str, password: str, team_name: str) -> User:
-    """A new user in ``team_name``; the team is created (with them as owner) if it is new."""
+    """A new user in ``team_name``; the team is created (with them as owner) if it is new.
+
+    For the operator's CLI: anyone who signs up on the web gets :func:`sign_up` instead,
+    which never lets a stranger join an existing team by typing its name.
+    """
+    user = _new_user(session, email, password)
+    team, created = get_or_create_team(session, team_name)
+    add_member(session, user, team, "owner" if created else "member")
+    return user
+
+
+def _new_user(session: Session, email: str, password: str) -> User:
     email = normalise_email(email)
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
@@ -65,8 +80,23 @@ def create_user(session: Session, email: str, password: str, team_name: str) -> 
     user = User(email=email, password_hash=hash_password(password))
     session.add(user)
     session.flush()
-    team, created = get_or_create_team(session, team_name)
-    add_member(session, user, team, "owner" if created else "member")
+    return user
+
+
+def sign_up(
+    session: Session, email: str, password: str, team_name: str = "", invite: str = ""
+) -> User:
+    """A self-service account: owner of the new team ``team_name``, or a member of the
+    team whose invitation token is ``invite`` (which is then used up)."""
+    invitation = find_invitation(session, invite) if invite else None
+    if invitation is None and session.scalar(select(Team).filter_by(name=team_name.strip())):
+        raise AccountError("that team name is taken: ask one of its owners for an invitation")
+    user = _new_user(session, email, password)
+    if invitation is not None:
+        accept_invitation(session, invitation, user)
+    else:
+        team, _ = get_or_create_team(session, team_name)
+        add_member(session, user, team, "owner")
     return user
 
 
@@ -127,9 +157,80 @@ def authenticate_token(session: Session, plain: str) -> ApiToken | None:
     member = session.scalar(select(Membership).filter_by(user_id=row.user_id, team_id=row.team_id))
     if member is None:
         return None
-    row.last_used_at = utcnow()
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY:
+        row.last_used_at = now
     return row
 
 
 def revoke_token(session: Session, token: ApiToken) -> None:
     token.revoked_at = token.revoked_at or utcnow()
+
+
+def tokens_of(session: Session, user: User) -> list[ApiToken]:
+    """The user's tokens, newest first, revoked ones included (they say so)."""
+    return list(
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == user.id)
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        )
+    )
+
+
+def members_of(session: Session, team_id: int) -> list[Membership]:
+    return list(
+        session.scalars(
+            select(Membership).join(User).where(Membership.team_id == team_id).order_by(User.email)
+        )
+    )
+
+
+def revoke_membership(session: Session, membership: Membership) -> None:
+    """Remove a member and revoke their tokens for that team; a team keeps one owner."""
+    if membership.role == "owner":
+        owners = [m for m in members_of(session, membership.team_id) if m.role == "owner"]
+        if len(owners) <= 1:
+            raise AccountError("a team needs an owner: make someone else owner first")
+    for token in session.scalars(
+        select(ApiToken).filter_by(user_id=membership.user_id, team_id=membership.team_id)
+    ):
+        revoke_token(session, token)
+    session.delete(membership)
+    session.flush()
+
+
+def create_invitation(
+    session: Session, team: Team, invited_by: User | None, role: str = "member"
+) -> tuple[Invitation, str]:
+    """A one-use invitation to ``team``, valid for :data:`INVITE_TTL`; returns the row and
+    the token itself, which is not stored and cannot be shown again."""
+    plain = secrets.token_urlsafe(32)
+    row = Invitation(
+        team_id=team.id,
+        invited_by_id=invited_by.id if invited_by else None,
+        token_hash=_digest(plain),
+        role=role,
+        expires_at=utcnow() + INVITE_TTL,
+    )
+    session.add(row)
+    session.flush()
+    return row, plain
+
+
+def find_invitation(session: Session, plain: str) -> Invitation:
+    """The usable invitation for ``plain``; AccountError says why one is not."""
+    row = session.scalar(select(Invitation).filter_by(token_hash=_digest(plain.strip())))
+    if row is None:
+        raise AccountError("this invitation link is not valid: ask for a new one")
+    if row.used_at is not None:
+        raise AccountError("this invitation has already been used: ask for a new one")
+    if row.expires_at <= utcnow():
+        raise AccountError("this invitation has expired: ask for a new one")
+    return row
+
+
+def accept_invitation(session: Session, invitation: Invitation, user: User) -> Membership:
+    invitation.used_at = utcnow()
+    invitation.used_by_id = user.id
+    return add_member(session, user, invitation.team, invitation.role)

@@ -44,6 +44,19 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 
+    # Flask-Login's user interface (``is_active`` is the column above), written out here so
+    # that ``shared`` needs no Flask import.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
 
 class Membership(Base):
     __tablename__ = "memberships"
@@ -71,6 +84,23 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     user: Mapped[User] = relationship()
+    team: Mapped[Team] = relationship()
+
+
+class Invitation(Base):
+    """A link that lets one person join a team; only the token's sha256 is stored."""
+
+    __tablename__ = "invitations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(20), default="member")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    team: Mapped[Team] = relationship()
 
 
 class RegisteredModel(Base):
@@ -88,7 +118,17 @@ class RegisteredModel(Base):
 
 class Paper(Base):
     __tablename__ = "papers"
-    __table_args__ = (UniqueConstraint("team_id", "content_hash"),)
+    __table_args__ = (
+        UniqueConstraint("team_id", "content_hash"),
+        # History's text search (ILIKE '%q%') on PostgreSQL: trigram GIN indexes (pg_trgm).
+        # SQLite has no such index and scans, which is fine at its scale.
+        *(
+            Index(
+                f"ix_papers_{c}_trgm", c, postgresql_using="gin", postgresql_ops={c: "gin_trgm_ops"}
+            ).ddl_if(dialect="postgresql")
+            for c in ("title", "abstract")
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(Text)
@@ -100,7 +140,11 @@ class Paper(Base):
 
 class Job(Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_team_created", "team_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_jobs_team_created", "team_id", "created_at"),
+        # History's submitter filter: the team's jobs by one person.
+        Index("ix_jobs_submitter_team", "submitter_id", "team_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
     submitter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -128,6 +172,8 @@ class Result(Base):
     __table_args__ = (
         UniqueConstraint("team_id", "paper_id", "model_id", "title_unit", "abstract_unit"),
         Index("ix_results_team_status", "team_id", "status"),
+        # History: a team's results newest first, paged by (created_at, id).
+        Index("ix_results_team_created_id", "team_id", "created_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))

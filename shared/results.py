@@ -7,6 +7,8 @@ the web process serves explanations without the model, torch or the engine. The 
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import numpy as np
@@ -136,3 +138,21 @@ def render_result(session: Session, result: Result, fmt: str) -> bytes:
         col_unit=cols["unit"],
         fmt=fmt,
     )
+
+
+def grid_csv(session: Session, result: Result) -> str:
+    """The grid in long form, one row per cell, as ``occlab explain --format csv`` writes it."""
+    if result.status != "done":
+        raise IncompleteResult(f"result {result.id} is {result.status}, not done")
+    units = _units(result)
+    rows, cols = units["title"]["labels"], units["abstract"]["labels"]
+    grid = grid_probabilities(session, result)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        ["title_prefix", "abstract_prefix", "title_added", "abstract_added", "probability"]
+    )
+    for i, row_label in enumerate(rows):
+        for j, col_label in enumerate(cols):
+            writer.writerow([i + 1, j + 1, row_label, col_label, f"{grid[i, j]:.6f}"])
+    return out.getvalue()

@@ -3,25 +3,22 @@ token's team, so another team's job answers 404 exactly like one that does not e
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from shared.jobs import JobRejected, cancel_job, create_job
+from shared.jobs import JobRejected, cancel_job
 from shared.models import Job, JobItem, Result
 from shared.queue import enqueue_chunks
 from shared.units import InputError
 from web.auth import current_token, require_token, team_id
 from web.errors import ApiError
-from web.extensions import celery, db, settings
-from web.submissions import read_submission, rejection
+from web.extensions import db
+from web.submissions import QueueUnavailable, read_submission, rejection, start_job
 
-log = logging.getLogger(__name__)
 jobs = Blueprint("jobs", __name__)
 MAX_PER_PAGE = 100
 
@@ -85,36 +82,18 @@ def team_job(job_id: int) -> Job:
 def create() -> tuple[Response, int, dict[str, str]]:
     token = current_token()
     sub = read_submission(token.team_id, token.user_id)
-    session = db.session
     try:
-        job, todo = create_job(session, settings(), sub)
+        # enqueue_chunks is looked up here so that tests can stand in for the broker.
+        job = start_job(sub, enqueue_chunks)
     except JobRejected as exc:
-        session.rollback()
         raise rejection(exc, sub) from exc
     except InputError as exc:  # the model named does not exist
-        session.rollback()
         raise ApiError(400, str(exc), [{"field": exc.field, "error": str(exc)}]) from exc
-    session.commit()  # before enqueueing: a worker must find every row it is sent
-    _enqueue(job, todo)
+    except QueueUnavailable as exc:
+        raise ApiError(503, str(exc)) from exc
     url = url_for("api.jobs.get_job", job_id=job.id)
     body = {"id": job.id, "url": url, "status": job.status, "total": job.total}
     return jsonify(body), 202, {"Location": url}
-
-
-def _enqueue(job: Job, todo: Sequence[int]) -> None:
-    """Send the chunks; if the broker is unreachable, fail the job and its new results so
-    that submitting the papers again retries them instead of waiting forever."""
-    try:
-        enqueue_chunks(celery.app, settings(), job.id, todo)
-    except Exception as exc:
-        log.exception("could not enqueue job %s", job.id)
-        session = db.session
-        job.status, job.error = "failed", f"the task queue is unreachable: {exc}"
-        session.execute(
-            update(Result).where(Result.id.in_(todo)).values(status="failed", error=job.error)
-        )
-        session.commit()
-        raise ApiError(503, f"job {job.id} could not be queued: try again shortly") from exc
 
 
 @jobs.get("/jobs")

@@ -17,6 +17,7 @@ from web.api import api
 from web.errors import register_error_handlers
 from web.extensions import SETTINGS, cache, celery, db
 from web.health import health
+from web.login import exempt_api_from_csrf, init_login
 from web.pages import register_pages
 
 
@@ -46,12 +47,14 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     db.init_app(app, settings)
     celery.init_app(app, settings)
     cache.init_app(app, settings, app.config.get("CACHE_NAMESPACE"))
+    init_login(app)  # sessions, CSRF (the API exempt) and security headers
 
 
 def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api)
     app.register_blueprint(health)
     register_pages(app)
+    exempt_api_from_csrf(app)
 
 
 def register_teardown(app: Flask) -> None:

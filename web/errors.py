@@ -1,15 +1,31 @@
-"""Every error the web app answers is JSON: ``{"error": message}``, plus ``problems`` when
-a submission has several, each naming the paper (``index``) or the file's ``line``."""
+"""Errors: JSON for the API and the health check, HTML pages for everything people browse.
+
+The API (``/api/``) and ``/healthz`` answer ``{"error": message}``, plus ``problems`` when a
+submission has several, each naming the paper (``index``) or the file's ``line``. Pages get
+``templates/errors/<code>.html`` (or the generic ``errors/error.html``) with the same status
+and headers (``Retry-After`` on a 429, ``Allow`` on a 405)."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from jinja2 import TemplateNotFound
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from web.extensions import settings
+from web.extensions import db, settings
+
+JSON_PREFIXES = ("/api/", "/healthz")
+PAGE_MESSAGES = {
+    400: "The request could not be understood.",
+    403: "You do not have access to this page.",
+    404: "There is nothing at this address. It may have moved, or the link is mistyped.",
+    405: "This address does not accept that kind of request.",
+    429: "Too many requests. Wait a little and try again.",
+    500: "Something went wrong on our side. It has been logged; please try again.",
+}
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +62,51 @@ def _api_error(exc: ApiError) -> Response:
     return response
 
 
+def wants_json() -> bool:
+    return request.path.startswith(JSON_PREFIXES) or request.path == "/api"
+
+
+def html_error(status: int, message: str, headers: list[tuple[str, str]] | None = None) -> Response:
+    """The error page for ``status``; a bare one when even the template cannot render."""
+    context = {"status": status, "message": message}
+    try:
+        try:
+            body = render_template(f"errors/{status}.html", **context)
+        except TemplateNotFound:
+            body = render_template("errors/error.html", **context)
+    except Exception:
+        log.exception("the error page for %s failed to render", status)
+        body = f"<!doctype html><title>Error {status}</title><h1>Error {status}</h1>"
+    response = Response(body, status=status, mimetype="text/html")
+    for name, value in headers or []:
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
 def _too_large(_exc: RequestEntityTooLarge) -> Response:
     limit = settings().max_upload_bytes
     size = f"{request.content_length:,} bytes" if request.content_length else "too large"
-    return json_error(
-        413, f"the request is {size}; the limit is {limit:,} bytes: split the file into parts"
+    message = f"the request is {size}; the limit is {limit:,} bytes: split the file into parts"
+    if wants_json():
+        return json_error(413, message)
+    return html_error(413, message[0].upper() + message[1:] + ".")
+
+
+def _csrf_error(exc: CSRFError) -> Response:
+    if wants_json():
+        return json_error(400, exc.description or "CSRF check failed")
+    return html_error(
+        400, "This form expired or did not come from this site. Reload the page and try again."
     )
 
 
 def _http_error(exc: HTTPException) -> Response:
-    response = json_error(exc.code or 500, exc.description or exc.name)
+    status = exc.code or 500
+    if not wants_json():
+        message = exc.description if _custom(exc) else PAGE_MESSAGES.get(status, exc.name)
+        return html_error(status, message or exc.name, exc.get_headers())
+    response = json_error(status, exc.description or exc.name)
     # Keep the exception's own headers (Allow on a 405, for instance) but answer JSON.
     for name, value in exc.get_headers():
         if name.lower() != "content-type":
@@ -63,13 +114,25 @@ def _http_error(exc: HTTPException) -> Response:
     return response
 
 
+def _custom(exc: HTTPException) -> bool:
+    """Whether a view wrote the description (``abort(403, "...")``), not Werkzeug."""
+    return bool(exc.description) and exc.description != type(exc).description
+
+
 def _unexpected(exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.path, exc_info=exc)
-    return json_error(500, "internal error: the server failed; the logs say why")
+    if wants_json():
+        return json_error(500, "internal error: the server failed; the logs say why")
+    try:
+        db.session.rollback()
+    except Exception:
+        log.exception("rolling back after the error failed")
+    return html_error(500, PAGE_MESSAGES[500])
 
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
+    app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

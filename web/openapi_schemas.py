@@ -91,7 +91,7 @@ JOB_SUMMARY = {
         "model": MODEL,
         "title_unit": UNIT,
         "abstract_unit": UNIT,
-        "source": {"type": "string", "enum": ["api", "upload"]},
+        "source": {"type": "string", "enum": ["api", "upload", "web"]},
         "source_name": _nullable("string"),
         "error": _nullable("string"),
     },

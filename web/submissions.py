@@ -8,20 +8,73 @@ fix them; papers from an uploaded file are indexed by their line.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from flask import request
+from sqlalchemy import update
 
-from shared.jobs import JobRejected, Submission
+from shared.jobs import JobRejected, Submission, create_job
+from shared.models import Job, Result
 from shared.papers_io import FileError, parse_papers
+from shared.queue import enqueue_chunks
 from shared.units import UNITS
 from web.errors import ApiError
+from web.extensions import celery, db, settings
+
+log = logging.getLogger(__name__)
 
 DEFAULT_UNITS = {"title_unit": "word", "abstract_unit": "sentence"}
 JSON_TYPES = ("application/json", "")
 # A form without a file arrives urlencoded; it is answered "no file", not 415.
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+class QueueUnavailable(RuntimeError):
+    """The job was stored but its tasks could not be sent; it is marked failed."""
+
+    def __init__(self, job: Job, cause: Exception) -> None:
+        super().__init__(f"job {job.id} could not be queued: try again shortly")
+        self.job = job
+        self.cause = cause
+
+
+Enqueue = Callable[..., int]
+
+
+def start_job(sub: Submission, enqueue: Enqueue | None = None) -> Job:
+    """Store the job (committed) and send its chunks: the API's and the pages' one path.
+
+    Raises ``JobRejected`` or ``InputError`` (unknown model) with nothing stored, or
+    :class:`QueueUnavailable` when the broker is unreachable. ``enqueue`` defaults to
+    :func:`shared.queue.enqueue_chunks` (tests pass a stand-in).
+    """
+    session = db.session
+    try:
+        job, todo = create_job(session, settings(), sub)
+    except Exception:
+        session.rollback()
+        raise
+    session.commit()  # before enqueueing: a worker must find every row it is sent
+    _enqueue(job, todo, enqueue or enqueue_chunks)
+    return job
+
+
+def _enqueue(job: Job, todo: Sequence[int], enqueue: Enqueue) -> None:
+    """Send the chunks; if the broker is unreachable, fail the job and its new results so
+    that submitting the papers again retries them instead of waiting forever."""
+    try:
+        enqueue(celery.app, settings(), job.id, todo)
+    except Exception as exc:
+        log.exception("could not enqueue job %s", job.id)
+        session = db.session
+        job.status, job.error = "failed", f"the task queue is unreachable: {exc}"
+        session.execute(
+            update(Result).where(Result.id.in_(todo)).values(status="failed", error=job.error)
+        )
+        session.commit()
+        raise QueueUnavailable(job, exc) from exc
 
 
 def read_submission(team_id: int, user_id: int | None) -> Submission:

@@ -1,7 +1,132 @@
-"""Pages: account (being built)."""
+"""Pages: the account page (teams, members and invitations for owners, API tokens) and the
+team switcher in the header. Secrets (a new token, an invitation link) are rendered once in
+the response to the POST that made them, never flashed (the session cookie is only signed)."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any, cast
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from shared.accounts import (
+    AccountError,
+    create_invitation,
+    create_token,
+    members_of,
+    revoke_membership,
+    revoke_token,
+    tokens_of,
+)
+from shared.models import ApiToken, Membership
+from web.extensions import db
+from web.login import (
+    TEAM_KEY,
+    current_membership,
+    current_team,
+    current_user,
+    is_owner,
+    login_required,
+    memberships,
+    safe_next,
+)
 
 account_pages = Blueprint("account_pages", __name__)
+
+
+def _render(status: int = 200, **extra: Any) -> tuple[str, int]:
+    owner = is_owner()
+    page = render_template(
+        "account/account.html",
+        memberships=memberships(),
+        active=current_membership(),
+        owner=owner,
+        members=members_of(db.session, current_team().id) if owner else [],
+        tokens=tokens_of(db.session, current_user),
+        **extra,
+    )
+    return page, status
+
+
+@account_pages.get("/account")
+@login_required
+def account() -> tuple[str, int]:
+    return _render()
+
+
+@account_pages.post("/teams/switch")
+@login_required
+def switch_team() -> Response:
+    wanted = request.form.get("team_id", "")
+    found = next((m for m in memberships() if str(m.team_id) == wanted), None)
+    if found is None:
+        abort(403, "You are not a member of that team.")
+    session[TEAM_KEY] = found.team_id
+    flash(f"You are now working in {found.team.name}.", "success")
+    return cast(Response, redirect(safe_next(request.form.get("next"), "/account")))
+
+
+def _require_owner() -> None:
+    if not is_owner():
+        abort(403, "Only the team's owners can manage its members.")
+
+
+@account_pages.post("/account/invitations")
+@login_required
+def invite() -> tuple[str, int]:
+    _require_owner()
+    _row, plain = create_invitation(db.session, current_team(), current_user)
+    db.session.commit()
+    link = url_for("auth_pages.signup", invite=plain, _external=True)
+    return _render(201, new_invite=link)
+
+
+@account_pages.post("/account/members/<int:membership_id>/revoke")
+@login_required
+def revoke_member(membership_id: int) -> Response | tuple[str, int]:
+    _require_owner()
+    member = db.session.get(Membership, membership_id)
+    if member is None or member.team_id != current_team().id:
+        abort(404, "No such member in this team.")
+    email, itself = member.user.email, member.user_id == current_user.id
+    try:
+        revoke_membership(db.session, member)
+    except AccountError as exc:
+        return _render(409, error=str(exc).capitalize() + ".")
+    db.session.commit()
+    if itself:
+        session.pop(TEAM_KEY, None)
+    flash(f"{email} no longer belongs to the team; their tokens for it are revoked.", "success")
+    return cast(Response, redirect(url_for("account_pages.account")))
+
+
+@account_pages.post("/account/tokens")
+@login_required
+def new_token() -> tuple[str, int]:
+    name = request.form.get("name", "").strip()
+    if not name or len(name) > 200:
+        return _render(400, token_error="Name the token (up to 200 characters), e.g. 'laptop'.")
+    row, plain = create_token(db.session, current_user, current_team(), name)
+    db.session.commit()
+    return _render(201, new_token=plain, new_token_row=row)
+
+
+@account_pages.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke(token_id: int) -> Response:
+    token = db.session.get(ApiToken, token_id)
+    if token is None or token.user_id != current_user.id:
+        abort(404, "No such token.")
+    revoke_token(db.session, token)
+    db.session.commit()
+    flash(f"Token {token.name or token.prefix} is revoked: the API now refuses it.", "success")
+    return cast(Response, redirect(url_for("account_pages.account")))

@@ -1,7 +1,192 @@
-"""Pages: auth (being built)."""
+"""Pages: sign up, log in and log out; failed logins are rate-limited per email and address."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from functools import partial
+from typing import cast
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import login_user, logout_user
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import TooManyRequests
+
+from shared.accounts import (
+    AccountError,
+    accept_invitation,
+    find_invitation,
+    find_user,
+    sign_up,
+    verify_password,
+)
+from shared.models import Invitation, User
+from shared.ratelimit import FailureLimiter
+from web.extensions import cache, db
+from web.login import TEAM_KEY, current_user, login_required, safe_next
 
 auth_pages = Blueprint("auth_pages", __name__)
+
+LIMITER_KEY = "occlab.login_limiter"
+AFTER_SIGNUP = "/submit"
+# Verified against when the email is unknown, so both failures take the same time.
+_DUMMY_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$NDG6SmOrbpaPzLRxrR4lmQ$"
+    "dbT3uwepgCijEE0LRlk6ics0AOlBCSk/6/J50Bjx624"
+)
+
+
+def limiter() -> FailureLimiter:
+    """One per app: Redis (the view cache's client) when reachable, else this process."""
+    app = current_app
+    if LIMITER_KEY not in app.extensions:
+        views = cache.views
+        app.extensions[LIMITER_KEY] = FailureLimiter(
+            client=views.client,
+            prefix=f"occlab:{views.namespace}:login-fail",
+            limit=app.config.get("LOGIN_MAX_FAILURES", 5),
+            window_s=app.config.get("LOGIN_WINDOW_S", 15 * 60),
+        )
+    return cast(FailureLimiter, app.extensions[LIMITER_KEY])
+
+
+def _too_many(seconds: int) -> TooManyRequests:
+    minutes = max(1, -(-seconds // 60))
+    return TooManyRequests(
+        f"Too many failed logins for this email from your network. "
+        f"Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+        retry_after=seconds,
+    )
+
+
+def _start_session(user: User, remember: bool = False) -> None:
+    """A fresh session (no fixation), working in the user's first team."""
+    session.clear()
+    login_user(user, remember=remember)
+    if user.memberships:
+        session[TEAM_KEY] = min(user.memberships, key=lambda m: m.id).team_id
+
+
+def _check_password(email: str, password: str) -> User | None:
+    try:
+        user = find_user(db.session, email)
+    except AccountError:
+        user = None
+    if user is None or not user.is_active:
+        verify_password(_DUMMY_HASH, password)
+        return None
+    return user if verify_password(user.password_hash, password) else None
+
+
+@auth_pages.route("/login", methods=["GET", "POST"])
+def login() -> Response | str | tuple[str, int]:
+    next_url = safe_next(request.values.get("next"))
+    if current_user.is_authenticated and request.method == "GET":
+        return cast(Response, redirect(next_url))
+    email = request.form.get("email", "").strip()
+    if request.method == "GET":
+        return render_template("auth/login.html", email=email, next_url=next_url)
+    key = limiter().key(email.lower(), request.remote_addr or "")
+    wait = limiter().retry_after(key)
+    if wait:
+        raise _too_many(wait)
+    user = _check_password(email, request.form.get("password", ""))
+    if user is None:
+        if limiter().fail(key) >= limiter().limit:
+            raise _too_many(limiter().retry_after(key))
+        error = "That email and password do not match an account."
+        page = render_template("auth/login.html", email=email, next_url=next_url, error=error)
+        return page, 401
+    limiter().reset(key)
+    _start_session(user, remember=request.form.get("remember") == "on")
+    return cast(Response, redirect(next_url))
+
+
+@auth_pages.post("/logout")
+def logout() -> Response:
+    logout_user()
+    session.clear()
+    flash("You have logged out.", "success")
+    return cast(Response, redirect(url_for("auth_pages.login")))
+
+
+def _invitation(token: str) -> tuple[Invitation | None, str | None]:
+    if not token:
+        return None, None
+    try:
+        return find_invitation(db.session, token), None
+    except AccountError as exc:
+        return None, str(exc).capitalize() + "."
+
+
+@auth_pages.route("/signup", methods=["GET", "POST"])
+def signup() -> Response | str | tuple[str, int]:
+    token = request.values.get("invite", "").strip()
+    invitation, invite_error = _invitation(token)
+    if current_user.is_authenticated:
+        return render_template(
+            "auth/join.html", invitation=invitation, error=invite_error, token=token
+        )
+    form = {k: request.form.get(k, "").strip() for k in ("email", "team_name")}
+    page = partial(
+        render_template, "auth/signup.html", form=form, invitation=invitation, token=token
+    )
+    if request.method == "GET" or invite_error:
+        return page(error=invite_error)
+    errors = _signup_errors(invitation)
+    if not errors:
+        try:
+            password = request.form.get("password", "")
+            user = sign_up(db.session, form["email"], password, form["team_name"], token)
+            db.session.commit()
+        except (AccountError, IntegrityError) as exc:
+            db.session.rollback()
+            errors["form"] = _account_message(exc)
+    if errors:
+        return page(errors=errors), 400
+    _start_session(user)
+    flash("Welcome to Occlusion Lab. Your account is ready.", "success")
+    return cast(Response, redirect(AFTER_SIGNUP))
+
+
+def _signup_errors(invitation: Invitation | None) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    password = request.form.get("password", "")
+    if "@" not in request.form.get("email", ""):
+        errors["email"] = "Enter an email address, like name@example.org."
+    if len(password) < 8:
+        errors["password"] = "Use at least 8 characters."
+    elif password != request.form.get("confirm", ""):
+        errors["confirm"] = "The two passwords differ."
+    if invitation is None and not request.form.get("team_name", "").strip():
+        errors["team_name"] = "Name your team (you can invite colleagues later)."
+    return errors
+
+
+def _account_message(exc: Exception) -> str:
+    if isinstance(exc, IntegrityError):
+        return "That email or team name was just taken. Try another."
+    return str(exc).capitalize() + "."
+
+
+@auth_pages.post("/join")
+@login_required
+def join() -> Response:
+    """A logged-in user accepts an invitation to one more team."""
+    invitation, error = _invitation(request.form.get("invite", "").strip())
+    if invitation is None:
+        flash(error or "That invitation is not valid.", "error")
+        return cast(Response, redirect(url_for("account_pages.account")))
+    accept_invitation(db.session, invitation, current_user)
+    db.session.commit()
+    session[TEAM_KEY] = invitation.team_id
+    flash(f"You joined {invitation.team.name}.", "success")
+    return cast(Response, redirect(url_for("account_pages.account")))

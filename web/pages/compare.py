@@ -1,7 +1,72 @@
-"""Pages: compare (being built)."""
+"""``/compare?a=<id>&b=<id>``: two results side by side on one colour scale.
+
+Two papers under one model, or one paper under two models. The heat maps share the fixed
+P scale (0 to 1, white at 0.5) and the leave-one-out colours share one delta scale, the
+larger of the two, so equal colours mean equal effects on both sides. History's
+"Compare selected" sends ``?r=<id>&r=<id>``, taken as a and b.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+
+from flask import Blueprint, render_template, request
+
+from shared.models import Result
+from shared.results import result_json
+from web.extensions import db
+from web.login import current_team_id, login_required
+from web.pages.result_view import delta_scale
+from web.pages.results import explanation_view, team_result
 
 compare_pages = Blueprint("compare_pages", __name__)
+
+
+def picked_ids() -> tuple[str, str, list[str]]:
+    """The a and b ids as typed (strings, for the form) and any problem with the choice."""
+    ticked = [r for r in request.args.getlist("r") if r.strip()]
+    a = request.args.get("a", "").strip() or (ticked[0] if ticked else "")
+    b = request.args.get("b", "").strip() or (ticked[1] if len(ticked) > 1 else "")
+    problems = []
+    if len(ticked) > 2:
+        problems.append(f"You ticked {len(ticked)} results; comparing the first two.")
+    elif len(ticked) == 1 and not request.args.get("b"):
+        problems.append("Tick two results to compare; enter the second id below.")
+    for name, value in (("A", a), ("B", b)):
+        if value and not value.isdigit():
+            problems.append(f"Result {name} must be a result number, not “{value}”.")
+    return a, b, problems
+
+
+def _views(a: Result, b: Result) -> list[dict[str, Any]]:
+    explains = [result_json(db.session, r) for r in (a, b) if r.status == "done"]
+    scale = delta_scale(*explains)
+    return [explanation_view(r, scale) for r in (a, b)]
+
+
+def _relation(a: Result, b: Result) -> str:
+    if a.paper_id == b.paper_id and a.model_id != b.model_id:
+        return "One paper under two models."
+    if a.model_id == b.model_id:
+        return f"Two papers under {a.model.name} {a.model.version}."
+    return "Two papers under different models."
+
+
+@compare_pages.get("/compare")
+@login_required
+def compare() -> str:
+    current_team_id()  # a user without a team gets 403 here, before any lookup
+    a_id, b_id, problems = picked_ids()
+    views: list[dict[str, Any]] = []
+    relation = ""
+    if a_id.isdigit() and b_id.isdigit():
+        a, b = team_result(int(a_id)), team_result(int(b_id))
+        views, relation = _views(a, b), _relation(a, b)
+    return render_template(
+        "compare/compare.html",
+        a_id=a_id,
+        b_id=b_id,
+        problems=problems,
+        views=views,
+        relation=relation,
+    )

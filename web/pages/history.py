@@ -1,7 +1,90 @@
-"""Pages: history (being built)."""
+"""``/history``: every result of the team, newest first, searchable and filterable.
+
+The query lives in :mod:`shared.history` (keyset pages, a capped count); this view only
+reads the form, says which values it could not use, and renders. Ticking two results and
+pressing "Compare selected" sends them to ``/compare?r=..&r=..``.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, render_template, request
+from werkzeug.datastructures import MultiDict
+
+from shared.history import Cursor, HistoryFilter, history_page, team_models, team_submitters
+from web.extensions import db
+from web.login import current_team_id, login_required
+from web.pages.result_view import colour_class
 
 history_pages = Blueprint("history_pages", __name__)
+
+
+def _number(args: MultiDict[str, str], name: str, problems: list[str]) -> float | None:
+    raw = args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        problems.append(f"{name.replace('_', ' ')} must be a number from 0 to 1; ignored")
+        return None
+    return value
+
+
+def _date(args: MultiDict[str, str], name: str, problems: list[str]) -> date | None:
+    raw = args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        problems.append(f"{name} must be a date like 2026-01-31; ignored")
+        return None
+
+
+def _id(args: MultiDict[str, str], name: str) -> int | None:
+    raw = args.get(name, "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+def parse_filter(args: MultiDict[str, str]) -> tuple[HistoryFilter, list[str]]:
+    """The filter the form asks for, and a message for each value that made no sense."""
+    problems: list[str] = []
+    f = HistoryFilter(
+        q=" ".join(args.get("q", "").split()),
+        model_id=_id(args, "model"),
+        p_min=_number(args, "p_min", problems),
+        p_max=_number(args, "p_max", problems),
+        since=_date(args, "since", problems),
+        until=_date(args, "until", problems),
+        submitter_id=_id(args, "submitter"),
+    )
+    return f, problems
+
+
+def _query_without_cursor() -> dict[str, Any]:
+    return {k: v for k, v in request.args.items() if k != "after" and v}
+
+
+@history_pages.get("/history")
+@login_required
+def history() -> str:
+    team_id = current_team_id()
+    f, problems = parse_filter(request.args)
+    cursor = Cursor.parse(request.args.get("after"))
+    page = history_page(db.session, team_id, f, cursor)
+    return render_template(
+        "history/history.html",
+        page=page,
+        f=f,
+        problems=problems,
+        first_page=cursor is None,
+        models=team_models(db.session, team_id),
+        submitters=team_submitters(db.session, team_id),
+        query=_query_without_cursor(),
+        colour_class=colour_class,
+    )

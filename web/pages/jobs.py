@@ -1,7 +1,118 @@
-"""Pages: jobs (being built)."""
+"""The job pages: the team's jobs (``/jobs``), one job with live progress (``/jobs/<id>``),
+its progress as JSON for static/js/job.js (``/jobs/<id>/progress.json``) and cancelling.
+
+Every query is scoped to the current team: another team's job answers 404, like one that
+does not exist. The figures and texts the page shows come from web/pages/job_progress.py,
+so the first render and every poll say the same thing in the same words.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+from werkzeug.wrappers import Response as BaseResponse
+
+from shared.jobs import cancel_job
+from shared.models import Job
+from web.extensions import db
+from web.login import current_team_id, login_required
+from web.pages.job_progress import ITEMS_PER_PAGE, failures, items, pages, progress
 
 job_pages = Blueprint("job_pages", __name__)
+JOBS_PER_PAGE = 20
+
+
+def team_job(job_id: int) -> Job:
+    job = db.session.scalar(
+        select(Job)
+        .options(joinedload(Job.model))
+        .where(Job.id == job_id, Job.team_id == current_team_id())
+    )
+    if job is None:
+        abort(404, f"There is no job {job_id} in your team.")
+    return job
+
+
+def page_arg() -> int:
+    raw = request.args.get("page", "1")
+    return int(raw) if raw.isdigit() and int(raw) >= 1 else 1
+
+
+@job_pages.get("/jobs")
+@login_required
+def job_list() -> str:
+    scope = Job.team_id == current_team_id()
+    total = db.session.scalar(select(func.count()).select_from(Job).where(scope)) or 0
+    n_pages = pages(total, JOBS_PER_PAGE)
+    page = min(page_arg(), n_pages)
+    rows = db.session.scalars(
+        select(Job)
+        .options(joinedload(Job.model))
+        .where(scope)
+        .order_by(Job.created_at.desc(), Job.id.desc())
+        .limit(JOBS_PER_PAGE)
+        .offset((page - 1) * JOBS_PER_PAGE)
+    ).all()
+    jobs = [(job, progress(job)) for job in rows]
+    return render_template("jobs/list.html", jobs=jobs, page=page, pages=n_pages, total=total)
+
+
+@job_pages.get("/jobs/<int:job_id>")
+@login_required
+def job_page(job_id: int) -> str:
+    job = team_job(job_id)
+    page = min(page_arg(), pages(job.total, ITEMS_PER_PAGE))
+    return render_template(
+        "jobs/job.html",
+        job=job,
+        progress=progress(job),
+        items=items(job, page),
+        failures=failures(job),
+        page=page,
+        pages=pages(job.total, ITEMS_PER_PAGE),
+        first_position=(page - 1) * ITEMS_PER_PAGE,
+    )
+
+
+@job_pages.get("/jobs/<int:job_id>/progress.json")
+@login_required
+def job_progress(job_id: int) -> Response:
+    """The counts, rate and time left, the page's papers' statuses and the failures."""
+    job = team_job(job_id)
+    page = min(page_arg(), pages(job.total, ITEMS_PER_PAGE))
+    body: dict[str, Any] = {
+        **progress(job),
+        "page": page,
+        "items": items(job, page),
+        "failures": failures(job),
+    }
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@job_pages.post("/jobs/<int:job_id>/cancel")
+@login_required
+def cancel(job_id: int) -> BaseResponse:
+    job = team_job(job_id)
+    if cancel_job(db.session, job):
+        db.session.commit()
+        flash(f"Job {job_id} is cancelled: papers not yet started will not be explained.",
+              "success")  # fmt: skip
+    else:
+        flash(f"Job {job_id} is already {job.status}; only a queued or running job can be "
+              "cancelled.", "error")  # fmt: skip
+    return redirect(url_for(".job_page", job_id=job_id), code=303)

@@ -1,7 +1,126 @@
-"""Pages: submit (being built)."""
+"""The submit page (``/submit``): one paper, with a preview of how it will be split.
+
+The preview is computed here from ``shared.units.split_units`` and the model's vocabulary
+(no torch). Without JS the "Preview" button posts the form and the page comes back with it;
+with JS (static/js/submit.js) ``POST /submit/preview`` answers JSON, including the same
+partial rendered to HTML, so the page updates as the person types. The upload pages
+(web/pages/upload.py) hang under this blueprint.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response as BaseResponse
+
+from shared.jobs import JobRejected, Submission
+from shared.units import InputError
+from web.login import current_team_id, current_user, login_required
+from web.pages.paper_forms import (
+    FIELDS,
+    Choices,
+    chosen_model,
+    chosen_units,
+    field_preview,
+    model_choices,
+    too_large,
+    vocab_of,
+)
+from web.pages.upload import upload_pages
+from web.submissions import QueueUnavailable, start_job
 
 submit_pages = Blueprint("submit_pages", __name__)
+submit_pages.register_blueprint(upload_pages)
+submit_pages.register_error_handler(RequestEntityTooLarge, too_large)
+
+
+def read_form(choices: Choices) -> dict[str, Any]:
+    """The form's values, each field's preview, and the errors keyed by control name."""
+    form = request.form
+    values = {f: form.get(f, "") for f in FIELDS}
+    units, errors = chosen_units(form)
+    try:
+        model = chosen_model(form, choices)
+    except InputError as exc:
+        model, errors["model"] = choices.default, str(exc)
+    previews = {f: field_preview(f, values[f], units[f], vocab_of(model)) for f in FIELDS}
+    errors.update({f: p["error"] for f, p in previews.items() if p["error"]})
+    return {"values": values, "units": units, "model": model, "previews": previews,
+            "errors": errors}  # fmt: skip
+
+
+def render(choices: Choices, state: dict[str, Any] | None = None, status: int = 200) -> Any:
+    state = state or {
+        "values": dict.fromkeys(FIELDS, ""),
+        "units": {"title": "word", "abstract": "sentence"},
+        "model": choices.default,
+        "previews": None,
+        "errors": {},
+    }
+    page = render_template("submit/submit.html", choices=choices, **state)
+    return page, status
+
+
+@submit_pages.get("/submit")
+@login_required
+def submit_form() -> Any:
+    return render(model_choices())
+
+
+@submit_pages.post("/submit")
+@login_required
+def submit() -> Any:
+    choices = model_choices()
+    state = read_form(choices)
+    if request.form.get("action") == "preview":
+        return render(choices, state)
+    if state["errors"]:
+        return render(choices, state, 400)
+    sub = Submission(
+        team_id=current_team_id(),
+        submitter_id=current_user.id,
+        papers=[state["values"]],
+        model=Choices.spec(state["model"]),
+        title_unit=state["units"]["title"],
+        abstract_unit=state["units"]["abstract"],
+        source="web",
+    )
+    try:
+        job = start_job(sub)
+    except JobRejected as exc:
+        state["errors"]["form"] = _rejection_text(exc)
+        return render(choices, state, 400)
+    except QueueUnavailable as exc:
+        state["errors"]["form"] = (
+            f"Job {exc.job.id} was saved but could not be queued: the task queue is "
+            "unreachable. Try again in a minute."
+        )
+        return render(choices, state, 503)
+    return _to_job(job.id)
+
+
+def _rejection_text(exc: JobRejected) -> str:
+    first = exc.problems[0] if exc.problems else None
+    return f"{exc.message}: {first.message}" if first else exc.message
+
+
+def _to_job(job_id: int) -> BaseResponse:
+    return redirect(url_for("job_pages.job_page", job_id=job_id), code=303)
+
+
+@submit_pages.post("/submit/preview")
+@login_required
+def preview() -> Response:
+    """JSON for submit.js: each field's units and skipped words, and the partial's HTML."""
+    state = read_form(model_choices())
+    html = render_template("submit/_preview.html", previews=state["previews"])
+    return jsonify(
+        {
+            "fields": state["previews"],
+            "errors": state["errors"],
+            "model": Choices.spec(state["model"]),
+            "html": html,
+        }
+    )

@@ -1,0 +1,175 @@
+"""The result, history and compare pages in real Chromium at 1280 and 390 px: the heat-map
+tooltip by mouse and keyboard, the values toggle, no sideways page scroll, screenshots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.models import GridCell, LooUnit, Paper, RegisteredModel, Result, Team
+from tests.browser.conftest import login
+
+TITLE = 'Exploration of <script>alert(1)</script> & "quotes" in social media'
+ABSTRACT = (
+    "We used methods and techniques to do stuff. Weber Freud and vocabulary acquisition "
+    "were explored. Then we did more stuff. Our code can be found on Github."
+)
+SENTENCES = ABSTRACT.replace(". ", ".|").split("|")
+WORDS = TITLE.split()
+
+
+def _grid() -> list[list[float]]:
+    return [
+        [
+            round(min(0.98, max(0.02, 0.15 + 0.07 * i + 0.12 * j - 0.05 * (j == 1))), 4)
+            for j in range(len(SENTENCES))
+        ]
+        for i in range(len(WORDS))
+    ]
+
+
+def _activations() -> dict[str, Any]:
+    tokens = {"title": [w.lower() for w in WORDS[:5]], "abstract": ["we", "used", "methods", "and"]}
+    top = [
+        {
+            "feature": f"{f}.{d}.{k}",
+            "activation": 0.3 * (k - 3),
+            "weight": 1.1 - 0.2 * k,
+            "contribution": round(0.3 * (k - 3) * (1.1 - 0.2 * k), 4),
+            "field": f,
+            "direction": d,
+            "trace": [round(0.1 * k * (t - 1), 3) for t in range(len(tokens[f]))],
+        }
+        for k, (f, d) in enumerate([("abstract", "fwd"), ("title", "bwd")] * 4)
+    ]
+    running = {f: [round(0.3 + 0.1 * n, 3) for n in range(len(t))] for f, t in tokens.items()}
+    return {
+        "bias": -0.2,
+        "top_features": top,
+        "fields": {f: {"tokens": t, "running_probability": running[f]} for f, t in tokens.items()},
+    }
+
+
+def seed(session: Session, team: str, title: str = TITLE, version: str = "1.0.0") -> int:
+    team_id = session.scalar(select(Team.id).where(Team.name == team))
+    model = RegisteredModel(
+        name="default",
+        version=version,
+        manifest_sha256="0" * 64,
+        path="/",
+        fields=["title", "abstract"],
+    )
+    paper = Paper(team_id=team_id, title=title, abstract=ABSTRACT, content_hash=title + version)
+    session.add_all([model, paper])
+    session.flush()
+    grid = _grid()
+    r = Result(
+        team_id=team_id,
+        paper_id=paper.id,
+        model_id=model.id,
+        title_unit="word",
+        abstract_unit="sentence",
+        status="done",
+        probability=grid[-1][-1],
+        units={
+            "title": {"unit": "word", "units": [[w.lower()] for w in WORDS], "labels": WORDS},
+            "abstract": {
+                "unit": "sentence",
+                "units": [s.lower().split() for s in SENTENCES],
+                "labels": SENTENCES,
+            },
+        },
+        skipped={"title": ["<script>alert(1)</script>"], "abstract": ["weber", "freud"]},
+        activations=_activations(),
+    )
+    session.add(r)
+    session.flush()
+    session.add_all(
+        GridCell(result_id=r.id, title_len=i + 1, abstract_len=j + 1, probability=p)
+        for i, row in enumerate(grid)
+        for j, p in enumerate(row)
+    )
+    loo = {
+        "title": [0.02 * ((i % 5) - 2) for i in range(len(WORDS))],
+        "abstract": [-0.12, 0.05, -0.02, -0.2],
+    }
+    session.add_all(
+        LooUnit(result_id=r.id, field=f, unit_index=u, delta=d)
+        for f, ds in loo.items()
+        for u, d in enumerate(ds)
+    )
+    session.commit()
+    return r.id
+
+
+def no_page_overflow(page: Any) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
+
+
+def tooltip(page: Any) -> str:
+    return str(page.locator("[data-tooltip]").first.inner_text())
+
+
+def test_result_page_tooltip_toggle_and_layout(
+    page: Any, live_server: str, user: dict[str, str], db_session: Session
+) -> None:
+    rid = seed(db_session, user["team"])
+    login(page, live_server, user)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{live_server}/results/{rid}")
+    assert page.locator(".result-title").inner_text() == TITLE  # escaped, shown literally
+    cell = page.locator('.hm-cell[data-i="1"][data-j="2"]')
+    cell.hover()
+    text = tooltip(page)
+    assert "Exploration of" in text
+    assert "We used methods and techniques to do stuff. Weber Freud" in text
+    assert f"{_grid()[1][2]:.4f}" in text
+    # Keyboard: Tab reaches the grid's one tab stop (bottom-left), arrows move.
+    page.locator('.hm-cell[data-i="0"][data-j="0"]').focus()
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowRight")
+    assert (
+        page.evaluate("document.activeElement.dataset.i + ',' + document.activeElement.dataset.j")
+        == "1,1"
+    )
+    assert f"{_grid()[1][1]:.4f}" in tooltip(page) and "Exploration of" in tooltip(page)
+    value = page.locator('.hm-cell[data-i="0"][data-j="0"] .hm-value')
+    assert not value.is_visible()
+    page.get_by_label("Show values").first.check()
+    assert value.is_visible() and value.inner_text() == f"{_grid()[0][0]:.2f}"
+    page.get_by_label("Feature", exact=True).select_option("1")
+    assert page.locator('[data-trace="1"]').is_visible()
+    assert not page.locator('[data-trace="0"]').is_visible()
+    assert no_page_overflow(page)
+    assert not errors, errors
+    width = page.viewport_size["width"]
+    page.screenshot(path=f"/tmp/ui-result-{width}.png", full_page=True)
+
+
+def test_history_and_compare_pages(
+    page: Any, live_server: str, user: dict[str, str], db_session: Session
+) -> None:
+    a = seed(db_session, user["team"])
+    b = seed(db_session, user["team"], "Deep learning for graph mining", "2.0.0")
+    login(page, live_server, user)
+    page.goto(f"{live_server}/history")
+    page.get_by_label("Search titles and abstracts").fill("graph")
+    page.get_by_role("button", name="Apply").click()
+    assert page.locator(".history-title").all_inner_texts() == ["Deep learning for graph mining"]
+    page.goto(f"{live_server}/history")
+    assert no_page_overflow(page)
+    width = page.viewport_size["width"]
+    page.screenshot(path=f"/tmp/ui-history-{width}.png", full_page=True)
+    page.locator(f'input[name="r"][value="{a}"]').check()
+    page.locator(f'input[name="r"][value="{b}"]').check()
+    page.get_by_role("button", name="Compare selected").click()
+    page.wait_for_load_state()
+    assert page.locator("[data-heatmap]").count() == 2
+    page.locator('#heatmap-cmp-B .hm-cell[data-i="2"][data-j="3"]').hover()
+    assert f"{_grid()[2][3]:.4f}" in page.locator("#heatmap-cmp-B [data-tooltip]").inner_text()
+    assert no_page_overflow(page)
+    page.screenshot(path=f"/tmp/ui-compare-{width}.png", full_page=True)

@@ -1,0 +1,212 @@
+"""The account page: teams and the switcher, invitations, members, API tokens."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.accounts import add_member, authenticate_token, create_token, get_or_create_team
+from shared.db import utcnow
+from shared.models import ApiToken, Invitation, Membership, User
+from tests.web.pages.auth_helpers import PASSWORD, log_in, make_user
+
+OWNER = "ada@example.org"
+MEMBER = "bob@example.org"
+INVITE = re.compile(r"/signup\?invite=([\w-]+)")
+TOKEN = re.compile(r'id="new-token">(ocl_[\w-]+)<')
+
+
+@pytest.fixture
+def owner(sessions: sessionmaker[Session], client: FlaskClient) -> FlaskClient:
+    """Ada owns Lovelace Lab and is logged in."""
+    make_user(sessions, OWNER, "Lovelace Lab")
+    log_in(client, OWNER)
+    return client
+
+
+def _invite(client: FlaskClient) -> str:
+    response = client.post("/account/invitations")
+    assert response.status_code == 201
+    found = INVITE.search(response.get_data(as_text=True))
+    assert found is not None
+    return found[1]
+
+
+def _join(app: Flask, token: str, email: str = MEMBER) -> tuple[FlaskClient, int, str]:
+    client = app.test_client()
+    data = {"email": email, "password": PASSWORD, "confirm": PASSWORD, "invite": token}
+    response = client.post("/signup", data=data)
+    return client, response.status_code, response.get_data(as_text=True)
+
+
+def _membership(sessions: sessionmaker[Session], email: str) -> Membership | None:
+    with sessions() as session:
+        return session.scalar(select(Membership).join(User).where(User.email == email))
+
+
+def test_account_page_shows_teams_and_tokens(owner: FlaskClient) -> None:
+    html = owner.get("/account").get_data(as_text=True)
+    assert "Lovelace Lab" in html and "owner" in html
+    assert "API tokens" in html and "Create invitation link" in html
+    assert 'aria-current="page"' in html and 'href="/account"' in html
+
+
+def test_switch_team(owner: FlaskClient, sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        user = session.scalar(select(User).filter_by(email=OWNER))
+        assert user is not None
+        add_member(session, user, get_or_create_team(session, "Babbage Lab")[0])
+        other_id = get_or_create_team(session, "Strangers")[0].id
+        babbage_id = get_or_create_team(session, "Babbage Lab")[0].id
+    html = owner.get("/account").get_data(as_text=True)
+    assert 'id="team-switch-select"' in html and '<label for="team-switch-select">' in html
+    refused = owner.post("/teams/switch", data={"team_id": str(other_id)})
+    assert refused.status_code == 403 and "not a member" in refused.get_data(as_text=True)
+    moved = owner.post("/teams/switch", data={"team_id": str(babbage_id), "next": "/account"})
+    assert moved.status_code == 302 and moved.headers["Location"] == "/account"
+    html = owner.get("/account").get_data(as_text=True)
+    assert "Only owners of Babbage Lab" in html  # a plain member there: no invitations
+    assert owner.post("/account/invitations").status_code == 403
+
+
+def test_invitation_is_accepted_once(
+    owner: FlaskClient, app: Flask, sessions: sessionmaker[Session]
+) -> None:
+    token = _invite(owner)
+    client, status, _ = _join(app, token)
+    assert status == 302
+    member = _membership(sessions, MEMBER)
+    assert member is not None and member.role == "member"
+    assert "Lovelace Lab" in client.get("/account").get_data(as_text=True)
+    _, status, html = _join(app, token, "carol@example.org")
+    assert status == 200 and "already been used" in html
+    with sessions() as session:
+        row = session.scalar(select(Invitation))
+        assert row is not None and row.token_hash != token  # stored hashed
+        assert session.scalar(select(User).filter_by(email="carol@example.org")) is None
+
+
+def test_expired_and_unknown_invitations_are_refused(
+    owner: FlaskClient, app: Flask, sessions: sessionmaker[Session]
+) -> None:
+    token = _invite(owner)
+    with sessions.begin() as session:
+        row = session.scalar(select(Invitation))
+        assert row is not None
+        row.expires_at = utcnow() - timedelta(seconds=1)
+    assert "has expired" in _join(app, token)[2]
+    assert "not valid" in _join(app, "made-up-token")[2]
+    assert _membership(sessions, MEMBER) is None
+
+
+def test_logged_in_user_joins_another_team(
+    owner: FlaskClient, app: Flask, sessions: sessionmaker[Session]
+) -> None:
+    token = _invite(owner)
+    make_user(sessions, MEMBER, "Bob's Lab")
+    bob = app.test_client()
+    log_in(bob, MEMBER)
+    assert "Join Lovelace Lab" in bob.get(f"/signup?invite={token}").get_data(as_text=True)
+    assert bob.post("/join", data={"invite": token}).status_code == 302
+    html = bob.get("/account").get_data(as_text=True)
+    assert "Lovelace Lab" in html and "Bob&#39;s Lab" in html
+
+
+def test_revoke_member_and_their_tokens(
+    owner: FlaskClient, app: Flask, sessions: sessionmaker[Session]
+) -> None:
+    _join(app, _invite(owner))
+    member = _membership(sessions, MEMBER)
+    assert member is not None
+    with sessions.begin() as session:
+        bob = session.get(User, member.user_id)
+        assert bob is not None
+        _, plain = create_token(session, bob)
+    assert owner.get("/api/v1/jobs", headers=_bearer(plain)).status_code == 200
+    html = owner.get("/account").get_data(as_text=True)
+    assert MEMBER in html
+    response = owner.post(f"/account/members/{member.id}/revoke")
+    assert response.status_code == 302
+    assert _membership(sessions, MEMBER) is None
+    assert owner.get("/api/v1/jobs", headers=_bearer(plain)).status_code == 401
+
+
+def test_last_owner_cannot_leave(owner: FlaskClient, sessions: sessionmaker[Session]) -> None:
+    mine = _membership(sessions, OWNER)
+    assert mine is not None
+    response = owner.post(f"/account/members/{mine.id}/revoke")
+    assert response.status_code == 409 and "needs an owner" in response.get_data(as_text=True)
+
+
+def test_members_cannot_manage_members(
+    owner: FlaskClient, app: Flask, sessions: sessionmaker[Session]
+) -> None:
+    bob, _, _ = _join(app, _invite(owner))
+    mine = _membership(sessions, OWNER)
+    assert mine is not None
+    assert bob.post(f"/account/members/{mine.id}/revoke").status_code == 403
+    assert bob.post("/account/invitations").status_code == 403
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_token_create_list_revoke(owner: FlaskClient, sessions: sessionmaker[Session]) -> None:
+    response = owner.post("/account/tokens", data={"name": "laptop <b>"})
+    assert response.status_code == 201
+    found = TOKEN.search(response.get_data(as_text=True))
+    assert found is not None
+    plain = found[1]
+    assert owner.get("/api/v1/jobs", headers=_bearer(plain)).status_code == 200
+    listing = owner.get("/account").get_data(as_text=True)
+    assert plain not in listing and plain[:12] in listing  # only the prefix, ever again
+    assert "laptop &lt;b&gt;" in listing
+    with sessions() as session:
+        row = session.scalar(select(ApiToken))
+        assert row is not None
+    assert owner.post(f"/account/tokens/{row.id}/revoke").status_code == 302
+    assert "revoked" in owner.get("/account").get_data(as_text=True)
+    assert owner.get("/api/v1/jobs", headers=_bearer(plain)).status_code == 401
+
+
+def test_token_needs_a_name_and_an_owner(
+    owner: FlaskClient, app: Flask, sessions: sessionmaker[Session]
+) -> None:
+    assert owner.post("/account/tokens", data={"name": " "}).status_code == 400
+    owner.post("/account/tokens", data={"name": "mine"})
+    with sessions() as session:
+        row = session.scalar(select(ApiToken))
+        assert row is not None
+    make_user(sessions, "eve@example.org", "Eve's")
+    eve = app.test_client()
+    log_in(eve, "eve@example.org")
+    assert eve.post(f"/account/tokens/{row.id}/revoke").status_code == 404
+
+
+def test_last_used_is_written_at_most_every_five_minutes(
+    sessions: sessionmaker[Session],
+) -> None:
+    make_user(sessions, OWNER, "Lovelace Lab")
+    with sessions.begin() as session:
+        user = session.scalar(select(User))
+        assert user is not None
+        _, plain = create_token(session, user)
+    with sessions.begin() as session:
+        row = authenticate_token(session, plain)
+        assert row is not None and row.last_used_at is not None
+        first = row.last_used_at
+    with sessions.begin() as session:
+        row = authenticate_token(session, plain)
+        assert row is not None and row.last_used_at == first
+        assert not session.dirty  # nothing to write
+        row.last_used_at = first - timedelta(minutes=6)
+    with sessions.begin() as session:
+        row = authenticate_token(session, plain)
+        assert row is not None and row.last_used_at is not None and row.last_used_at > first

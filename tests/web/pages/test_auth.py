@@ -1,0 +1,199 @@
+"""Sign up, log in, log out: the layout contract, CSRF, redirects, rate limits, cookies,
+security headers and HTML versus JSON errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.models import Membership, User
+from shared.ratelimit import FailureLimiter
+from tests.web.pages.auth_helpers import PASSWORD, csrf_from, log_in, make_user
+
+EMAIL = "ada@example.org"
+
+
+@pytest.fixture
+def ada(sessions: sessionmaker[Session]) -> int:
+    return make_user(sessions, EMAIL, "Lovelace Lab")
+
+
+def _signup(client: FlaskClient, email: str, team: str, **extra: str) -> tuple[int, str]:
+    data = {"email": email, "password": PASSWORD, "confirm": PASSWORD, "team_name": team}
+    response = client.post("/signup", data={**data, **extra})
+    return response.status_code, response.get_data(as_text=True)
+
+
+def test_login_page_has_the_layout_contract(client: FlaskClient) -> None:
+    html = client.get("/login").get_data(as_text=True)
+    assert html.startswith("<!doctype html>")
+    for part in (
+        '<html lang="en">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        '<meta name="csrf-token" content="',
+        'href="/static/css/app.css"',
+        'href="#main"',
+        '<main id="main"',
+        '<label for="email">Email</label>',
+        '<label for="password">Password</label>',
+    ):
+        assert part in html, part
+    assert "<script>" not in html  # CSP: no inline script
+
+
+def test_signup_creates_a_team_you_own_and_logs_you_in(
+    client: FlaskClient, sessions: sessionmaker[Session]
+) -> None:
+    status, _ = _signup(client, "new@example.org", "Turing Group")
+    assert status == 302
+    with sessions() as session:
+        user = session.scalar(select(User).filter_by(email="new@example.org"))
+        assert user is not None and user.password_hash.startswith("$argon2id$")
+        member = session.scalar(select(Membership).filter_by(user_id=user.id))
+        assert member is not None and member.role == "owner"
+    html = client.get("/account").get_data(as_text=True)
+    assert "Turing Group" in html and 'href="/history"' in html and 'href="/submit"' in html
+
+
+def test_signup_never_joins_an_existing_team_by_name(
+    client: FlaskClient, ada: int, sessions: sessionmaker[Session]
+) -> None:
+    status, html = _signup(client, "eve@example.org", "Lovelace Lab")
+    assert status == 400 and "invitation" in html
+    with sessions() as session:
+        assert session.scalar(select(User).filter_by(email="eve@example.org")) is None
+
+
+def test_signup_checks_its_fields(client: FlaskClient, ada: int) -> None:
+    status, html = _signup(client, "x@example.org", "T", confirm="something else")
+    assert status == 400 and "The two passwords differ." in html
+    status, html = _signup(client, EMAIL, "Other team")
+    assert status == 400 and "already has an account" in html
+    status, html = _signup(client, "y@example.org", " ")
+    assert status == 400 and "Name your team" in html
+
+
+def test_login_and_logout(client: FlaskClient, ada: int) -> None:
+    assert client.get("/account").status_code == 302
+    log_in(client, EMAIL)
+    assert client.get("/account").status_code == 200
+    assert client.get("/logout").status_code == 405  # only POST logs out
+    response = client.post("/logout")
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert client.get("/account").status_code == 302
+
+
+def test_unauthenticated_pages_redirect_to_login_with_next(client: FlaskClient) -> None:
+    response = client.get("/account?tab=tokens")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=/account?tab%3Dtokens"
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("/account", "/account"),
+        ("//evil.example/x", "/history"),
+        ("https://evil.example/", "/history"),
+        ("/\\evil.example", "/history"),
+        ("javascript:alert(1)", "/history"),
+    ],
+)
+def test_next_only_goes_to_local_paths(
+    client: FlaskClient, ada: int, target: str, expected: str
+) -> None:
+    data = {"email": EMAIL, "password": PASSWORD, "next": target}
+    response = client.post("/login", data=data)
+    assert response.headers["Location"] == expected
+
+
+def test_wrong_password_is_refused(client: FlaskClient, ada: int) -> None:
+    response = client.post("/login", data={"email": EMAIL, "password": "wrong password"})
+    assert response.status_code == 401
+    assert "do not match" in response.get_data(as_text=True)
+    unknown = client.post("/login", data={"email": "nobody@example.org", "password": "x" * 9})
+    assert unknown.status_code == 401
+
+
+def test_failed_logins_are_rate_limited(client: FlaskClient, ada: int) -> None:
+    bad = {"email": EMAIL, "password": "wrong password"}
+    statuses = [client.post("/login", data=bad).status_code for _ in range(5)]
+    assert statuses == [401, 401, 401, 401, 429]
+    # Now even the right password waits, and the page says for how long.
+    blocked = client.post("/login", data={"email": EMAIL, "password": PASSWORD})
+    assert blocked.status_code == 429
+    assert 0 < int(blocked.headers["Retry-After"]) <= 15 * 60
+    assert "Try again in 15 minutes" in blocked.get_data(as_text=True)
+    # Another email from the same address is not blocked.
+    other = client.post("/login", data={"email": "b@example.org", "password": "nope nope"})
+    assert other.status_code == 401
+
+
+def test_the_limiter_counts_in_memory_when_redis_is_down() -> None:
+    down = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    limiter = FailureLimiter(client=down, prefix="t", limit=2, window_s=60)
+    key = limiter.key("a@example.org", "10.0.0.1")
+    assert limiter.retry_after(key) == 0
+    assert [limiter.fail(key), limiter.fail(key)] == [1, 2]
+    assert 0 < limiter.retry_after(key) <= 61
+    limiter.reset(key)
+    assert limiter.retry_after(key) == 0
+
+
+def test_csrf_is_required_on_forms(make_app: Callable[..., Flask], ada: int) -> None:
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    refused = client.post("/login", data={"email": EMAIL, "password": PASSWORD})
+    assert refused.status_code == 400
+    assert refused.mimetype == "text/html" and "Reload the page" in refused.get_data(as_text=True)
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    log_in(client, EMAIL, csrf_token=token)
+    # The API authenticates with bearer tokens, so it is exempt: 401, not a CSRF 400.
+    assert client.post("/api/v1/jobs", json={}).status_code == 401
+
+
+def _cookie(client: FlaskClient, **data: str) -> str:
+    response = client.post("/login", data={"email": EMAIL, "password": PASSWORD, **data})
+    return "\n".join(response.headers.getlist("Set-Cookie"))
+
+
+def test_cookie_flags(make_app: Callable[..., Flask], ada: int) -> None:
+    cookies = _cookie(make_app().test_client(), remember="on")
+    assert "session=" in cookies and "remember_token=" in cookies
+    for line in cookies.splitlines():
+        assert "HttpOnly" in line and "SameSite=Lax" in line and "Secure" not in line
+    https = make_app(PREFERRED_URL_SCHEME="https").test_client()
+    secure = _cookie(https, remember="on").splitlines()
+    assert len(secure) == 2 and all("; Secure" in line for line in secure)
+
+
+def test_security_headers(client: FlaskClient) -> None:
+    headers = client.get("/login").headers
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert headers["X-Frame-Options"] == "DENY"
+
+
+def test_errors_are_pages_except_for_the_api(client: FlaskClient) -> None:
+    page = client.get("/no-such-page")
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert "Page not found" in page.get_data(as_text=True)
+    api = client.get("/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.is_json and "error" in api.json
+    assert client.get("/healthz").is_json
+
+
+def test_user_text_is_escaped(client: FlaskClient) -> None:
+    evil = "<script>alert(1)</script>"
+    status, _ = _signup(client, "mallory@example.org", evil)
+    assert status == 302
+    html = client.get("/account").get_data(as_text=True)
+    assert evil not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -1,0 +1,176 @@
+"""The job pages: the list, one job with its papers, the progress JSON the page polls,
+cancelling, and that another team's job is a 404."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.config import Settings
+from shared.jobs import Submission, create_job, refresh_jobs
+from shared.models import Job, JobItem, Membership, Result, User
+from tests.web.pages.auth_helpers import log_in, make_user
+
+EVIL = '<script>alert(1)</script> social media & "trust"'
+PAPERS = [
+    {"title": "Social media", "abstract": "We study it. It matters.", "id": "doi:1"},
+    {"title": EVIL, "abstract": "We study the users."},
+    {"title": "Online networks", "abstract": "We study online networks."},
+]
+
+
+def team_of(sessions: sessionmaker[Session], email: str) -> tuple[int, int]:
+    with sessions() as session:
+        user = session.scalars(select(User).filter_by(email=email)).one()
+        team = session.scalars(select(Membership.team_id).filter_by(user_id=user.id)).one()
+        return user.id, team
+
+
+@pytest.fixture
+def ada(app: Flask, sessions: sessionmaker[Session]) -> FlaskClient:
+    make_user(sessions, "ada@example.org", "Alpha")
+    client = app.test_client()
+    log_in(client, "ada@example.org")
+    return client
+
+
+@pytest.fixture
+def new_job(
+    sessions: sessionmaker[Session], settings: Settings, ada: FlaskClient
+) -> Callable[..., int]:
+    """``new_job(papers=PAPERS)``: a job stored as a submission would store it; its id."""
+    user_id, team_id = team_of(sessions, "ada@example.org")
+
+    def make(papers: list[dict[str, str]] = PAPERS) -> int:
+        with sessions.begin() as session:
+            sub = Submission(team_id=team_id, submitter_id=user_id, papers=papers, source="web")
+            job, _ = create_job(session, settings, sub)
+            return job.id
+
+    return make
+
+
+def finish(sessions: sessionmaker[Session], job_id: int, statuses: list[str]) -> None:
+    """Write results as the worker would: status, probability or error; then recount."""
+    with sessions.begin() as session:
+        items = session.scalars(select(JobItem).filter_by(job_id=job_id).order_by("position"))
+        for item, status in zip(items, statuses, strict=False):
+            result = session.get_one(Result, item.result_id)
+            result.status = status
+            result.probability = 0.875 if status == "done" else None
+            result.error = "the model crashed" if status == "failed" else None
+        job = session.get_one(Job, job_id)
+        job.started_at = job.started_at or job.created_at - timedelta(seconds=4)
+        session.flush()
+        refresh_jobs(session, [job_id])
+
+
+def test_job_page_lists_papers_in_order_with_live_progress(
+    ada: FlaskClient, new_job: Callable[..., int]
+) -> None:
+    job_id = new_job()
+    html = ada.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "0 of 3 papers explained" in html and "Waiting for a worker" in html
+    assert re.search(r'<progress id="job-bar" max="3" value="0"[^>]*>0%</progress>', html)
+    assert (
+        'aria-live="polite"' in html and f'data-progress-url="/jobs/{job_id}/progress.json' in html
+    )
+    links = re.findall(r'<td class="cell-title"><a href="(/results/\d+)">([^<]*)</a>', html)
+    assert [t for _, t in links][0::2] == ["Social media", "Online networks"]
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert 'class="btn btn-danger">Cancel job' in html and "data-confirm=" in html
+
+
+def test_progress_json_follows_the_results(
+    ada: FlaskClient, new_job: Callable[..., int], sessions: sessionmaker[Session]
+) -> None:
+    job_id = new_job()
+    first = ada.get(f"/jobs/{job_id}/progress.json").json
+    assert (first["status"], first["processed"], first["total"], first["finished"]) == (
+        "queued", 0, 3, False,
+    )  # fmt: skip
+    assert [i["position"] for i in first["items"]] == [1, 2, 3]
+    finish(sessions, job_id, ["done", "failed"])
+    body = ada.get(f"/jobs/{job_id}/progress.json").json
+    assert (body["status"], body["done"], body["failed"], body["percent"]) == ("running", 1, 1, 67)
+    assert body["summary"] == "1 of 3 papers explained, 1 failed"
+    assert body["rate"] > 0 and body["rate_text"].endswith(("papers/s", "s a paper"))
+    assert body["eta_text"].startswith("About ")
+    assert body["items"][0]["probability_text"] == "0.875"
+    assert [(f["position"], f["error"]) for f in body["failures"]] == [(2, "the model crashed")]
+    assert body["failures"][0]["title"] == EVIL  # JSON; job.js sets it as text, never HTML
+    finish(sessions, job_id, ["done", "failed", "done"])
+    done = ada.get(f"/jobs/{job_id}/progress.json").json
+    assert done["finished"] and done["status"] == "done" and not done["cancellable"]
+    assert done["eta_text"].startswith("Finished in")
+    page = ada.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "Cancel job" not in page and "the model crashed" in page
+
+
+def test_cancel(ada: FlaskClient, new_job: Callable[..., int]) -> None:
+    job_id = new_job()
+    response = ada.post(f"/jobs/{job_id}/cancel", follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and f"Job {job_id} is cancelled" in html
+    assert ada.get(f"/jobs/{job_id}/progress.json").json["status"] == "cancelled"
+    again = ada.post(f"/jobs/{job_id}/cancel", follow_redirects=True).get_data(as_text=True)
+    assert "already cancelled" in again
+
+
+def test_cancel_needs_the_csrf_token(
+    make_app: Callable[..., Flask], new_job: Callable[..., int]
+) -> None:
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    form = {"email": "ada@example.org", "password": "correct horse battery", "csrf_token": token[1]}
+    assert client.post("/login", data=form).status_code == 302
+    job_id = new_job()
+    assert client.post(f"/jobs/{job_id}/cancel").status_code == 400
+    html = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert token is not None
+    ok = client.post(f"/jobs/{job_id}/cancel", data={"csrf_token": token[1]})
+    assert ok.status_code == 303
+
+
+def test_another_teams_job_is_404(
+    app: Flask, new_job: Callable[..., int], sessions: sessionmaker[Session]
+) -> None:
+    job_id = new_job()
+    make_user(sessions, "bob@example.org", "Beta")
+    bob = app.test_client()
+    log_in(bob, "bob@example.org")
+    for path in (f"/jobs/{job_id}", f"/jobs/{job_id}/progress.json"):
+        assert bob.get(path).status_code == 404, path
+    assert bob.post(f"/jobs/{job_id}/cancel").status_code == 404
+    assert f"Job #{job_id}" not in bob.get("/jobs").get_data(as_text=True)
+
+
+def test_job_list_is_newest_first_and_paginated(
+    ada: FlaskClient, new_job: Callable[..., int]
+) -> None:
+    ids = [new_job([{**PAPERS[0], "title": f"Social media {n}"}]) for n in range(22)]
+    first = ada.get("/jobs").get_data(as_text=True)
+    shown = [int(n) for n in re.findall(r">Job #(\d+)</a>", first)]
+    assert shown == sorted(ids, reverse=True)[:20]
+    assert "Page 1 of 2" in first and 'rel="next" href="/jobs?page=2"' in first
+    second = ada.get("/jobs?page=2").get_data(as_text=True)
+    assert [int(n) for n in re.findall(r">Job #(\d+)</a>", second)] == sorted(ids, reverse=True)[
+        20:
+    ]
+    assert ada.get("/jobs?page=99").status_code == 200  # clamps to the last page
+
+
+def test_job_pages_need_a_login(client: FlaskClient) -> None:
+    for path in ("/jobs", "/jobs/1", "/jobs/1/progress.json"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/login" in response.headers["Location"]

@@ -1,0 +1,197 @@
+"""The result page: heat-map cells, leave-one-out colours, activations, downloads, scoping."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.models import Result
+from tests.web.conftest import GRID, LOO
+from web.pages.result_view import colour_class
+
+PASSWORD = "correct horse battery"
+EVIL = '<script>alert(1)</script> & "quotes"'
+TRACED = {
+    "bias": -0.25,
+    "top_features": [
+        {
+            "feature": "abstract.fwd.3",
+            "activation": 0.8,
+            "weight": 1.5,
+            "contribution": 1.2,
+            "field": "abstract",
+            "direction": "fwd",
+            "trace": [0.1, 0.5, 0.8],
+        },
+        {
+            "feature": "title.bwd.0",
+            "activation": -0.5,
+            "weight": 0.9,
+            "contribution": -0.45,
+            "field": "title",
+            "direction": "bwd",
+            "trace": [-0.5, -0.2],
+        },
+    ],
+    "fields": {
+        "title": {"tokens": ["social", "media"], "running_probability": [0.3, 0.6]},
+        "abstract": {"tokens": ["we", "study", "it"], "running_probability": [0.2, 0.4, 0.9]},
+    },
+}
+
+
+def log_in(client: FlaskClient, email: str = "ada@example.org") -> None:
+    response = client.post("/login", data={"email": email, "password": PASSWORD})
+    assert response.status_code in (302, 303), response.status_code
+
+
+@pytest.fixture
+def member(client: FlaskClient, token: str) -> FlaskClient:
+    log_in(client)
+    return client
+
+
+def cells(html: str) -> dict[tuple[int, int], str]:
+    found = re.findall(r'data-i="(\d+)" data-j="(\d+)" data-p="([0-9.]+)"', html)
+    return {(int(i), int(j)): p for i, j, p in found}
+
+
+def test_result_page_draws_every_cell_with_its_value_and_prefixes(
+    member: FlaskClient, seed_result: Callable[..., int], team_id: int
+) -> None:
+    rid = seed_result(team_id)
+    html = member.get(f"/results/{rid}").get_data(as_text=True)
+    grid = cells(html)
+    assert grid == {(i, j): f"{p:.6f}" for i, row in enumerate(GRID) for j, p in enumerate(row)}
+    # Row 0 (the first title word) is drawn at the bottom: the last row of the table.
+    assert html.index('data-i="1" data-j="0"') < html.index('data-i="0" data-j="0"')
+    assert "Title words 1–2 (to “media”), abstract sentences 1–3 (to “Trees.”): P = 0.9000" in html  # noqa: RUF001
+    assert f'class="hm-cell {colour_class(0.1)} ' in html  # red, low P
+    assert "edge-top" in html and "edge-right" in html  # the 0.5 boundary is drawn
+    data = json.loads(re.search(r"data-heatmap-data>(.*?)</script>", html, re.S).group(1))  # type: ignore[union-attr]
+    assert data["title"] == ["Social", "media"]
+    assert data["abstract"] == ["We study it.", "It matters.", "Trees."]
+    assert "S1 We study it." in html and "+ media" in html
+    assert 'aria-live="polite"' in html and "Show values" in html
+
+
+def test_leave_one_out_colours_values_and_skipped_words(
+    member: FlaskClient, seed_result: Callable[..., int], team_id: int
+) -> None:
+    html = member.get(f"/results/{seed_result(team_id)}").get_data(as_text=True)
+    scale = 0.5  # the largest |delta|
+    for delta in LOO["title"] + LOO["abstract"]:
+        assert f"ΔP when removed: {delta:+.4f}" in html
+        assert colour_class(0.5 - 0.5 * delta / scale) in html
+    assert 'class="loo-unit p-0' in html  # abstract S1: delta +0.5, removing it raises P: red
+    assert '<span class="oov">Trees.</span>' in html
+    assert "is-unknown" in html  # the sentence has no known word
+
+
+def test_activations_bars_traces_and_running_probability(
+    member: FlaskClient,
+    seed_result: Callable[..., int],
+    team_id: int,
+    sessions: sessionmaker[Session],
+) -> None:
+    rid = seed_result(team_id)
+    with sessions.begin() as session:
+        session.get_one(Result, rid).activations = TRACED
+    html = member.get(f"/results/{rid}").get_data(as_text=True)
+    assert "abstract.fwd.3: activation +0.8000 × weight +1.5000 = +1.2000" in html  # noqa: RUF001
+    assert 'class="bar bar-neg"' in html and "-0.450" in html
+    assert '<option value="1">title.bwd.0 (-0.450)</option>' in html
+    assert 'data-trace="1" hidden' in html
+    assert "study: 0.4000" in html  # running P at the second abstract token
+    assert "Running probability over the title tokens" in html
+
+
+def test_activations_without_traces_say_so(
+    member: FlaskClient, seed_result: Callable[..., int], team_id: int
+) -> None:
+    html = member.get(f"/results/{seed_result(team_id)}").get_data(as_text=True)
+    assert "stores no per-token traces" in html
+
+
+def test_downloads(member: FlaskClient, seed_result: Callable[..., int], team_id: int) -> None:
+    rid = seed_result(team_id)
+    png = member.get(f"/results/{rid}/heatmap.png")
+    assert png.mimetype == "image/png" and png.data.startswith(b"\x89PNG")
+    svg = member.get(f"/results/{rid}/heatmap.svg")
+    assert svg.mimetype == "image/svg+xml" and b"<svg" in svg.data
+    got = member.get(f"/results/{rid}/grid.csv")
+    assert got.mimetype == "text/csv" and "attachment" in got.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(got.get_data(as_text=True))))
+    assert len(rows) == 6
+    assert rows[5] == {
+        "title_prefix": "2",
+        "abstract_prefix": "3",
+        "title_added": "media",
+        "abstract_added": "Trees.",
+        "probability": "0.900000",
+    }
+    body = member.get(f"/results/{rid}/result.json")
+    assert body.mimetype == "application/json"
+    assert body.json["probabilities"] == GRID and body.json["html_url"] == f"/results/{rid}"
+
+
+def test_other_teams_result_is_404_everywhere(
+    member: FlaskClient,
+    seed_result: Callable[..., int],
+    sessions: sessionmaker[Session],
+    other_token: str,
+) -> None:
+    with sessions() as session:
+        from shared.accounts import authenticate_token
+
+        row = authenticate_token(session, other_token)
+        assert row is not None
+        theirs = seed_result(row.team_id)
+    for suffix in ("", "/heatmap.png", "/heatmap.svg", "/grid.csv", "/result.json"):
+        assert member.get(f"/results/{theirs}{suffix}").status_code == 404
+    assert member.get("/results/999999").status_code == 404
+
+
+def test_logged_out_is_sent_to_login(client: FlaskClient) -> None:
+    response = client.get("/results/1")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_user_text_is_escaped(
+    member: FlaskClient, seed_result: Callable[..., int], team_id: int
+) -> None:
+    html = member.get(f"/results/{seed_result(team_id, title=EVIL)}").get_data(as_text=True)
+    assert "<script>alert(1)" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#34;quotes&#34;" in html
+
+
+@pytest.mark.parametrize("status", ["pending", "running"])
+def test_pending_result_shows_its_status(
+    member: FlaskClient, seed_result: Callable[..., int], team_id: int, status: str
+) -> None:
+    rid = seed_result(team_id, status=status)
+    html = member.get(f"/results/{rid}").get_data(as_text=True)
+    assert "Not ready yet" in html and f"<strong>{status}</strong>" in html
+    assert "data-heatmap" not in html
+    assert member.get(f"/results/{rid}/heatmap.png").status_code == 409
+
+
+def test_failed_result_shows_the_error(
+    member: FlaskClient,
+    seed_result: Callable[..., int],
+    team_id: int,
+    sessions: sessionmaker[Session],
+) -> None:
+    rid = seed_result(team_id, status="failed")
+    with sessions.begin() as session:
+        session.get_one(Result, rid).error = "title: no word the model <knows>"
+    html = member.get(f"/results/{rid}").get_data(as_text=True)
+    assert "This explanation failed" in html
+    assert "title: no word the model &lt;knows&gt;" in html

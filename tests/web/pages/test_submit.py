@@ -1,0 +1,300 @@
+"""The submit page and its split preview, and the two upload steps: what is shown, what is
+stored, and that tasks reach Redis only after the commit."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.config import Settings
+from shared.models import Job, Paper, Result
+from tests.web.pages.auth_helpers import log_in, make_user
+from web import submissions
+
+TITLE = "Social media and trust"
+ABSTRACT = "We study social media. Xqzzyv wrrbltk users matter."
+EVIL = "<script>alert(1)</script> social media"
+
+
+@pytest.fixture
+def ada(app: Flask, sessions: sessionmaker[Session]) -> FlaskClient:
+    make_user(sessions, "ada@example.org", "Alpha")
+    client = app.test_client()
+    log_in(client, "ada@example.org")
+    return client
+
+
+@pytest.fixture
+def nothing_stored(
+    counts: Callable[[], dict[str, int]], redis_client: redis.Redis, settings: Settings
+) -> Callable[[], Any]:
+    """Call once before and once after: asserts no rows and no tasks were added."""
+    before = counts()
+
+    def check() -> None:
+        assert counts() == before
+        assert redis_client.llen(settings.task_queue) == 0
+
+    return check
+
+
+def form(**fields: str) -> dict[str, str]:
+    return {"title": TITLE, "abstract": ABSTRACT, "title_unit": "word",
+            "abstract_unit": "sentence", **fields}  # fmt: skip
+
+
+def test_pages_need_a_login(client: FlaskClient) -> None:
+    for path in ("/submit", "/upload"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert client.post("/submit/preview", data=form()).status_code == 302
+
+
+def test_form_has_labelled_controls_and_defaults(ada: FlaskClient) -> None:
+    html = ada.get("/submit").get_data(as_text=True)
+    for control in ("title", "abstract", "model"):
+        assert f'<label for="{control}">' in html and f'id="{control}"' in html
+    assert re.search(r'name="title_unit" value="word" checked', html)
+    assert re.search(r'name="abstract_unit" value="sentence" checked', html)
+    assert re.search(r'<option value="[^"]+" selected>[^<]+\(default\)', html)
+    assert 'aria-live="polite"' in html and "<script>" not in html.replace("<script src", "")
+
+
+def test_preview_json_has_numbered_units_and_skipped_words(ada: FlaskClient) -> None:
+    response = ada.post("/submit/preview", data=form())
+    assert response.status_code == 200
+    fields = response.json["fields"]
+    title, abstract = fields["title"], fields["abstract"]
+    assert [u["label"] for u in title["units"]] == ["Social", "media", "and", "trust"]
+    assert [u["n"] for u in title["units"]] == [1, 2, 3, 4]
+    assert [u["label"] for u in abstract["units"]] == [
+        "We study social media.",
+        "Xqzzyv wrrbltk users matter.",
+    ]
+    assert abstract["skipped"] == ["xqzzyv", "wrrbltk"]
+    assert abstract["units"][1]["skipped"] == ["xqzzyv", "wrrbltk"]
+    parts = abstract["units"][1]["parts"]
+    assert "".join(p["text"] for p in parts) == "Xqzzyv wrrbltk users matter."
+    assert [p["text"] for p in parts if p["skipped"]] == ["Xqzzyv", "wrrbltk"]
+    assert response.json["errors"] == {}
+    html = response.json["html"]
+    assert '<span class="oov"' in html and "(skipped)" in html and "2 sentences" in html
+
+
+def test_preview_by_words_and_field_errors(ada: FlaskClient) -> None:
+    body = ada.post("/submit/preview", data=form(title="", abstract_unit="word")).json
+    assert "title is empty" in body["errors"]["title"].lower()
+    assert body["fields"]["title"]["units"] == []
+    assert len(body["fields"]["abstract"]["units"]) == 8  # one unit a word
+    gibberish = ada.post("/submit/preview", data=form(abstract="Xqzzyv wrrbltk.")).json
+    assert "no word the model knows" in gibberish["errors"]["abstract"]
+
+
+def test_preview_button_without_js_renders_the_split(
+    ada: FlaskClient, nothing_stored: Callable[[], None]
+) -> None:
+    response = ada.post("/submit", data=form(action="preview"))
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Xqzzyv" in html and 'class="oov"' in html and "Skipped:" in html
+    assert f'value="{TITLE}"' in html
+    nothing_stored()
+
+
+def test_bad_input_shows_errors_next_to_fields_and_stores_nothing(
+    ada: FlaskClient, nothing_stored: Callable[[], None]
+) -> None:
+    data = form(title="  ", abstract="Xqzzyv wrrbltk.", title_unit="letter", action="submit")
+    response = ada.post("/submit", data=data)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    for name in ("title", "abstract", "title_unit"):
+        assert f'<p class="field-error" id="{name}-error">' in html
+        assert re.search(rf'aria-describedby="[^"]*{name}-error"', html), name
+    assert 'id="title"' in html and 'aria-invalid="true"' in html
+    nothing_stored()
+
+
+def test_unknown_model_is_a_field_error(
+    ada: FlaskClient, nothing_stored: Callable[[], None]
+) -> None:
+    response = ada.post("/submit", data=form(model="nope:9", action="submit"))
+    assert response.status_code == 400
+    assert 'id="model-error"' in response.get_data(as_text=True)
+    nothing_stored()
+
+
+def test_submit_creates_the_job_and_enqueues_after_commit(
+    ada: FlaskClient,
+    sessions: sessionmaker[Session],
+    redis_client: redis.Redis,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[int] = []
+    real = submissions.enqueue_chunks
+
+    def committed_first(app: Any, s: Settings, job_id: int, ids: list[int]) -> int:
+        with sessions() as other:  # only committed rows are visible to another connection
+            seen.append(len(other.scalars(select(Result).where(Result.id.in_(ids))).all()))
+        return real(app, s, job_id, ids)
+
+    monkeypatch.setattr(submissions, "enqueue_chunks", committed_first)
+    response = ada.post("/submit", data=form(action="submit", abstract_unit="word"))
+    assert response.status_code == 303
+    job_id = int(response.headers["Location"].rsplit("/", 1)[-1])
+    assert response.headers["Location"].endswith(f"/jobs/{job_id}")
+    assert seen == [1] and redis_client.llen(settings.task_queue) == 1
+    with sessions() as session:
+        job = session.get_one(Job, job_id)
+        assert (job.source, job.total, job.abstract_unit) == ("web", 1, "word")
+        assert session.scalars(select(Paper)).one().title == TITLE
+
+
+def test_broker_down_says_so_on_the_page(
+    ada: FlaskClient, monkeypatch: pytest.MonkeyPatch, sessions: sessionmaker[Session]
+) -> None:
+    def down(*_a: Any, **_k: Any) -> int:
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(submissions, "enqueue_chunks", down)
+    response = ada.post("/submit", data=form(action="submit"))
+    assert response.status_code == 503
+    assert "could not be queued" in response.get_data(as_text=True)
+    with sessions() as session:
+        assert session.scalars(select(Job)).one().status == "failed"
+
+
+def test_titles_are_escaped_in_the_preview(ada: FlaskClient) -> None:
+    body = ada.post("/submit/preview", data=form(title=EVIL, title_unit="sentence")).json
+    assert "<script>" not in body["html"] and "&lt;script&gt;" in body["html"]
+    page = ada.post("/submit", data=form(title=EVIL, action="preview")).get_data(as_text=True)
+    assert "<script>alert" not in page
+
+
+# --- Upload ------------------------------------------------------------------------------
+
+CSV = (
+    b"DOI,Paper Title,Summary,Year\n"
+    b'd1,Social media and trust,"We study social media. Users matter.",2020\n'
+    b"d2,Deep learning for text,,2021\n"
+    b"d3,Online networks,We study online networks.,2022\n"
+)
+
+
+def upload(client: FlaskClient, data: bytes, name: str) -> Any:
+    return client.post(
+        "/upload", data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data"
+    )
+
+
+def upload_id(response: Any) -> str:
+    assert response.status_code == 303, response.get_data(as_text=True)[:400]
+    return str(response.headers["Location"].rsplit("/", 1)[-1])
+
+
+def test_upload_preview_guesses_the_mapping_and_lists_problems_by_line(
+    ada: FlaskClient, nothing_stored: Callable[[], None]
+) -> None:
+    uid = upload_id(upload(ada, CSV, "papers.csv"))
+    html = ada.get(f"/upload/{uid}").get_data(as_text=True)
+    for target, column in (("title", "Paper Title"), ("abstract", "Summary"), ("id", "DOI")):
+        select_html = html.split(f'id="map_{target}"', 1)[1].split("</select>", 1)[0]
+        assert f'<option value="{column}" selected>' in select_html, target
+    assert "3 papers read, 1 line with problems" in html
+    assert re.search(
+        r"Line 3</span> <span class=\"muted\">abstract</span> — Abstract is empty", html
+    )
+    rows = re.findall(r'<td class="num">(\d+)</td>', html)
+    assert rows == ["2", "3", "4"]
+    nothing_stored()
+
+
+def test_upload_start_needs_skip_when_rows_have_problems(
+    ada: FlaskClient, nothing_stored: Callable[[], None], sessions: sessionmaker[Session],
+    settings: Settings, redis_client: redis.Redis,
+) -> None:  # fmt: skip
+    uid = upload_id(upload(ada, CSV, "papers.csv"))
+    refused = ada.post(f"/upload/{uid}", data={"action": "start"})
+    assert refused.status_code == 400 and "rows have problems" in refused.get_data(as_text=True)
+    nothing_stored()
+    started = ada.post(f"/upload/{uid}", data={"action": "start", "skip_bad": "on"})
+    assert started.status_code == 303 and "/jobs/" in started.headers["Location"]
+    with sessions() as session:
+        job = session.scalars(select(Job)).one()
+        assert (job.source, job.source_name, job.total) == ("upload", "papers.csv", 2)
+        ids = sorted(p.external_id or "" for p in session.scalars(select(Paper)))
+        assert ids == ["d1", "d3"]
+    assert redis_client.llen(settings.task_queue) == 1
+    assert ada.get(f"/upload/{uid}").status_code == 404  # the stored file is gone
+    assert not list((settings.instance_dir / "uploads").glob("*/*"))
+
+
+def test_csv_mapping_chosen_by_hand(ada: FlaskClient, sessions: sessionmaker[Session]) -> None:
+    data = b"A,B,C\nSocial media,We study it. It matters.,x1\n"
+    uid = upload_id(upload(ada, data, "odd.csv"))
+    first = ada.get(f"/upload/{uid}").get_data(as_text=True)
+    assert 'id="map_title-error"' in first and 'id="map_abstract-error"' in first
+    same = ada.post(f"/upload/{uid}", data={"map_title": "A", "map_abstract": "A"})
+    assert "different columns" in same.get_data(as_text=True)
+    mapping = {"map_title": "A", "map_abstract": "B", "map_id": "C"}
+    html = ada.post(f"/upload/{uid}", data=mapping).get_data(as_text=True)
+    assert "1 paper ready" in html and "x1" in html
+    assert ada.post(f"/upload/{uid}", data={**mapping, "action": "start"}).status_code == 303
+    with sessions() as session:
+        paper = session.scalars(select(Paper)).one()
+        assert (paper.title, paper.external_id) == ("Social media", "x1")
+
+
+def test_jsonl_and_bibtex_uploads_name_their_lines(ada: FlaskClient) -> None:
+    jsonl = b'{"title": "Social media", "abstract": "We study it."}\n{oops\n'
+    html = ada.get(f"/upload/{upload_id(upload(ada, jsonl, 'p.jsonl'))}").get_data(as_text=True)
+    assert "Line 2</span> — Not valid JSON" in html and "map_title" not in html
+    bib = (
+        b"@article{k1,\n title={Social media},\n abstract={We study it.}\n}\n@misc{k2, title={X}}\n"
+    )
+    html = ada.get(f"/upload/{upload_id(upload(ada, bib, 'p.bib'))}").get_data(as_text=True)
+    assert "Line 5</span> — Entry k2 has no abstract" in html and "k1" in html
+
+
+def test_upload_rejects_other_files(ada: FlaskClient) -> None:
+    response = upload(ada, b"hello", "notes.txt")
+    assert response.status_code == 400
+    assert "not a .csv, .jsonl or .bib file" in response.get_data(as_text=True)
+    assert ada.post("/upload", data={}).status_code == 400
+    bad = upload_id(upload(ada, b"title,abstract\n\xff\xfe,x\n", "bad.csv"))
+    assert "is not UTF-8" in ada.get(f"/upload/{bad}").get_data(as_text=True)
+
+
+def test_uploads_are_private_to_the_team(
+    app: Flask, ada: FlaskClient, sessions: sessionmaker[Session]
+) -> None:
+    uid = upload_id(upload(ada, CSV, "papers.csv"))
+    make_user(sessions, "bob@example.org", "Beta")
+    bob = app.test_client()
+    log_in(bob, "bob@example.org")
+    assert bob.get(f"/upload/{uid}").status_code == 404
+    assert bob.post(f"/upload/{uid}", data={"action": "start"}).status_code == 404
+    assert ada.get("/upload/..%2F..%2Fetc%2Fpasswd").status_code == 404
+
+
+def test_too_large_upload_is_an_html_page(
+    make_app: Callable[..., Flask], settings: Settings, sessions: sessionmaker[Session]
+) -> None:
+    app = make_app(SETTINGS=settings.with_overrides(max_upload_bytes=2000))
+    make_user(sessions, "ada@example.org", "Alpha")
+    client = app.test_client()
+    log_in(client, "ada@example.org")
+    response = upload(client, b"x" * 5000, "big.csv")
+    assert response.status_code == 413
+    assert response.mimetype == "text/html"
+    assert "the limit is 2,000 bytes" in response.get_data(as_text=True)

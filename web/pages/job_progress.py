@@ -1,0 +1,153 @@
+"""A job's progress as the job pages show it: counts, rate, time left and the words for
+them, plus its papers in submission order. Used by the first render and by every poll of
+``/jobs/<id>/progress.json``, so both always agree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from shared.db import utcnow
+from shared.models import Job, JobItem, Paper, Result
+from web.extensions import db
+
+ITEMS_PER_PAGE = 100
+MAX_FAILURES = 50
+FINISHED = ("done", "failed", "cancelled")
+JOB_LABELS = {"queued": "Queued", "running": "Running", "done": "Done", "failed": "Failed",
+              "cancelled": "Cancelled"}  # fmt: skip
+RESULT_LABELS = {"pending": "Waiting", "running": "Running", "done": "Done", "failed": "Failed"}
+# A result's status shares the job badges' colours.
+RESULT_BADGES = {"pending": "queued", "running": "running", "done": "done", "failed": "failed"}
+
+
+def pages(total: int, per_page: int) -> int:
+    return max(1, -(-total // per_page))
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def duration(seconds: float) -> str:
+    """``45 s``, ``3 min 20 s``, ``2 h 5 min``: short and exact enough for time left."""
+    s = max(0, round(seconds))
+    if s < 1:
+        return "under a second"
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s" if s < 600 else f"{round(s / 60)} min"
+    return f"{s // 3600} h {(s % 3600) // 60} min"
+
+
+def progress(job: Job) -> dict[str, Any]:
+    processed = job.done + job.failed
+    finished = job.status in FINISHED
+    elapsed = _elapsed(job)
+    # Under a second of work says nothing about the rate (results reused, say).
+    rate = processed / elapsed if processed and elapsed and elapsed >= 1 else None
+    left = job.total - processed
+    eta = left / rate if rate and left > 0 and not finished else None
+    return {
+        "id": job.id,
+        "status": job.status,
+        "status_label": JOB_LABELS.get(job.status, job.status),
+        "finished": finished,
+        "cancellable": not finished,
+        "total": job.total,
+        "done": job.done,
+        "failed": job.failed,
+        "processed": processed,
+        "percent": round(100 * processed / job.total) if job.total else 100,
+        "rate": rate,
+        "eta_s": eta,
+        "summary": _summary(job),
+        "rate_text": _rate_text(rate),
+        "eta_text": _eta_text(job, eta),
+        "error": job.error,
+    }
+
+
+def _rate_text(rate: float | None) -> str:
+    if rate is None:
+        return ""
+    if rate < 1:
+        return f"{1 / rate:.1f} s a paper"
+    return f"{rate:.1f} papers/s"
+
+
+def _elapsed(job: Job) -> float | None:
+    if job.started_at is None:
+        return None
+    end = job.finished_at or utcnow()
+    return (end - job.started_at).total_seconds()
+
+
+def _summary(job: Job) -> str:
+    text = f"{job.done:,} of {plural(job.total, 'paper')} explained"
+    if job.failed:
+        text += f", {job.failed:,} failed"
+    return text
+
+
+def _eta_text(job: Job, eta: float | None) -> str:
+    if job.status == "queued":
+        return "Waiting for a worker…"
+    if job.status == "cancelled":
+        return "Cancelled: papers not yet started were dropped."
+    if job.status in FINISHED:
+        return f"Finished in {duration(_elapsed(job) or 0)}."
+    return f"About {duration(eta)} left" if eta is not None else "Estimating time left…"
+
+
+def _probability(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}"
+
+
+def items(job: Job, page: int) -> list[dict[str, Any]]:
+    """The job's papers on ``page``, in submission order, with their results' status."""
+    rows = _rows(job).offset((page - 1) * ITEMS_PER_PAGE).limit(ITEMS_PER_PAGE)
+    return [_item(*row) for row in db.session.execute(rows)]
+
+
+def failures(job: Job) -> list[dict[str, Any]]:
+    """The first failed papers (``MAX_FAILURES``), each with its error."""
+    rows = _rows(job).where(Result.status == "failed").limit(MAX_FAILURES)
+    return [_item(*row) for row in db.session.execute(rows)]
+
+
+def _rows(job: Job) -> Any:
+    return (
+        select(
+            JobItem.position,
+            Result.id,
+            Result.status,
+            Result.probability,
+            Result.error,
+            Paper.title,
+            Paper.external_id,
+        )
+        .join(Result, Result.id == JobItem.result_id)
+        .join(Paper, Paper.id == Result.paper_id)
+        .where(JobItem.job_id == job.id)
+        .order_by(JobItem.position)
+    )
+
+
+def _item(position: int, result_id: int, status: str, probability: float | None,
+          error: str | None, title: str, external_id: str | None) -> dict[str, Any]:  # fmt: skip
+    return {
+        "position": position + 1,
+        "result_id": result_id,
+        "url": f"/results/{result_id}",
+        "title": title,
+        "external_id": external_id,
+        "status": status,
+        "status_label": RESULT_LABELS.get(status, status),
+        "badge": RESULT_BADGES.get(status, "queued"),
+        "probability": probability,
+        "probability_text": _probability(probability),
+        "error": error,
+    }

@@ -1,0 +1,128 @@
+"""What the result page draws, computed from the explain JSON: heat-map cells, coloured text.
+
+Colours are classes (``p-0`` … ``p-100``, results.css), never inline styles: the CSP allows
+no ``style`` attribute. ``p-k`` is the RdBu colour of P = k/100, so every heat map, every
+leave-one-out legend and both sides of a comparison share one scale.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+BOUNDARY = 0.5
+LABEL_CHARS = 22
+_WORD = re.compile(r"\S+")
+_STRIP = re.compile(r"^\W+|\W+$")
+
+
+def colour_class(p: float) -> str:
+    return f"p-{round(min(1.0, max(0.0, p)) * 100)}"
+
+
+def short(text: str, limit: int = LABEL_CHARS) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+@dataclass
+class Cell:
+    i: int
+    j: int
+    p: float
+    cls: str
+    edges: str
+    label: str
+
+
+@dataclass
+class Heatmap:
+    rows: list[dict[str, Any]]  # display order: the whole title on top, row 0 at the bottom
+    cols: list[dict[str, str]]
+    row_axis: str
+    col_axis: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def col_label(unit: str, j: int, text: str) -> str:
+    return short(f"S{j + 1} {text}") if unit == "sentence" else short(text)
+
+
+def heatmap(explain: dict[str, Any]) -> Heatmap:
+    """Cells with their colour class, boundary edges and accessible label, rows top-down."""
+    grid: list[list[float]] = explain["probabilities"]
+    t_labels, a_labels = explain["labels"]["title"], explain["labels"]["abstract"]
+    t_unit, a_unit = explain["units"]["title"], explain["units"]["abstract"]
+    rows = []
+    for i in reversed(range(len(grid))):
+        cells = [_cell(grid, i, j, t_labels, a_labels, a_unit) for j in range(len(grid[i]))]
+        added = t_labels[i] if i == 0 else f"+ {t_labels[i]}"
+        rows.append({"i": i, "label": short(added), "full": t_labels[i], "cells": cells})
+    cols = [{"label": col_label(a_unit, j, text), "full": text} for j, text in enumerate(a_labels)]
+    data = {"title": t_labels, "abstract": a_labels, "grid": grid, "units": [t_unit, a_unit]}
+    return Heatmap(
+        rows, cols, f"Title, {t_unit} by {t_unit}", f"Abstract, {a_unit} by {a_unit}", data
+    )
+
+
+def _cell(grid: list[list[float]], i: int, j: int, t: list[str], a: list[str], a_unit: str) -> Cell:
+    p = grid[i][j]
+    side = p >= BOUNDARY
+    edges = []
+    # Row 0 is drawn at the bottom, so the row above in the picture is i + 1.
+    if i + 1 < len(grid) and (grid[i + 1][j] >= BOUNDARY) != side:
+        edges.append("edge-top")
+    if j + 1 < len(grid[i]) and (grid[i][j + 1] >= BOUNDARY) != side:
+        edges.append("edge-right")
+    unit = "sentences" if a_unit == "sentence" else "words"
+    label = (
+        f"Title words 1–{i + 1} (to “{short(t[i])}”), abstract {unit} 1–{j + 1} "  # noqa: RUF001
+        f"(to “{short(a[j])}”): P = {p:.4f}"
+    )
+    return Cell(i, j, p, colour_class(p), " ".join(edges), label)
+
+
+def delta_scale(*explains: dict[str, Any]) -> float:
+    """The largest |delta P| of leave-one-out over the results shown (at least 0.01)."""
+    deltas = [
+        abs(d)
+        for e in explains
+        if e.get("leave_one_out")
+        for values in e["leave_one_out"].values()
+        for d in values
+    ]
+    return max([0.01, *deltas])
+
+
+def loo_text(explain: dict[str, Any], field_name: str, scale: float) -> list[dict[str, Any]]:
+    """Each unit of a field with its delta, colour class and any skipped (unknown) words."""
+    labels = explain["labels"][field_name]
+    deltas = explain["leave_one_out"].get(field_name, [])
+    units = explain[f"{field_name}_units"]
+    skipped = set(explain["skipped"].get(field_name, []))
+    out = []
+    for u, text in enumerate(labels):
+        d = deltas[u] if u < len(deltas) else 0.0
+        unknown = bool(units[u]) and all(t in skipped for t in units[u])
+        words = [
+            {"text": w, "skipped": _STRIP.sub("", w).lower() in skipped}
+            for w in _WORD.findall(text)
+        ]
+        out.append(
+            {
+                "delta": d,
+                # A unit whose removal lowers P pushes towards "computational": blue.
+                "cls": colour_class(BOUNDARY - BOUNDARY * d / scale),
+                "unknown": unknown,
+                "words": words,
+                "label": f"{text}: removing it changes P by {d:+.4f}"
+                + (" (unknown to the model, skipped)" if unknown else ""),
+            }
+        )
+    return out
+
+
+def legend_stops(scale: float) -> list[str]:
+    """Legend labels, red to blue: delta P when removed runs from +scale down to -scale."""
+    return [f"{scale:+.3f}", f"{scale / 2:+.3f}", "0", f"{-scale / 2:+.3f}", f"{-scale:+.3f}"]

@@ -1,0 +1,216 @@
+"""The upload pages: step 1 sends a CSV, JSON Lines or BibTeX file (``/upload``); step 2
+(``/upload/<id>``) previews its first rows, maps CSV columns to title / abstract / id, lists
+every problem with its line, and starts the job from the copy kept on the server.
+
+static/js/upload.js checks the size before sending and refreshes step 2's preview in
+place when a choice changes; without JS the "Update preview" button does the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from shared.jobs import JobRejected, Submission, check_papers
+from shared.papers_io import FileError, Row, parse_papers
+from shared.units import InputError
+from web.extensions import settings
+from web.login import current_team_id, current_user, login_required
+from web.pages.paper_forms import Choices, chosen_model, chosen_units, model_choices, vocab_of
+from web.pages.upload_files import (
+    FORMATS,
+    TARGETS,
+    StoredUpload,
+    UploadStore,
+    csv_columns,
+    decode,
+    default_mapping,
+    parse_csv,
+)
+from web.submissions import QueueUnavailable, start_job
+
+upload_pages = Blueprint("upload_pages", __name__)
+PREVIEW_ROWS = 10
+MAX_PROBLEMS_SHOWN = 200
+
+
+def store() -> UploadStore:
+    return UploadStore(settings().instance_dir / "uploads")
+
+
+@dataclass
+class Analysis:
+    """A stored file read with the chosen mapping, model and units."""
+
+    upload: StoredUpload
+    columns: list[str] = field(default_factory=list)
+    mapping: dict[str, str | None] = field(default_factory=dict)
+    rows: list[Row] = field(default_factory=list)
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    file_error: str | None = None
+
+    @property
+    def bad_lines(self) -> set[int]:
+        return {p["line"] for p in self.problems}
+
+    @property
+    def good_rows(self) -> list[Row]:
+        bad = self.bad_lines
+        return [r for r in self.rows if r.line not in bad]
+
+
+@upload_pages.get("/upload")
+@login_required
+def upload_form() -> Any:
+    return _step1()
+
+
+def _step1(error: str | None = None, status: int = 200) -> Any:
+    limit = settings().max_upload_bytes
+    return render_template("submit/upload.html", error=error, limit=limit), status
+
+
+@upload_pages.post("/upload")
+@login_required
+def receive() -> Any:
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _step1("Choose a file to upload.", 400)
+    name = upload.filename.replace("\\", "/").rsplit("/", 1)[-1][:300]
+    if StoredUpload("", name, b"").kind not in FORMATS:
+        return _step1(f"{name} is not a .csv, .jsonl or .bib file.", 400)
+    data = upload.read()
+    if not data.strip():
+        return _step1(f"{name} is empty.", 400)
+    upload_id = store().save(current_team_id(), name, data)
+    return redirect(url_for(".review", upload_id=upload_id), code=303)
+
+
+def _stored(upload_id: str) -> StoredUpload:
+    found = store().load(current_team_id(), upload_id)
+    if found is None:
+        abort(404, "That upload has expired or does not exist; upload the file again.")
+    return found
+
+
+def analyse(upload: StoredUpload, form: dict[str, str], vocab: frozenset[str],
+            units: dict[str, str]) -> Analysis:  # fmt: skip
+    out = Analysis(upload)
+    try:
+        if upload.kind == "csv":
+            text = decode(upload.data, upload.name)
+            out.columns = csv_columns(text)
+            guess = default_mapping(out.columns)
+            out.mapping = {t: _column(form, t, out.columns, guess[t]) for t in TARGETS}
+            if not (out.mapping["title"] and out.mapping["abstract"]):
+                return out
+            parsed = parse_csv(text, out.mapping)
+        else:
+            parsed = parse_papers(upload.data, upload.name)
+    except FileError as exc:
+        out.file_error = str(exc)
+        return out
+    out.rows = parsed.rows
+    found = check_papers([r.paper for r in parsed.rows], vocab, units,
+                         [r.line for r in parsed.rows])  # fmt: skip
+    out.problems = sorted(
+        [{"line": e.line, "field": None, "message": e.message} for e in parsed.errors]
+        + [{"line": p.index, "field": p.field, "message": p.message} for p in found],
+        key=lambda p: p["line"],
+    )
+    return out
+
+
+def _column(form: dict[str, str], target: str, columns: list[str], guess: str | None) -> Any:
+    key = f"map_{target}"
+    if key not in form:
+        return guess
+    return form[key] if form[key] in columns else None
+
+
+def _state(upload: StoredUpload, form: dict[str, str]) -> dict[str, Any]:
+    choices = model_choices()
+    units, errors = chosen_units(form)
+    try:
+        model = chosen_model(form, choices)
+    except InputError as exc:
+        model, errors["model"] = choices.default, str(exc)
+    analysis = analyse(upload, form, vocab_of(model), units)
+    if analysis.columns:
+        errors.update(_mapping_errors(analysis.mapping))
+    return {"choices": choices, "model": model, "units": units, "errors": errors,
+            "analysis": analysis, "skip_bad": form.get("skip_bad") == "on"}  # fmt: skip
+
+
+def _mapping_errors(mapping: dict[str, str | None]) -> dict[str, str]:
+    errors = {f"map_{t}": f"Choose the column that holds the {t}." for t in ("title", "abstract")
+              if not mapping[t]}  # fmt: skip
+    if mapping["title"] and mapping["title"] == mapping["abstract"]:
+        errors["map_abstract"] = "Title and abstract must come from different columns."
+    return errors
+
+
+def _review(state: dict[str, Any], status: int = 200) -> Any:
+    page = render_template("submit/upload_review.html", preview_rows=PREVIEW_ROWS,
+                           max_problems=MAX_PROBLEMS_SHOWN, **state)  # fmt: skip
+    return page, status
+
+
+@upload_pages.get("/upload/<upload_id>")
+@login_required
+def review(upload_id: str) -> Any:
+    return _review(_state(_stored(upload_id), {}))
+
+
+@upload_pages.post("/upload/<upload_id>")
+@login_required
+def review_or_start(upload_id: str) -> Any:
+    upload = _stored(upload_id)
+    state = _state(upload, request.form.to_dict())
+    if request.form.get("action") != "start":
+        return _review(state)
+    analysis: Analysis = state["analysis"]
+    rows = analysis.good_rows if state["skip_bad"] else analysis.rows
+    if analysis.file_error or state["errors"]:
+        state["errors"].setdefault("form", "Fix the problems below, then start the job.")
+    elif analysis.problems and not state["skip_bad"]:
+        state["errors"]["form"] = (
+            f"{len(analysis.bad_lines):,} rows have problems: fix the file and upload it "
+            "again, or tick “Skip the rows with problems”."
+        )
+    elif not rows:
+        state["errors"]["form"] = "No row can be explained: every row has a problem."
+    if state["errors"]:
+        return _review(state, 400)
+    return _start(upload, state, rows)
+
+
+def _start(upload: StoredUpload, state: dict[str, Any], rows: list[Row]) -> Any:
+    sub = Submission(
+        team_id=current_team_id(),
+        submitter_id=current_user.id,
+        papers=[{**r.paper, "id": r.external_id} for r in rows],
+        model=Choices.spec(state["model"]),
+        title_unit=state["units"]["title"],
+        abstract_unit=state["units"]["abstract"],
+        source="upload",
+        source_name=upload.name,
+        indexes=[r.line for r in rows],
+    )
+    try:
+        job = start_job(sub)
+    except (JobRejected, InputError) as exc:
+        state["errors"]["form"] = getattr(exc, "message", None) or str(exc)
+        return _review(state, 400)
+    except QueueUnavailable as exc:
+        state["errors"]["form"] = f"Job {exc.job.id} could not be queued; try again shortly."
+        return _review(state, 503)
+    store().delete(current_team_id(), upload.id)
+    return _to_job(job.id)
+
+
+def _to_job(job_id: int) -> BaseResponse:
+    return redirect(url_for("job_pages.job_page", job_id=job_id), code=303)
