@@ -11,23 +11,25 @@ Why it is exact and cheap:
   the tokens (layer 1 backward) or on that shared forward run (half of layer 2's). Everything
   else sees where the prefix ends (the backward direction reads from there), so it runs once
   per prefix: all prefixes in one batch, longest first, rows dropping out as they end (as
-  packing does), so no prefix ever reads a pad.
+  packing does), so no prefix ever reads a pad. Layer 2's two directions run in the same
+  loop (a batched matrix product), halving the Python steps that bound small inputs.
 * A prefix with no known word reads as nothing: zero features, as in the plain model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from shared.engine.model import FieldEncoder, pad_batch, reverse_padded, run_direction, weights
+from shared.engine.model import FieldEncoder, pad_batch, run_direction, weights
 
-# Rows x steps per packed chunk; bounds peak memory (about 2 KB per cell on CPU).
-CELLS_PER_CHUNK = {"cpu": 120_000, "cuda": 4_000_000}
+# Tokens read per chunk (summed over its prefixes); bounds peak memory,
+# about 7 KB a token with the default model.
+CELLS_PER_CHUNK = {"cpu": 60_000, "cuda": 2_000_000}
 
 
 @dataclass
@@ -71,7 +73,7 @@ def prefix_features(
     device = shared.fwd.device
     wanted = sorted({(k, b) for b, ks in enumerate(prefixes) for k in ks if k > 0}, reverse=True)
     found: dict[tuple[int, int], Tensor] = {}
-    for chunk in _chunks(wanted, CELLS_PER_CHUNK.get(device.type, 120_000)):
+    for chunk in _chunks(wanted, CELLS_PER_CHUNK.get(device.type, 60_000)):
         base = shared.start[torch.tensor([b for _, b in chunk], device=device)]
         k = torch.tensor([k for k, _ in chunk], device=device)
         found.update(zip(chunk, _prefix_chunk(encoder, shared, base, k), strict=True))
@@ -85,71 +87,100 @@ def prefix_features(
 
 
 def _chunks(rows: list[tuple[int, int]], cells: int) -> list[list[tuple[int, int]]]:
-    """Split (length, paper) rows, longest first, so rows x longest stays under ``cells``."""
+    """Split (length, paper) rows, longest first, so each chunk reads at most ``cells`` tokens
+    (or is one row)."""
     out: list[list[tuple[int, int]]] = [[]]
+    total = 0
     for row in rows:
-        if out[-1] and (len(out[-1]) + 1) * out[-1][0][0] > cells:
+        if out[-1] and total + row[0] > cells:
             out.append([])
+            total = 0
         out[-1].append(row)
+        total += row[0]
     return [c for c in out if c]
 
 
-def _scan(
-    step_input: Callable[[int, int], Tensor], active: list[int], w_hh: Tensor, outputs: bool
-) -> tuple[Tensor | None, Tensor]:
-    """The LSTM recurrence on rows sorted longest first, given each step's input gates.
+@dataclass
+class _Layout:
+    """Rows sorted longest first, stored packed and time-major (as a PackedSequence): step t
+    holds rows 0..active[t]-1 at cells offset[t].. . ``row``/``step`` name each cell."""
 
-    At step t only the first ``active[t]`` rows are still reading (packing's batch sizes);
-    the others keep their final state, so no row ever reads a pad.
+    active: list[int]
+    offset: list[int]
+    offsets: Tensor
+    row: Tensor
+    step: Tensor
+
+
+def _layout(k: Tensor) -> _Layout:
+    steps = torch.arange(int(k[0]), device=k.device)
+    active = (k.unsqueeze(0) > steps.unsqueeze(1)).sum(1)
+    offsets = torch.cumsum(active, 0) - active
+    step = torch.repeat_interleave(steps, active)
+    row = torch.arange(len(step), device=k.device) - offsets[step]
+    return _Layout(active.tolist(), offsets.tolist(), offsets, row, step)
+
+
+def _scan(
+    inputs: Tensor, lay: _Layout, w_hh: Tensor, outputs: bool
+) -> tuple[Tensor | None, Tensor]:
+    """The LSTM recurrence for D directions at once, given every cell's input gates.
+
+    ``inputs`` is [D, cells, 4H] in the packed layout (a step's input is a view) and
+    ``w_hh`` [D, 4H, H]. At step t only the first ``active[t]`` rows are still reading; the
+    others keep their final state, so no row ever reads a pad. Returns (outputs
+    [D, cells, H] or None, final states [D, rows, H]).
     """
-    hidden = w_hh.shape[1]
-    h = w_hh.new_zeros(active[0], hidden)
+    hidden = w_hh.shape[2]
+    h = inputs.new_zeros(inputs.shape[0], lay.active[0], hidden)
     c = torch.zeros_like(h)
-    outs = w_hh.new_zeros(active[0], len(active), hidden) if outputs else None
-    w_t = w_hh.t()
-    for t, n in enumerate(active):
-        i, f, g, o = torch.addmm(step_input(t, n), h[:n], w_t).chunk(4, 1)
-        c_n = torch.sigmoid(f) * c[:n] + torch.sigmoid(i) * torch.tanh(g)
-        h_n = torch.sigmoid(o) * torch.tanh(c_n)
-        c[:n], h[:n] = c_n, h_n
+    outs = inputs.new_zeros(*inputs.shape[:2], hidden) if outputs else None
+    w_t = w_hh.transpose(1, 2)
+    # Gate order i, f, g, o as in nn.LSTM. Few ops a step: at small batches their count,
+    # not the arithmetic, is what a step costs.
+    i, f, g, o = (slice(j * hidden, (j + 1) * hidden) for j in range(4))
+    for n, at in zip(lay.active, lay.offset, strict=True):
+        gates = torch.baddbmm(inputs[:, at : at + n], h[:, :n], w_t)
+        sig = torch.sigmoid(gates)
+        c[:, :n] = torch.addcmul(sig[..., f] * c[:, :n], sig[..., i], torch.tanh(gates[..., g]))
+        h[:, :n] = sig[..., o] * torch.tanh(c[:, :n])
         if outs is not None:
-            outs[:n, t] = h_n
+            outs[:, at : at + n] = h[:, :n]
     return outs, h
 
 
 def _prefix_chunk(encoder: FieldEncoder, s: _Shared, base: Tensor, k: Tensor) -> Tensor:
     """Features of the prefixes of length ``k[r]`` of the texts starting at token ``base[r]``,
     rows sorted longest first."""
-    active = (k.unsqueeze(1) > torch.arange(int(k[0]), device=k.device)).sum(0).tolist()
+    lay = _layout(k)
+    k_cell, base_cell = k.index_select(0, lay.row), base.index_select(0, lay.row)
+    back = base_cell + k_cell - 1 - lay.step  # token each cell reads, going backwards
     bwd = weights(encoder.layer(0).bwd)
-    # Backward direction of layer 1: row r reads its text from position k[r]-1 down to 0.
-    rev, h_b = _scan(
-        lambda t, n: s.xg_bwd[base[:n] + k[:n] - 1 - t], active, bwd.w_hh, len(encoder.layers) > 1
-    )
-    if rev is None:
-        return torch.cat([s.fwd[base + k - 1], h_b], dim=1)
-    return _upper(encoder, s, base, k, active, rev)
-
-
-def _upper(
-    encoder: FieldEncoder, s: _Shared, base: Tensor, k: Tensor, active: list[int], rev: Tensor
-) -> Tensor:
-    """Layer 2 (and above) given layer 1's per-prefix backward outputs ``rev`` (read order)."""
-    assert s.a_fwd is not None and s.a_bwd is not None
-    a_fwd, a_bwd, h = s.a_fwd, s.a_bwd, encoder.hidden_size
+    deeper = len(encoder.layers) > 1
+    rev, h_b = _scan(s.xg_bwd.index_select(0, back)[None], lay, bwd.w_hh[None], deeper)
+    if rev is None or s.a_fwd is None or s.a_bwd is None:
+        return torch.cat([s.fwd[base + k - 1], h_b[0]], dim=1)
+    h = encoder.hidden_size
     up_f, up_b = weights(encoder.layer(1).fwd), weights(encoder.layer(1).bwd)
-    w_f, w_b = up_f.w_ih[:, h:].t(), up_b.w_ih[:, h:].t()
-    rows = torch.arange(len(k), device=k.device)
+    # The cell of the backward run that read the token this cell's forward step reads.
+    mirror = lay.offsets.index_select(0, k_cell - 1 - lay.step) + lay.row
     # Layer 2 reads [shared forward output; this prefix's backward output] at each position,
     # so only the second half of its input projection is computed per prefix.
-    fwd_in = lambda t, n: torch.addmm(a_fwd[base[:n] + t], rev[rows[:n], k[:n] - 1 - t], w_f)  # noqa: E731
-    bwd_in = lambda t, n: torch.addmm(a_bwd[base[:n] + k[:n] - 1 - t], rev[:n, t], w_b)  # noqa: E731
-    deeper = len(encoder.layers) > 2
-    out_f, h_f = _scan(fwd_in, active, up_f.w_hh, deeper)
-    out_b, h_b = _scan(bwd_in, active, up_b.w_hh, deeper)
-    if out_f is None or out_b is None:
-        return torch.cat([h_f, h_b], dim=1)
-    upper = torch.cat([out_f, reverse_padded(out_b, k)], dim=2)
+    x = rev.new_empty(2, len(lay.step), 4 * h)
+    torch.addmm(
+        s.a_fwd.index_select(0, base_cell + lay.step),
+        rev[0].index_select(0, mirror),
+        up_f.w_ih[:, h:].t(),
+        out=x[0],
+    )
+    torch.addmm(s.a_bwd.index_select(0, back), rev[0], up_b.w_ih[:, h:].t(), out=x[1])
+    w_hh = torch.stack([up_f.w_hh, up_b.w_hh])
+    outs, final = _scan(x, lay, w_hh, len(encoder.layers) > 2)
+    if outs is None:
+        return torch.cat([final[0], final[1]], dim=1)
+    upper = outs.new_zeros(len(k), int(k[0]), 2 * h)
+    upper[lay.row, lay.step, :h] = outs[0]
+    upper[lay.row, k_cell - 1 - lay.step, h:] = outs[1]
     return encoder.encode(upper, k, start=2)[1]
 
 
@@ -193,7 +224,7 @@ def deletion_scores(
     order = sorted(range(len(variants)), key=lambda v: len(variants[v][1]), reverse=True)
     flat = np.zeros(len(variants))
     vector_size = encoder.vector_size
-    budget = CELLS_PER_CHUNK.get(seqs[0].device.type, 120_000) if seqs else 1
+    budget = CELLS_PER_CHUNK.get(seqs[0].device.type, 60_000) if seqs else 1
     for chunk in _chunks([(max(1, len(variants[v][1])), v) for v in order], budget):
         idx = [v for _, v in chunk]
         picked = [seqs[variants[v][0]][torch.tensor(variants[v][1], dtype=torch.long)] for v in idx]
