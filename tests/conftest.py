@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,16 +28,19 @@ def _one_thread() -> None:
 @pytest.fixture(scope="session")
 def data_path() -> Path:
     if not DATA.is_file():
-        pytest.skip(f"labelled data not found at {DATA}")
+        # CI lays ../shared beside the clone: there the engine's exactness tests must run.
+        from tests.service_fixtures import require
+
+        require(f"labelled data not found at {DATA}")
     return DATA
 
 
 def _train(data: Path, out: Path, **overrides: object) -> Path:
     from shared.engine.train import TrainConfig, train_model
 
-    cfg = dict(limit=300, hidden_size=8, vector_size=16, max_epochs=1, w2v_epochs=2)
+    cfg: dict[str, Any] = dict(limit=300, hidden_size=8, vector_size=16, max_epochs=1, w2v_epochs=2)
     cfg.update(overrides)
-    train_model(data, out, TrainConfig(**cfg), log=lambda _: None)  # type: ignore[arg-type]
+    train_model(data, out, TrainConfig(**cfg), log=lambda _: None)
     return out
 
 
