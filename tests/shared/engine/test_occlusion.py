@@ -264,3 +264,12 @@ def test_default_model_toy_grid_equals_brute_force(default_model_dir):
     grid = occlusion_grid(model, TOY_TITLE, TOY_ABSTRACT)
     np.testing.assert_allclose(grid.probabilities, brute_grid(model, grid), atol=TOL, rtol=0)
     assert grid.probability == pytest.approx(model.predict(TOY_TITLE, TOY_ABSTRACT), abs=TOL)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_cuda_grids_agree_with_cpu(default_model_dir):
+    cpu = load_model(default_model_dir, device="cpu")
+    gpu = load_model(default_model_dir, device="cuda")
+    papers = [(TOY_TITLE, TOY_ABSTRACT), ("Deep learning of text", "We train a network. It works.")]
+    for a, b in zip(occlusion_grids(cpu, papers), occlusion_grids(gpu, papers), strict=True):
+        np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-4)
