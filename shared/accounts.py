@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
@@ -231,6 +231,23 @@ def find_invitation(session: Session, plain: str) -> Invitation:
 
 
 def accept_invitation(session: Session, invitation: Invitation, user: User) -> Membership:
-    invitation.used_at = utcnow()
-    invitation.used_by_id = user.id
+    """Use up ``invitation`` for ``user``; AccountError if it was used (or expired) meanwhile.
+
+    One conditional UPDATE claims it: of two requests racing with the same link, the
+    database lets exactly one change the row, where check-then-set would let both in.
+    """
+    now = utcnow()
+    claimed = session.execute(
+        update(Invitation)
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.used_at.is_(None),
+            Invitation.expires_at > now,
+        )
+        .values(used_at=now, used_by_id=user.id)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise AccountError("this invitation has already been used: ask for a new one")
+    session.refresh(invitation)
     return add_member(session, user, invitation.team, invitation.role)

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from shared.service_cli import db, run_command, submit, token, user
+from shared.service_cli import db, requeue_command, run_command, submit, token, user
 
 FORMATS = ("json", "csv", "png", "svg")
 
@@ -99,7 +99,7 @@ def bench(
         json_out.write_text(json.dumps(figures, indent=2) + "\n")
 
 
-for _command in (db, user, token, submit, run_command):
+for _command in (db, user, token, submit, run_command, requeue_command):
     main.add_command(_command)
 
 

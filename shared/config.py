@@ -3,12 +3,16 @@
 One place for every knob, so the web process, the workers and the CLI agree. The embedded
 defaults (SQLite in ``instance/``, the bundled Redis started by ``occlab run``) need no
 system services; ``DATABASE_URL`` and ``REDIS_URL`` select real ones with the same code.
+The session key has no default: :func:`instance_secret_key` makes one for ``occlab run``
+and ``occlab web --dev``; everything else must be given ``SECRET_KEY``.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -16,8 +20,38 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# A key that was once the default here: anyone who read the source could forge sessions.
+KNOWN_WEAK_KEYS = frozenset({"", "dev-only-not-secret"})
+
+
 @dataclass(frozen=True)
 class Settings:
+    """Every setting, each read by :func:`load_settings` from one environment variable.
+
+    - ``instance_dir`` (``OCCLAB_INSTANCE``, default ``instance/``): SQLite, uploads, the
+      bundled Redis's socket and the launcher's ``secret_key`` file.
+    - ``database_url`` (``DATABASE_URL``, default SQLite in ``instance_dir``).
+    - ``redis_url`` (``REDIS_URL``, default the bundled Redis's socket): broker and cache.
+    - ``secret_key`` (``SECRET_KEY``, no default): signs session cookies; the web refuses to
+      start without it except under tests or ``occlab web --dev`` (``occlab run`` makes one).
+    - ``model_dir`` (``OCCLAB_MODEL_DIR``, default the shipped ``models/default``).
+    - ``https`` (``OCCLAB_HTTPS``: 1/true/yes/on): cookies are sent over HTTPS only.
+    - ``proxy_hops`` (``OCCLAB_PROXY_HOPS``, default 0): reverse proxies in front of the web
+      whose ``X-Forwarded-*`` headers are trusted; set it behind a proxy, or every client
+      shares the proxy's address (and its login rate limit).
+    - ``chunk_size`` (``OCCLAB_CHUNK_SIZE``): results per task.
+    - ``max_attempts`` (``OCCLAB_MAX_ATTEMPTS``) and ``retry_backoff_s``
+      (``OCCLAB_RETRY_BACKOFF``, seconds): how often and how patiently a paper is retried.
+    - ``max_upload_bytes`` (``OCCLAB_MAX_UPLOAD_BYTES``) and ``max_papers_per_job``
+      (``OCCLAB_MAX_PAPERS_PER_JOB``): the size of one submission.
+    - ``visibility_timeout_s`` (``OCCLAB_VISIBILITY_TIMEOUT``): when an unacknowledged task
+      is redelivered.
+    - ``task_queue`` (``OCCLAB_QUEUE``), ``gpu_queue`` (``OCCLAB_GPU_QUEUE``) and
+      ``gpu_threshold`` (``OCCLAB_GPU_THRESHOLD``): a job with this many new results goes
+      to the GPU queue.
+    - ``cache_ttl_s`` (``OCCLAB_CACHE_TTL``, seconds): how long rendered views stay cached.
+    """
+
     instance_dir: Path
     database_url: str
     redis_url: str
@@ -33,6 +67,8 @@ class Settings:
     gpu_queue: str = "occlab-gpu"
     gpu_threshold: int = 500
     cache_ttl_s: int = 7 * 24 * 3600
+    https: bool = False
+    proxy_hops: int = 0
 
     @property
     def broker_url(self) -> str:
@@ -55,6 +91,20 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ValueError(f"{name}={raw!r} must be a whole number") from exc
 
 
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name}={raw!r} must be a number") from exc
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build settings from ``env`` (default: ``os.environ``) at call time."""
     env = os.environ if env is None else env
@@ -66,16 +116,49 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         instance_dir=instance,
         database_url=_normalise_database_url(database),
         redis_url=redis,
-        secret_key=env.get("SECRET_KEY") or "dev-only-not-secret",
+        secret_key=env.get("SECRET_KEY") or "",
         model_dir=Path(model_dir) if model_dir else None,
         chunk_size=_int(env, "OCCLAB_CHUNK_SIZE", 16),
         max_attempts=_int(env, "OCCLAB_MAX_ATTEMPTS", 3),
+        retry_backoff_s=_float(env, "OCCLAB_RETRY_BACKOFF", 2.0),
         max_upload_bytes=_int(env, "OCCLAB_MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
+        max_papers_per_job=_int(env, "OCCLAB_MAX_PAPERS_PER_JOB", 20_000),
         visibility_timeout_s=_int(env, "OCCLAB_VISIBILITY_TIMEOUT", 3600),
         gpu_threshold=_int(env, "OCCLAB_GPU_THRESHOLD", 500),
         task_queue=env.get("OCCLAB_QUEUE") or "occlab",
         gpu_queue=env.get("OCCLAB_GPU_QUEUE") or "occlab-gpu",
+        cache_ttl_s=_int(env, "OCCLAB_CACHE_TTL", 7 * 24 * 3600),
+        https=_bool(env, "OCCLAB_HTTPS"),
+        proxy_hops=_int(env, "OCCLAB_PROXY_HOPS", 0),
     )
+
+
+def secret_key_problem(key: str) -> str | None:
+    """What is wrong with ``key`` as the session-signing key (one line), or None."""
+    if key not in KNOWN_WEAK_KEYS:
+        return None
+    return (
+        "SECRET_KEY is not set: set it to a long random string, e.g. the output of "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+    )
+
+
+def instance_secret_key(instance_dir: Path) -> str:
+    """The instance's own random session key, made once and kept in ``secret_key`` (mode
+    600), so logins survive a restart and no two installs share a key."""
+    path = instance_dir / "secret_key"
+    with suppress(FileNotFoundError):
+        if key := path.read_text(encoding="utf-8").strip():
+            return key
+    key = secrets.token_urlsafe(48)
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    # Created 600 (never briefly world-readable) and renamed into place whole.
+    partial = path.with_name(f".secret_key.{os.getpid()}")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(key + "\n")
+    os.replace(partial, path)
+    return key
 
 
 def _normalise_database_url(url: str) -> str:

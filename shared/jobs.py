@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,9 @@ from shared.models import Job, JobItem, Paper, RegisteredModel, Result
 from shared.units import UNITS, InputError, split_units
 
 FIELDS = ("title", "abstract")
+LIVE = ("queued", "running")
+FINISHED = ("done", "failed", "cancelled")
+MAX_EXTERNAL_ID = 300  # Paper.external_id is String(300)
 
 
 @dataclass
@@ -49,7 +52,8 @@ class JobRejected(ValueError):
 
 
 @lru_cache(maxsize=8)
-def _vocab(model_path: str) -> frozenset[str]:
+def model_vocab(model_path: str) -> frozenset[str]:
+    """A model directory's vocabulary, read once per process (the web's forms use it too)."""
     return read_vocab(Path(model_path))
 
 
@@ -58,19 +62,15 @@ def register_model(session: Session, model_dir: Path = DEFAULT_MODEL_DIR) -> Reg
     manifest = read_manifest(model_dir)
     digest = sha256_file(model_dir / "manifest.json")
     name, version = str(manifest.get("name")), str(manifest.get("version"))
-    row = session.scalar(select(RegisteredModel).filter_by(name=name, version=version))
-    if row is None:
-        row = RegisteredModel(
-            name=name,
-            version=version,
-            manifest_sha256=digest,
-            path=str(model_dir.resolve()),
-            fields=list(manifest["architecture"]["fields"]),
-            metrics=manifest.get("metrics", {}),
-        )
-        session.add(row)
-        session.flush()
-    elif row.manifest_sha256 != digest:
+    extra = {
+        "manifest_sha256": digest,
+        "path": str(model_dir.resolve()),
+        "fields": list(manifest["architecture"]["fields"]),
+        "metrics": manifest.get("metrics", {}),
+    }
+    # Two first requests may both find no row; the savepoint lets the loser re-select.
+    row, _ = _get_or_add(session, RegisteredModel, {"name": name, "version": version}, extra)
+    if row.manifest_sha256 != digest:
         raise InputError(
             f"model {name} {version} is registered with different files; "
             "give the new model a new version"
@@ -111,6 +111,10 @@ def check_papers(
                 PaperProblem(index, None, "each paper must be an object with title and abstract")
             )
             continue
+        external = paper.get("id")
+        if external is not None and len(str(external)) > MAX_EXTERNAL_ID:
+            message = f"id is {len(str(external)):,} characters; the limit is {MAX_EXTERNAL_ID}"
+            problems.append(PaperProblem(index, "id", message))
         for f in FIELDS:
             try:
                 split_units(f, paper.get(f), units[f], vocab)
@@ -148,7 +152,7 @@ def create_job(session: Session, settings: Settings, sub: Submission) -> tuple[J
             f"{settings.max_papers_per_job:,} a job: split the file",
         )
     model = find_model(session, settings, sub.model)
-    problems = check_papers(sub.papers, _vocab(model.path), units, sub.indexes)
+    problems = check_papers(sub.papers, model_vocab(model.path), units, sub.indexes)
     if problems:
         raise JobRejected(problems)
     job = Job(
@@ -166,7 +170,7 @@ def create_job(session: Session, settings: Settings, sub: Submission) -> tuple[J
     for position, paper in enumerate(sub.papers):
         result, fresh = _result_for(session, job, paper)
         session.add(JobItem(job_id=job.id, position=position, result_id=result.id))
-        if fresh:
+        if fresh and result.id not in todo:  # the same paper twice in one job: one task
             todo.append(result.id)
     session.flush()
     refresh_jobs(session, [job.id])
@@ -176,8 +180,11 @@ def create_job(session: Session, settings: Settings, sub: Submission) -> tuple[J
 def _result_for(session: Session, job: Job, paper: Mapping[str, Any]) -> tuple[Result, bool]:
     """The paper's result under this job's model and units, and whether it must be computed.
 
-    The same text already submitted by the team reuses its result (done, or queued by the
-    earlier job); a failed one is reset so the paper is tried again.
+    The same text already submitted by the team reuses its result (done, or queued by a
+    live earlier job); a failed one is reset so the paper is tried again. A pending or
+    running result that no other live job holds (its job was cancelled, or the web died
+    before enqueueing) is sent again: nothing else would ever compute it, and a second copy
+    is harmless (a chunk skips results already done).
     """
     title, abstract = paper["title"].strip(), paper["abstract"].strip()
     key = {"team_id": job.team_id, "content_hash": content_hash(title, abstract)}
@@ -198,7 +205,19 @@ def _result_for(session: Session, job: Job, paper: Mapping[str, Any]) -> tuple[R
     if result.status == "failed":
         result.status, result.attempts, result.error = "pending", 0, None
         return result, True
+    if not created and result.status in ("pending", "running"):
+        return result, not _held_by_live_job(session, result.id, job.id)
     return result, created
+
+
+def _held_by_live_job(session: Session, result_id: int, job_id: int) -> bool:
+    held = exists().where(
+        JobItem.result_id == result_id,
+        JobItem.job_id == Job.id,
+        Job.id != job_id,
+        Job.status.in_(LIVE),
+    )
+    return bool(session.scalar(select(held)))
 
 
 def _get_or_add(
@@ -232,7 +251,7 @@ def refresh_jobs(session: Session, job_ids: Sequence[int]) -> None:
     ).all()
     for job_id, n_done, n_failed, n_running in rows:
         job = session.get(Job, job_id, populate_existing=True)
-        if job is None:
+        if job is None or job.status in FINISHED:  # its counts stay as they were at the end
             continue
         job.done, job.failed = int(n_done or 0), int(n_failed or 0)
         _advance(job, int(n_running or 0))
@@ -253,7 +272,9 @@ def _lock_jobs(session: Session, job_ids: Sequence[int]) -> None:
 
 
 def _advance(job: Job, running: int) -> None:
-    if job.status == "cancelled":
+    # A finished job stays finished: a resubmission that resets a result it shares (a failed
+    # paper tried again) concerns the new job, not this one.
+    if job.status in FINISHED:
         return
     if job.done + job.failed >= job.total:
         job.status = "failed" if job.failed == job.total else "done"
@@ -264,9 +285,16 @@ def _advance(job: Job, running: int) -> None:
 
 
 def cancel_job(session: Session, job: Job) -> bool:
-    """Cancel a job that has not finished; its chunks not yet started then do nothing."""
-    if job.status in ("done", "failed", "cancelled"):
-        return False
-    job.status = "cancelled"
-    job.finished_at = utcnow()
-    return True
+    """Cancel a job that has not finished; its chunks not yet started then do nothing.
+
+    A conditional UPDATE: a worker's refresh that just finished the job (or holds its row
+    lock, finishing it now) wins over the status this session read before."""
+    cancelled = session.scalar(
+        update(Job)
+        .where(Job.id == job.id, Job.status.in_(LIVE))
+        .values(status="cancelled", finished_at=utcnow())
+        .returning(Job.id),
+        execution_options={"synchronize_session": False},
+    )
+    session.refresh(job)
+    return cancelled is not None

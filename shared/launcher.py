@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shared.config import Settings
+from shared.config import Settings, instance_secret_key, secret_key_problem
 
 DEMO_EMAIL = "demo@example.org"
 DEMO_TEAM = "Demo"
@@ -189,11 +189,17 @@ def submit_toy_paper(settings: Settings, server: str, token: str) -> str:
 
 
 def child_env(settings: Settings, redis_url: str) -> dict[str, str]:
+    """The children's environment: this instance's services and a real SECRET_KEY (the
+    caller's when set, else the instance's own), since the web refuses to run without."""
+    key = settings.secret_key
+    if secret_key_problem(key):
+        key = instance_secret_key(settings.instance_dir)
     return {
         **os.environ,
         "OCCLAB_INSTANCE": str(settings.instance_dir),
         "DATABASE_URL": settings.database_url,
         "REDIS_URL": redis_url,
+        "SECRET_KEY": key,
     }
 
 

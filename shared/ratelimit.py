@@ -1,4 +1,8 @@
-"""Fixed-window failure counters (failed logins), kept in Redis with a per-process fallback.
+"""Fixed-window attempt counters (logins), kept in Redis with a per-process fallback.
+
+An attempt is counted *before* it is checked: the count and the decision are one atomic
+step (Redis INCR, or a lock in memory), so parallel requests cannot all slip in under the
+limit while a slow password hash runs. A success then resets (or gives back) its count.
 
 Redis makes the limit hold across gunicorn workers and restarts. When Redis cannot be
 reached the counters live in this process's memory instead: weaker (per worker) but a
@@ -16,11 +20,13 @@ from dataclasses import dataclass, field
 import redis
 
 log = logging.getLogger(__name__)
+# DECR only a live key: on an expired one it would leave a -1 with no expiry, a free attempt.
+_GIVE_BACK = "if redis.call('exists', KEYS[1]) == 1 then return redis.call('decr', KEYS[1]) end"
 
 
 @dataclass
 class FailureLimiter:
-    """At most ``limit`` failures per key in a window of ``window_s`` seconds."""
+    """At most ``limit`` attempts per key in a window of ``window_s`` seconds."""
 
     client: redis.Redis | None
     prefix: str
@@ -33,26 +39,40 @@ class FailureLimiter:
         digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
         return f"{self.prefix}:{digest}"
 
-    def retry_after(self, key: str) -> int:
-        """Seconds until ``key`` may try again; 0 when it is under the limit."""
-        count, ttl = self._read(key)
-        return max(ttl, 1) if count >= self.limit else 0
+    def over(self, count: int) -> bool:
+        return count > self.limit
 
-    def fail(self, key: str) -> int:
-        """Count one failure; returns the failures in the current window."""
+    def count(self, key: str) -> tuple[int, int]:
+        """Add one to ``key``'s window (started by its first attempt): (attempts, seconds left)."""
         if self.client is not None:
             try:
-                pipe = self.client.pipeline()
+                pipe = self.client.pipeline()  # MULTI/EXEC: the three run as one
                 pipe.incr(key)
                 pipe.expire(key, self.window_s, nx=True)
-                count, _ = pipe.execute()
-                return int(count)
+                pipe.ttl(key)
+                count, _, ttl = pipe.execute()
+                return int(count), int(ttl) if ttl and ttl > 0 else self.window_s
             except redis.exceptions.RedisError as exc:
                 log.warning("rate-limit store unavailable, counting in memory: %s", exc)
         with self._lock:
             count, expires = self._live(key)
-            self._memory[key] = (count + 1, expires or time.monotonic() + self.window_s)
-            return count + 1
+            expires = expires or time.monotonic() + self.window_s
+            self._memory[key] = (count + 1, expires)
+            return count + 1, int(expires - time.monotonic()) + 1
+
+    def give_back(self, key: str) -> None:
+        """Uncount one attempt (it succeeded), keeping the window and the other attempts."""
+        if self.client is not None:
+            try:
+                self.client.eval(_GIVE_BACK, 1, key)
+            except redis.exceptions.RedisError as exc:
+                log.warning("rate-limit store unavailable: %s", exc)
+        with self._lock:
+            count, expires = self._live(key)
+            if count > 1:
+                self._memory[key] = (count - 1, expires)
+            else:
+                self._memory.pop(key, None)
 
     def reset(self, key: str) -> None:
         if self.client is not None:
@@ -62,23 +82,6 @@ class FailureLimiter:
                 log.warning("rate-limit store unavailable: %s", exc)
         with self._lock:
             self._memory.pop(key, None)
-
-    def _read(self, key: str) -> tuple[int, int]:
-        """(failures, seconds left) from Redis or memory, whichever counted more."""
-        with self._lock:
-            count, expires = self._live(key)
-        found = (count, int(expires - time.monotonic()) + 1 if count else 0)
-        if self.client is not None:
-            try:
-                pipe = self.client.pipeline()
-                pipe.get(key)
-                pipe.ttl(key)
-                raw, ttl = pipe.execute()
-                if int(raw or 0) > found[0]:
-                    found = (int(raw), int(ttl) if ttl and ttl > 0 else self.window_s)
-            except redis.exceptions.RedisError as exc:
-                log.warning("rate-limit store unavailable, reading memory: %s", exc)
-        return found
 
     def _live(self, key: str) -> tuple[int, float]:
         count, expires = self._memory.get(key, (0, 0.0))

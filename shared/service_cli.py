@@ -261,6 +261,30 @@ def submit(
         sys.exit(1)
 
 
+@click.command("requeue")
+@click.option(
+    "--older-than",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds a result must have waited [default: the visibility timeout].",
+)
+def requeue_command(older_than: float | None) -> None:
+    """Send again the results of live jobs that no task will compute (left by a crash).
+
+    Workers do this by themselves every half visibility timeout; this does it at once."""
+    from shared.queue import make_celery
+    from shared.requeue import requeue_orphans
+
+    settings = settings_or_fail()
+    app = make_celery(settings)
+    try:
+        sent = requeue_orphans(settings, app, older_than)
+    finally:
+        app.close()
+    n = sum(len(ids) for ids in sent.values())
+    click.echo(f"requeued {n} result(s) of {len(sent)} job(s)")
+
+
 @click.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)

@@ -13,6 +13,8 @@ from shared.text import split_sentences, tokenize, words
 
 Unit = Literal["word", "sentence"]
 UNITS: tuple[Unit, ...] = ("word", "sentence")
+# What each field is cut into when the person does not choose: the pages' one definition.
+DEFAULT_UNITS: dict[str, Unit] = {"title": "word", "abstract": "sentence"}
 
 # The limits keep one paper's word-level grid (quadratic in length) within seconds.
 MAX_FIELD_CHARS = 20_000

@@ -17,10 +17,12 @@ from shared.units import InputError
 from web.auth import current_token, require_token, team_id
 from web.errors import ApiError
 from web.extensions import db
+from web.params import MAX_ID, positive_int
 from web.submissions import QueueUnavailable, read_submission, rejection, start_job
 
 jobs = Blueprint("jobs", __name__)
 MAX_PER_PAGE = 100
+MAX_PAGE = 10**9  # keeps the OFFSET within a BIGINT
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -99,7 +101,7 @@ def create() -> tuple[Response, int, dict[str, str]]:
 @jobs.get("/jobs")
 @require_token
 def list_jobs() -> Response:
-    page = _positive("page", 1)
+    page = _positive("page", 1, MAX_PAGE)
     per_page = min(_positive("per_page", 20), MAX_PER_PAGE)
     scope = Job.team_id == team_id()
     total = db.session.scalar(select(func.count()).select_from(Job).where(scope)) or 0
@@ -122,15 +124,17 @@ def list_jobs() -> Response:
     )
 
 
-def _positive(name: str, default: int) -> int:
+def _positive(name: str, default: int, maximum: int = MAX_ID) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) < 1:
+    number = positive_int(raw, None, maximum)
+    if number is None:
+        upto = f" to {maximum:,}" if maximum < MAX_ID else ""
         raise ApiError(
-            400, f"{name} must be a whole number from 1", [{"field": name, "error": raw}]
+            400, f"{name} must be a whole number from 1{upto}", [{"field": name, "error": raw}]
         )
-    return int(raw)
+    return number
 
 
 @jobs.get("/jobs/<int:job_id>")

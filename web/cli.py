@@ -6,6 +6,7 @@ views nor the engine, so ``occlab --help`` stays fast.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
@@ -38,6 +39,22 @@ def _gunicorn_available() -> bool:
     return True
 
 
+def _ensure_secret_key(dev: bool) -> None:
+    """Refuse to serve with a known session key, in one line, before any worker starts.
+
+    The dev server may run without one: it then uses the instance's own random key (the
+    one ``occlab run`` makes), set in the environment so the reloader's child shares it.
+    """
+    from shared.config import instance_secret_key, load_settings, secret_key_problem
+
+    settings = load_settings()
+    problem = secret_key_problem(settings.secret_key)
+    if problem and dev:
+        os.environ["SECRET_KEY"] = instance_secret_key(settings.instance_dir)
+    elif problem:
+        raise click.ClickException(problem)
+
+
 @click.command("web")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
@@ -45,6 +62,7 @@ def _gunicorn_available() -> bool:
 @click.option("--dev", is_flag=True, help="Flask's debug server, reloading on code changes.")
 def web_command(host: str, port: int, workers: int, dev: bool) -> None:
     """Serve the web API (settings from the environment: DATABASE_URL, REDIS_URL...)."""
+    _ensure_secret_key(dev)
     if not dev and _gunicorn_available():
         _serve_gunicorn(host, port, workers)
         return

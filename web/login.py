@@ -12,7 +12,6 @@ API is exempt from CSRF: it authenticates with bearer tokens, never with the coo
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -25,7 +24,8 @@ from sqlalchemy import select
 from werkzeug.exceptions import Forbidden
 
 from shared.models import Membership, Team, User
-from web.extensions import db
+from web.extensions import SETTINGS, db
+from web.params import positive_int
 
 __all__ = [
     "csrf",
@@ -59,9 +59,7 @@ SECURITY_HEADERS = {
 
 def init_login(app: Flask) -> None:
     """Cookie flags, the login manager, CSRF (the API exempt) and the security headers."""
-    secure = app.config.get("PREFERRED_URL_SCHEME") == "https" or os.environ.get(
-        "OCCLAB_HTTPS"
-    ) in ("1", "true", "yes")
+    secure = app.config.get("PREFERRED_URL_SCHEME") == "https" or app.extensions[SETTINGS].https
     for prefix in ("SESSION_COOKIE", "REMEMBER_COOKIE"):
         # Flask's own defaults are None/False, so fill in only what the caller left unset.
         app.config[f"{prefix}_HTTPONLY"] = app.config.get(f"{prefix}_HTTPONLY", True)
@@ -87,9 +85,10 @@ def exempt_api_from_csrf(app: Flask) -> None:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+    uid = positive_int(user_id, None)
+    if uid is None:
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.get(User, uid)
     return user if user is not None and user.is_active else None
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from flask import request
 from sqlalchemy import update
 
+from shared.db import utcnow
 from shared.jobs import JobRejected, Submission, create_job
 from shared.models import Job, Result
 from shared.papers_io import FileError, parse_papers
@@ -70,6 +71,7 @@ def _enqueue(job: Job, todo: Sequence[int], enqueue: Enqueue) -> None:
         log.exception("could not enqueue job %s", job.id)
         session = db.session
         job.status, job.error = "failed", f"the task queue is unreachable: {exc}"
+        job.finished_at = utcnow()
         session.execute(
             update(Result).where(Result.id.in_(todo)).values(status="failed", error=job.error)
         )

@@ -19,9 +19,12 @@ from shared import processing
 from shared.config import Settings
 from shared.db import get_engine
 from shared.queue import PROCESS_CHUNK
+from worker import reaper  # noqa: F401  - connects the reaper to the worker's signals
 from worker.app import settings_of
 
 log = logging.getLogger(__name__)
+
+RETRY_LIMIT = 5  # whole-chunk retries after an exception (each paper also has max_attempts)
 
 
 class TaskSessions(sessionmaker[Session]):
@@ -69,16 +72,22 @@ class DatabaseTask(Task):
             self.request.occlab_sessions = None
 
 
-@shared_task(bind=True, base=DatabaseTask, name=PROCESS_CHUNK)
+@shared_task(bind=True, base=DatabaseTask, name=PROCESS_CHUNK, max_retries=RETRY_LIMIT)
 def process_chunk(self: DatabaseTask, job_id: int, result_ids: list[int]) -> dict[str, int]:
-    """Compute one chunk of a job; retries only the papers that failed, as a new chunk."""
+    """Compute one chunk of a job; retries only the papers that failed, as a new chunk.
+
+    An exception (the database, the broker) would otherwise be acknowledged and the chunk
+    forgotten; ``processing.process_chunk`` has put its results back, so the whole chunk is
+    sent again with backoff. Past ``RETRY_LIMIT`` the reaper (``worker/reaper.py``) is left.
+    """
     settings = self.settings
     start = time.perf_counter()
-    outcome = processing.process_chunk(
-        self.sessions, job_id, result_ids, settings.max_attempts, settings.retry_backoff_s
-    )
-    if outcome.retry:
-        _send_again(self, job_id, outcome.retry, outcome.retry_in_s)
+    try:
+        outcome = _compute(self, job_id, result_ids)
+    except Exception as exc:
+        delay = settings.retry_backoff_s * 2**self.request.retries
+        log.warning("job %s chunk failed (%s); retrying in %.1f s", job_id, exc, delay)
+        raise self.retry(exc=exc, countdown=delay) from exc
     counts = {
         "done": len(outcome.done),
         "failed": len(outcome.failed),
@@ -93,6 +102,23 @@ def process_chunk(self: DatabaseTask, job_id: int, result_ids: list[int]) -> dic
         1000 * (time.perf_counter() - start),
     )
     return counts
+
+
+def _compute(task: DatabaseTask, job_id: int, result_ids: list[int]) -> processing.ChunkOutcome:
+    settings = task.settings
+    outcome = processing.process_chunk(
+        task.sessions,
+        job_id,
+        result_ids,
+        settings.max_attempts,
+        settings.retry_backoff_s,
+        # Running for less than the visibility timeout: a live worker has it (Redis would
+        # not have redelivered it yet), so a second copy of the chunk leaves it alone.
+        hold_s=settings.visibility_timeout_s,
+    )
+    if outcome.retry:
+        _send_again(task, job_id, outcome.retry, outcome.retry_in_s)
+    return outcome
 
 
 def _send_again(task: DatabaseTask, job_id: int, ids: Sequence[int], delay_s: float) -> None:

@@ -19,6 +19,7 @@ from shared.config import load_settings
 from shared.launcher import (
     LaunchError,
     Supervisor,
+    child_env,
     ensure_demo_account,
     redis_for,
     wait_for_health,
@@ -196,3 +197,17 @@ def test_occlab_run_serves_the_toy_paper_and_stops_cleanly(tmp_path: Path) -> No
     while processes_with(f"OCCLAB_INSTANCE={instance}") and time.monotonic() < deadline:
         time.sleep(0.1)
     assert processes_with(f"OCCLAB_INSTANCE={instance}") == []
+
+
+def test_children_get_the_instance_secret_key_made_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OCCLAB_INSTANCE", str(tmp_path))
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    env = child_env(load_settings(), "redis://x")
+    path = tmp_path / "secret_key"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert env["SECRET_KEY"] == path.read_text().strip() and len(env["SECRET_KEY"]) >= 40
+    assert child_env(load_settings(), "redis://x")["SECRET_KEY"] == env["SECRET_KEY"]
+    monkeypatch.setenv("SECRET_KEY", "operator-chosen-" * 3)  # the operator's key wins
+    assert child_env(load_settings(), "redis://x")["SECRET_KEY"] == "operator-chosen-" * 3

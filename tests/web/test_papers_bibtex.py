@@ -1,11 +1,13 @@
-"""BibTeX uploads (shared.papers_io): entries with abstracts become papers; every problem is
-located by the entry's line and key. Kept here, next to the API that accepts .bib files."""
+"""BibTeX uploads (shared.bibtex, through shared.papers_io): entries with abstracts become
+papers; every problem is located by the entry's line and key. Kept here, next to the API
+that accepts .bib files."""
 
 from __future__ import annotations
 
 import pytest
 
-from shared.papers_io import FileError, latex_to_text, parse_papers
+from shared.bibtex import latex_to_text
+from shared.papers_io import FileError, parse_papers
 
 BIB = r"""% exported by a reference manager
 @string{jnl = "Journal of Things"}

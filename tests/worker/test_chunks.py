@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from shared.config import Settings, load_settings
 from shared.db import session_factory, session_scope
@@ -169,7 +169,10 @@ def test_two_chunks_finishing_together_leave_the_job_done(settings: Settings):
     slow = session_factory(settings.database_url)()
     refresh_jobs(slow, [job_id])  # counts 1 of 2 done; commits only after the other chunk
 
+    started = threading.Event()
+
     def other_chunk() -> None:
+        started.set()  # SQLite blocks on the first write, PostgreSQL on refresh's job lock
         with session_scope(settings.database_url) as session:
             session.get_one(Result, second).status = "done"
         with session_scope(settings.database_url) as session:
@@ -177,9 +180,30 @@ def test_two_chunks_finishing_together_leave_the_job_done(settings: Settings):
 
     thread = threading.Thread(target=other_chunk)
     thread.start()
-    time.sleep(0.5)  # the other chunk is now waiting for (or, unlocked, past) this refresh
+    assert started.wait(10)
+    assert_blocked(settings.database_url, thread)  # fails if refresh_jobs takes no lock
     slow.commit()
     slow.close()
     thread.join(30)
     job = job_of(settings, job_id)
     assert (job.status, job.done) == ("done", 2)
+
+
+def assert_blocked(url: str, thread: threading.Thread, timeout_s: float = 10) -> None:
+    """The thread is waiting on a lock: PostgreSQL lists the wait; SQLite's busy wait shows
+    only as a thread that has not finished (its writes take well under a second)."""
+    if not url.startswith("postgresql"):
+        thread.join(1.0)
+        assert thread.is_alive(), "the other chunk was not blocked by the refresh's lock"
+        return
+    waiting = text(
+        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE NOT l.granted AND a.datname = current_database()"
+    )
+    deadline = time.monotonic() + timeout_s
+    with session_scope(url) as session:
+        while not session.execute(waiting).scalar():
+            assert thread.is_alive(), "the other chunk finished without waiting for the lock"
+            assert time.monotonic() < deadline, "the other chunk never waited for the lock"
+            time.sleep(0.02)
+            session.rollback()  # a fresh snapshot of pg_locks each time

@@ -16,6 +16,7 @@ from sqlalchemy import update
 from shared.config import load_settings
 from shared.db import session_scope
 from shared.engine import occlusion_grid
+from shared.jobs import Submission, create_job
 from shared.models import GridCell, LooUnit, Paper, Result
 from tests.worker.support import (
     count_rows,
@@ -172,3 +173,25 @@ def test_only_the_failing_paper_is_retried_then_failed(
     assert "title is empty" in bad["error"] and not bad["cells"]
     # The retries (after 2 s, then 4 s) were chunks of the failing paper alone.
     assert log.read_text().count("chunk of 1:") == settings.max_attempts - 1
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_an_orphaned_result_is_requeued_and_finished_by_a_worker(
+    database_url: str, service_env: dict[str, str], tmp_path: Path
+) -> None:
+    # The web committed the job and died before sending it: only the workers' reaper, which
+    # looks every half visibility timeout, can find it.
+    env = {**service_env, "OCCLAB_VISIBILITY_TIMEOUT": "2"}
+    settings = load_settings(env)
+    papers = [{"title": "Deep learning for text", "abstract": "We study words. It works."}]
+    sub = Submission(make_team(database_url), None, papers)
+    with session_scope(database_url) as session:
+        job_id = create_job(session, settings, sub)[0].id
+    log = tmp_path / "worker.log"
+    worker = start_worker(worker_env(env), log)
+    try:
+        job = wait_finished(database_url, job_id, 120, log)
+    finally:
+        stop_worker(worker)
+    assert (job.status, job.done) == ("done", 1)
+    assert "1 orphaned result(s) sent again" in log.read_text()

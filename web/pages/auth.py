@@ -1,7 +1,15 @@
-"""Pages: sign up, log in and log out; failed logins are rate-limited per email and address."""
+"""Pages: sign up, log in and log out.
+
+Logins are rate-limited per (email, address) against guessing one password and per address
+against spraying one password over many emails. Each attempt is counted before its password
+is checked, so parallel requests cannot all pass a check made before any was counted. The
+address is ``request.remote_addr``: behind a reverse proxy set ``OCCLAB_PROXY_HOPS`` so it
+is the client's, not the proxy's (see web/app.py).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from typing import cast
 
@@ -35,7 +43,7 @@ from web.login import TEAM_KEY, current_user, login_required, safe_next
 
 auth_pages = Blueprint("auth_pages", __name__)
 
-LIMITER_KEY = "occlab.login_limiter"
+LIMITERS_KEY = "occlab.login_limiters"
 AFTER_SIGNUP = "/submit"
 # Verified against when the email is unknown, so both failures take the same time.
 _DUMMY_HASH = (
@@ -44,27 +52,58 @@ _DUMMY_HASH = (
 )
 
 
-def limiter() -> FailureLimiter:
-    """One per app: Redis (the view cache's client) when reachable, else this process."""
+@dataclass(frozen=True)
+class LoginLimiters:
+    pair: FailureLimiter  # per (email, address)
+    address: FailureLimiter
+
+
+def limiters() -> LoginLimiters:
+    """One pair per app: Redis (the view cache's client) when reachable, else this process."""
     app = current_app
-    if LIMITER_KEY not in app.extensions:
-        views = cache.views
-        app.extensions[LIMITER_KEY] = FailureLimiter(
-            client=views.client,
-            prefix=f"occlab:{views.namespace}:login-fail",
-            limit=app.config.get("LOGIN_MAX_FAILURES", 5),
-            window_s=app.config.get("LOGIN_WINDOW_S", 15 * 60),
-        )
-    return cast(FailureLimiter, app.extensions[LIMITER_KEY])
+    if LIMITERS_KEY not in app.extensions:
+        views, window = cache.views, app.config.get("LOGIN_WINDOW_S", 15 * 60)
+        prefix = f"occlab:{views.namespace}"
+        app.extensions[LIMITERS_KEY] = LoginLimiters(
+            pair=FailureLimiter(views.client, f"{prefix}:login-fail",
+                                app.config.get("LOGIN_MAX_FAILURES", 5), window),
+            address=FailureLimiter(views.client, f"{prefix}:login-fail-ip",
+                                   app.config.get("LOGIN_MAX_FAILURES_PER_IP", 50), window),
+        )  # fmt: skip
+    return cast(LoginLimiters, app.extensions[LIMITERS_KEY])
 
 
-def _too_many(seconds: int) -> TooManyRequests:
+def _too_many(seconds: int, whose: str = "for this email from your network") -> TooManyRequests:
     minutes = max(1, -(-seconds // 60))
     return TooManyRequests(
-        f"Too many failed logins for this email from your network. "
+        f"Too many failed logins {whose}. "
         f"Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
         retry_after=seconds,
     )
+
+
+@dataclass(frozen=True)
+class Attempt:
+    address_key: str
+    pair_key: str
+    count: int  # attempts on the pair in this window, this one included
+    window_left: int
+
+
+def _admit(email: str) -> Attempt:
+    """Count this attempt against the address, then the pair; 429 if either is over."""
+    limits, address = limiters(), request.remote_addr or ""
+    address_key = limits.address.key(address)
+    count, left = limits.address.count(address_key)
+    if limits.address.over(count):
+        raise _too_many(left, "from your network")
+    pair_key = limits.pair.key(email.lower(), address)
+    count, left = limits.pair.count(pair_key)
+    if limits.pair.over(count):
+        # Refused before any password was checked: not a guess against the address's budget.
+        limits.address.give_back(address_key)
+        raise _too_many(left)
+    return Attempt(address_key, pair_key, count, left)
 
 
 def _start_session(user: User, remember: bool = False) -> None:
@@ -94,18 +133,17 @@ def login() -> Response | str | tuple[str, int]:
     email = request.form.get("email", "").strip()
     if request.method == "GET":
         return render_template("auth/login.html", email=email, next_url=next_url)
-    key = limiter().key(email.lower(), request.remote_addr or "")
-    wait = limiter().retry_after(key)
-    if wait:
-        raise _too_many(wait)
+    attempt = _admit(email)
     user = _check_password(email, request.form.get("password", ""))
     if user is None:
-        if limiter().fail(key) >= limiter().limit:
-            raise _too_many(limiter().retry_after(key))
+        if attempt.count >= limiters().pair.limit:  # that was the last try: say so now
+            raise _too_many(attempt.window_left)
         error = "That email and password do not match an account."
         page = render_template("auth/login.html", email=email, next_url=next_url, error=error)
         return page, 401
-    limiter().reset(key)
+    # Only failures count: forget the pair's, and give back this attempt on the address.
+    limiters().pair.reset(attempt.pair_key)
+    limiters().address.give_back(attempt.address_key)
     _start_session(user, remember=request.form.get("remember") == "on")
     return cast(Response, redirect(next_url))
 
@@ -185,7 +223,12 @@ def join() -> Response:
     if invitation is None:
         flash(error or "That invitation is not valid.", "error")
         return cast(Response, redirect(url_for("account_pages.account")))
-    accept_invitation(db.session, invitation, current_user)
+    try:
+        accept_invitation(db.session, invitation, current_user)
+    except AccountError as exc:  # another request used it since it was found
+        db.session.rollback()
+        flash(str(exc).capitalize() + ".", "error")
+        return cast(Response, redirect(url_for("account_pages.account")))
     db.session.commit()
     session[TEAM_KEY] = invitation.team_id
     flash(f"You joined {invitation.team.name}.", "success")

@@ -18,6 +18,7 @@ from web.extensions import db
 from web.login import current_team_id, login_required
 from web.pages.result_view import delta_scale
 from web.pages.results import explanation_view, team_result
+from web.params import positive_int
 
 compare_pages = Blueprint("compare_pages", __name__)
 
@@ -33,7 +34,7 @@ def picked_ids() -> tuple[str, str, list[str]]:
     elif len(ticked) == 1 and not request.args.get("b"):
         problems.append("Tick two results to compare; enter the second id below.")
     for name, value in (("A", a), ("B", b)):
-        if value and not value.isdigit():
+        if value and positive_int(value, None) is None:
             problems.append(f"Result {name} must be a result number, not “{value}”.")
     return a, b, problems
 
@@ -59,8 +60,9 @@ def compare() -> str:
     a_id, b_id, problems = picked_ids()
     views: list[dict[str, Any]] = []
     relation = ""
-    if a_id.isdigit() and b_id.isdigit():
-        a, b = team_result(int(a_id)), team_result(int(b_id))
+    a_num, b_num = positive_int(a_id, None), positive_int(b_id, None)
+    if a_num is not None and b_num is not None:
+        a, b = team_result(a_num), team_result(b_num)
         views, relation = _views(a, b), _relation(a, b)
     return render_template(
         "compare/compare.html",

@@ -17,6 +17,7 @@ from shared.history import Cursor, HistoryFilter, history_page, team_models, tea
 from web.extensions import db
 from web.login import current_team_id, login_required
 from web.pages.result_view import colour_class
+from web.params import MAX_ID, positive_int
 
 history_pages = Blueprint("history_pages", __name__)
 
@@ -47,8 +48,7 @@ def _date(args: MultiDict[str, str], name: str, problems: list[str]) -> date | N
 
 
 def _id(args: MultiDict[str, str], name: str) -> int | None:
-    raw = args.get(name, "").strip()
-    return int(raw) if raw.isdigit() else None
+    return positive_int(args.get(name), None)
 
 
 def parse_filter(args: MultiDict[str, str]) -> tuple[HistoryFilter, list[str]]:
@@ -76,6 +76,8 @@ def history() -> str:
     team_id = current_team_id()
     f, problems = parse_filter(request.args)
     cursor = Cursor.parse(request.args.get("after"))
+    if cursor is not None and not 0 < cursor.id <= MAX_ID:
+        cursor = None  # a hand-edited link: start over rather than fail in the database
     page = history_page(db.session, team_id, f, cursor)
     return render_template(
         "history/history.html",

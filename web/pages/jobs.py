@@ -30,6 +30,7 @@ from shared.models import Job
 from web.extensions import db
 from web.login import current_team_id, login_required
 from web.pages.job_progress import ITEMS_PER_PAGE, failures, items, pages, progress
+from web.params import positive_int
 
 job_pages = Blueprint("job_pages", __name__)
 JOBS_PER_PAGE = 20
@@ -47,8 +48,7 @@ def team_job(job_id: int) -> Job:
 
 
 def page_arg() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and int(raw) >= 1 else 1
+    return positive_int(request.args.get("page"), 1)
 
 
 @job_pages.get("/jobs")

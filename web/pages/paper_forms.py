@@ -8,22 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-from flask import render_template, request
+from flask import redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response as BaseResponse
 
-from shared.jobs import find_model
-from shared.manifest import read_vocab
+from shared.jobs import JobRejected, Submission, find_model, model_vocab
 from shared.models import RegisteredModel
 from shared.text import words
-from shared.units import UNITS, InputError, split_units
+from shared.units import DEFAULT_UNITS, UNITS, InputError, split_units
 from web.extensions import db, settings
+from web.submissions import rejection
 
-DEFAULT_UNITS = {"title": "word", "abstract": "sentence"}
 FIELDS = ("title", "abstract")
 
 
@@ -61,18 +59,14 @@ def chosen_model(form: Mapping[str, str], choices: Choices) -> RegisteredModel:
     raise InputError("Choose one of the listed models.", "model")
 
 
-@lru_cache(maxsize=8)
-def _vocab(path: str) -> frozenset[str]:
-    return read_vocab(Path(path))
-
-
 def vocab_of(model: RegisteredModel) -> frozenset[str]:
-    return _vocab(model.path)
+    return model_vocab(model.path)  # the cache create_job checks papers with
 
 
 def chosen_units(form: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     """``{"title": unit, "abstract": unit}`` and errors keyed ``title_unit``/``abstract_unit``."""
-    units, errors = {}, {}
+    units: dict[str, str] = {}
+    errors: dict[str, str] = {}
     for name, default in DEFAULT_UNITS.items():
         value = form.get(f"{name}_unit") or default
         if value not in UNITS:
@@ -125,6 +119,17 @@ def _sentence(message: str) -> str:
     """``title is empty: give ...`` as a sentence for the page."""
     message = message[:1].upper() + message[1:]
     return message if message.endswith(".") else message + "."
+
+
+def refusal(exc: JobRejected | InputError, sub: Submission) -> str:
+    """The form error for a submission ``start_job`` refused, in the API's words."""
+    if isinstance(exc, JobRejected):
+        return rejection(exc, sub).message
+    return _sentence(str(exc))  # an unknown model, or its files changed since registered
+
+
+def to_job(job_id: int) -> BaseResponse:
+    return redirect(url_for("job_pages.job_page", job_id=job_id), code=303)
 
 
 def too_large(_exc: RequestEntityTooLarge) -> tuple[str, int]:

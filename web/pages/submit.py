@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, jsonify, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.wrappers import Response as BaseResponse
 
 from shared.jobs import JobRejected, Submission
-from shared.units import InputError
+from shared.units import DEFAULT_UNITS, InputError
 from web.login import current_team_id, current_user, login_required
 from web.pages.paper_forms import (
     FIELDS,
@@ -25,6 +24,8 @@ from web.pages.paper_forms import (
     chosen_units,
     field_preview,
     model_choices,
+    refusal,
+    to_job,
     too_large,
     vocab_of,
 )
@@ -54,7 +55,7 @@ def read_form(choices: Choices) -> dict[str, Any]:
 def render(choices: Choices, state: dict[str, Any] | None = None, status: int = 200) -> Any:
     state = state or {
         "values": dict.fromkeys(FIELDS, ""),
-        "units": {"title": "word", "abstract": "sentence"},
+        "units": dict(DEFAULT_UNITS),
         "model": choices.default,
         "previews": None,
         "errors": {},
@@ -89,8 +90,8 @@ def submit() -> Any:
     )
     try:
         job = start_job(sub)
-    except JobRejected as exc:
-        state["errors"]["form"] = _rejection_text(exc)
+    except (JobRejected, InputError) as exc:
+        state["errors"]["form"] = refusal(exc, sub)
         return render(choices, state, 400)
     except QueueUnavailable as exc:
         state["errors"]["form"] = (
@@ -98,16 +99,7 @@ def submit() -> Any:
             "unreachable. Try again in a minute."
         )
         return render(choices, state, 503)
-    return _to_job(job.id)
-
-
-def _rejection_text(exc: JobRejected) -> str:
-    first = exc.problems[0] if exc.problems else None
-    return f"{exc.message}: {first.message}" if first else exc.message
-
-
-def _to_job(job_id: int) -> BaseResponse:
-    return redirect(url_for("job_pages.job_page", job_id=job_id), code=303)
+    return to_job(job.id)
 
 
 @submit_pages.post("/submit/preview")

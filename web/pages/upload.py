@@ -12,14 +12,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from werkzeug.wrappers import Response as BaseResponse
 
 from shared.jobs import JobRejected, Submission, check_papers
 from shared.papers_io import FileError, Row, parse_papers
 from shared.units import InputError
 from web.extensions import settings
 from web.login import current_team_id, current_user, login_required
-from web.pages.paper_forms import Choices, chosen_model, chosen_units, model_choices, vocab_of
+from web.pages.paper_forms import (
+    Choices,
+    chosen_model,
+    chosen_units,
+    model_choices,
+    refusal,
+    to_job,
+    vocab_of,
+)
 from web.pages.upload_files import (
     FORMATS,
     TARGETS,
@@ -203,14 +210,10 @@ def _start(upload: StoredUpload, state: dict[str, Any], rows: list[Row]) -> Any:
     try:
         job = start_job(sub)
     except (JobRejected, InputError) as exc:
-        state["errors"]["form"] = getattr(exc, "message", None) or str(exc)
+        state["errors"]["form"] = refusal(exc, sub)
         return _review(state, 400)
     except QueueUnavailable as exc:
         state["errors"]["form"] = f"Job {exc.job.id} could not be queued; try again shortly."
         return _review(state, 503)
     store().delete(current_team_id(), upload.id)
-    return _to_job(job.id)
-
-
-def _to_job(job_id: int) -> BaseResponse:
-    return redirect(url_for("job_pages.job_page", job_id=job_id), code=303)
+    return to_job(job.id)

@@ -11,9 +11,17 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.accounts import add_member, authenticate_token, create_token, get_or_create_team
+from shared.accounts import (
+    AccountError,
+    accept_invitation,
+    add_member,
+    authenticate_token,
+    create_token,
+    find_invitation,
+    get_or_create_team,
+)
 from shared.db import utcnow
-from shared.models import ApiToken, Invitation, Membership, User
+from shared.models import ApiToken, Invitation, Membership, Team, User
 from tests.web.pages.auth_helpers import PASSWORD, log_in, make_user
 
 OWNER = "ada@example.org"
@@ -90,6 +98,25 @@ def test_invitation_is_accepted_once(
         row = session.scalar(select(Invitation))
         assert row is not None and row.token_hash != token  # stored hashed
         assert session.scalar(select(User).filter_by(email="carol@example.org")) is None
+
+
+def test_an_invitation_found_by_two_requests_is_used_by_one(
+    owner: FlaskClient, sessions: sessionmaker[Session]
+) -> None:
+    """Two sign-ups with one link, interleaved: both find it unused, only one may use it."""
+    token = _invite(owner)
+    user_ids = [make_user(sessions, f"u{n}@example.org", f"Team {n}") for n in range(2)]
+    with sessions() as first, sessions() as second:
+        found = [find_invitation(s, token) for s in (first, second)]
+        users = [s.get_one(User, i) for s, i in zip((first, second), user_ids, strict=True)]
+        accept_invitation(first, found[0], users[0])
+        first.commit()
+        with pytest.raises(AccountError, match="already been used"):
+            accept_invitation(second, found[1], users[1])
+        second.rollback()
+    with sessions() as session:
+        joined = session.scalars(select(Membership).join(Team).where(Team.name == "Lovelace Lab"))
+        assert sorted(m.role for m in joined) == ["member", "owner"]
 
 
 def test_expired_and_unknown_invitations_are_refused(

@@ -3,7 +3,10 @@ security headers and HTML versus JSON errors."""
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
@@ -15,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.models import Membership, User
 from shared.ratelimit import FailureLimiter
 from tests.web.pages.auth_helpers import PASSWORD, csrf_from, log_in, make_user
+from web.pages import auth as auth_pages
 
 EMAIL = "ada@example.org"
 
@@ -135,15 +139,76 @@ def test_failed_logins_are_rate_limited(client: FlaskClient, ada: int) -> None:
     assert other.status_code == 401
 
 
-def test_the_limiter_counts_in_memory_when_redis_is_down() -> None:
-    down = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
-    limiter = FailureLimiter(client=down, prefix="t", limit=2, window_s=60)
+def test_parallel_logins_cannot_outrun_the_limit(
+    make_app: Callable[..., Flask], ada: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twelve wrong passwords at once: the hash is slow, so a limit checked before any was
+    counted would let them all be tried. Only the limit's worth may reach the hash."""
+    app = make_app(LOGIN_MAX_FAILURES=3)
+    checked: list[str] = []
+
+    def slow_verify(_hash: str, password: str) -> bool:
+        checked.append(password)
+        time.sleep(0.3)  # like argon2: every request is past the limit check by now
+        return False
+
+    monkeypatch.setattr(auth_pages, "verify_password", slow_verify)
+    bad = {"email": EMAIL, "password": "wrong password"}
+    with ThreadPoolExecutor(12) as pool:
+        statuses = list(pool.map(lambda _: app.test_client().post("/login", data=bad).status_code,
+                                 range(12)))  # fmt: skip
+    assert len(checked) == 3
+    assert sorted(statuses) == [401, 401] + [429] * 10
+
+
+def test_one_address_spraying_many_emails_is_limited(
+    make_app: Callable[..., Flask], ada: int
+) -> None:
+    client = make_app(LOGIN_MAX_FAILURES_PER_IP=3).test_client()
+    statuses = [
+        client.post(
+            "/login", data={"email": f"u{n}@example.org", "password": "guess123"}
+        ).status_code
+        for n in range(4)
+    ]
+    assert statuses == [401, 401, 401, 429]
+    refused = client.post("/login", data={"email": EMAIL, "password": PASSWORD})
+    assert refused.status_code == 429 and "from your network" in refused.text
+    # Another address has its own budget.
+    other = make_app(LOGIN_MAX_FAILURES_PER_IP=3).test_client()
+    ok = other.post("/login", data={"email": EMAIL, "password": PASSWORD},
+                    environ_base={"REMOTE_ADDR": "10.9.8.7"})  # fmt: skip
+    assert ok.status_code == 302
+
+
+def test_successful_logins_do_not_use_up_the_address_budget(
+    make_app: Callable[..., Flask], ada: int
+) -> None:
+    app = make_app(LOGIN_MAX_FAILURES_PER_IP=2)
+    for _ in range(4):
+        log_in(app.test_client(), EMAIL)
+
+
+@pytest.mark.parametrize("store", ["redis", "memory"])
+def test_the_limiter_counts_before_checking(store: str, system_redis_url: str) -> None:
+    """``count`` is the atomic step; with Redis down the counts live in this process."""
+    if store == "redis":
+        client = redis.Redis.from_url(system_redis_url)
+    else:
+        client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    limiter = FailureLimiter(client=client, prefix=f"t-{uuid.uuid4().hex}", limit=2, window_s=60)
     key = limiter.key("a@example.org", "10.0.0.1")
-    assert limiter.retry_after(key) == 0
-    assert [limiter.fail(key), limiter.fail(key)] == [1, 2]
-    assert 0 < limiter.retry_after(key) <= 61
+    counts = [limiter.count(key) for _ in range(3)]
+    assert [c for c, _ in counts] == [1, 2, 3] and all(0 < left <= 61 for _, left in counts)
+    assert [limiter.over(c) for c, _ in counts] == [False, False, True]
+    limiter.give_back(key)
+    assert limiter.count(key)[0] == 3
     limiter.reset(key)
-    assert limiter.retry_after(key) == 0
+    assert limiter.count(key)[0] == 1
+    limiter.reset(key)
+    limiter.give_back(key)  # on a key that is gone: must not leave a -1 without expiry
+    assert limiter.count(key)[0] == 1
+    limiter.reset(key)
 
 
 def test_csrf_is_required_on_forms(make_app: Callable[..., Flask], ada: int) -> None:

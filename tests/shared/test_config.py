@@ -1,0 +1,47 @@
+"""Settings come from the environment, one variable each, with the documented defaults."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from shared.config import Settings, load_settings, secret_key_problem
+
+
+def test_every_setting_is_read_from_its_variable(tmp_path: Path) -> None:
+    env = {
+        "OCCLAB_INSTANCE": str(tmp_path),
+        "SECRET_KEY": "s" * 40,
+        "OCCLAB_HTTPS": "true",
+        "OCCLAB_PROXY_HOPS": "2",
+        "OCCLAB_RETRY_BACKOFF": "0.5",
+        "OCCLAB_MAX_PAPERS_PER_JOB": "123",
+        "OCCLAB_CACHE_TTL": "60",
+    }
+    s = load_settings(env)
+    assert (s.https, s.proxy_hops, s.retry_backoff_s) == (True, 2, 0.5)
+    assert (s.max_papers_per_job, s.cache_ttl_s, s.secret_key) == (123, 60, "s" * 40)
+
+
+def test_defaults(tmp_path: Path) -> None:
+    s = load_settings({"OCCLAB_INSTANCE": str(tmp_path)})
+    assert (s.https, s.proxy_hops, s.retry_backoff_s) == (False, 0, 2.0)
+    assert (s.max_papers_per_job, s.cache_ttl_s) == (20_000, 7 * 24 * 3600)
+    assert s.secret_key == "" and secret_key_problem(s.secret_key)  # no built-in key
+    assert load_settings({"OCCLAB_HTTPS": "0"}).https is False
+
+
+def test_bad_numbers_name_their_variable() -> None:
+    with pytest.raises(ValueError, match="OCCLAB_RETRY_BACKOFF='soon' must be a number"):
+        load_settings({"OCCLAB_RETRY_BACKOFF": "soon"})
+    with pytest.raises(ValueError, match="OCCLAB_PROXY_HOPS='one'"):
+        load_settings({"OCCLAB_PROXY_HOPS": "one"})
+
+
+def test_the_docstring_names_every_variable_load_settings_reads() -> None:
+    source = Path(load_settings.__code__.co_filename).read_text()
+    body = source[source.index("def load_settings(") :]
+    read = set(re.findall(r'"((?:OCCLAB_|SECRET_|DATABASE_|REDIS_)[A-Z_]*)"', body))
+    assert read and all(f"``{name}``" in (Settings.__doc__ or "") for name in read)

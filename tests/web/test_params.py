@@ -1,0 +1,73 @@
+"""Numbers in query strings and URLs: anything that is not a usable id is a 400 (API) or a
+page that says so, never a 500; and the submit page shows a model problem as a form error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from shared.units import InputError
+from tests.web.pages.test_results_pages import log_in
+from web.pages import submit as submit_page
+from web.params import MAX_ID, positive_int
+
+HUGE = "9" * 30
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("7", 7), (" 12 ", 12), (None, None), ("", None), ("0", None), ("-3", None), ("²", None),
+     ("١٢", None), ("1e3", None), (HUGE, None), (str(MAX_ID), MAX_ID),
+     (str(MAX_ID + 1), None)],
+)  # fmt: skip
+def test_positive_int(raw: str | None, expected: int | None) -> None:
+    assert positive_int(raw, None) == expected
+
+
+def test_positive_int_default_and_maximum() -> None:
+    assert positive_int("abc", 1) == 1 and positive_int("11", 1, maximum=10) == 1
+
+
+@pytest.mark.parametrize("value", ["²", HUGE, "0"])
+def test_api_page_numbers_are_400(client: FlaskClient, auth: dict[str, str], value: str) -> None:
+    for name in ("page", "per_page"):
+        response = client.get(f"/api/v1/jobs?{name}={value}", headers=auth)
+        assert response.status_code == 400 and response.json["error"].startswith(name)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/compare?a=²&b=1", f"/compare?a={HUGE}&b=1", f"/compare?a=1&b={HUGE}",
+     "/jobs?page=²", f"/jobs?page={HUGE}", "/history?model=²", f"/history?submitter={HUGE}",
+     f"/history?after=2026-01-01T00:00:00_{HUGE}"],
+)  # fmt: skip
+def test_pages_with_bad_numbers_still_answer(client: FlaskClient, token: str, path: str) -> None:
+    log_in(client)
+    assert client.get(path).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", [f"/api/v1/jobs/{HUGE}", f"/api/v1/results/{HUGE}", f"/jobs/{HUGE}"]
+)
+def test_ids_too_big_for_the_database_are_404(
+    client: FlaskClient, auth: dict[str, str], path: str
+) -> None:
+    if not path.startswith("/api"):
+        log_in(client)
+    assert client.get(path, headers=auth).status_code == 404
+
+
+def test_submit_page_shows_a_model_problem_as_a_form_error(
+    client: FlaskClient, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def changed(*_a: Any, **_k: Any) -> None:
+        raise InputError("the model's files changed since it was registered", "model")
+
+    monkeypatch.setattr(submit_page, "start_job", changed)
+    log_in(client)
+    data = {"title": "Social media", "abstract": "We study social media.", "action": "submit"}
+    response = client.post("/submit", data=data)
+    assert response.status_code == 400
+    assert "files changed since it was registered" in response.text

@@ -1,0 +1,34 @@
+"""Reading whole numbers from query strings and forms, for every page and the API.
+
+``str.isdigit`` is not enough: it accepts "²" (which ``int`` refuses) and digit strings too
+long for a database id (PostgreSQL answers those with an error, not "not found").
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from werkzeug.routing import IntegerConverter, Map
+
+# The largest id a BIGINT column can hold; bigger numbers can name no row.
+MAX_ID = 2**63 - 1
+
+T = TypeVar("T")
+
+
+def positive_int(value: str | None, default: T, maximum: int = MAX_ID) -> int | T:
+    """``value`` as a whole number from 1 to ``maximum``; ``default`` if absent or not one."""
+    text = (value or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(maximum)):
+        return default
+    number = int(text)
+    return number if 1 <= number <= maximum else default
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` capped at :data:`MAX_ID`: a bigger id in a URL answers 404, where the
+    database would fail on it (SQLite cannot even bind it)."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
