@@ -47,10 +47,12 @@ class FailureLimiter:
         if self.client is not None:
             try:
                 pipe = self.client.pipeline()  # MULTI/EXEC: the three run as one
+                # SET NX EX starts a window only for a new key (EXPIRE NX needs Redis 7;
+                # the bundled server is 6.2); INCR keeps the key's expiry.
+                pipe.set(key, 0, ex=self.window_s, nx=True)
                 pipe.incr(key)
-                pipe.expire(key, self.window_s, nx=True)
                 pipe.ttl(key)
-                count, _, ttl = pipe.execute()
+                _, count, ttl = pipe.execute()
                 return int(count), int(ttl) if ttl and ttl > 0 else self.window_s
             except redis.exceptions.RedisError as exc:
                 log.warning("rate-limit store unavailable, counting in memory: %s", exc)
