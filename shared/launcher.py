@@ -85,7 +85,8 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
 
 @contextmanager
 def stop_on_signals() -> Iterator[None]:
-    """Turn SIGINT and SIGTERM into :class:`Stop` while inside, restoring handlers after."""
+    """Turn SIGINT, SIGTERM and SIGHUP (its terminal closed) into :class:`Stop` while
+    inside, restoring handlers after."""
 
     stopping = False
 
@@ -96,7 +97,8 @@ def stop_on_signals() -> Iterator[None]:
             stopping = True
             raise Stop(signal.Signals(signum).name)
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, handler) for sig in signals}
     try:
         yield
     finally:

@@ -61,7 +61,7 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_a_signal_stops_every_child_and_grandchild(sig: signal.Signals) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-c", LAUNCHER], cwd=REPO, stdout=subprocess.PIPE, text=True
