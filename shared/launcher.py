@@ -181,13 +181,13 @@ def _read_credentials(path: Path) -> dict[str, str] | None:
 
 
 def submit_toy_paper(settings: Settings, server: str, token: str) -> str:
-    """Send the seed's toy paper through the API, as a user would; returns the job's URL."""
-    from shared.service_cli import job_url, submit_file
+    """Send the seed's toy paper through the API, as a user would; returns the job's page."""
+    from shared.service_cli import submit_file
 
     path = settings.instance_dir / "toy-paper.jsonl"
     path.write_text(json.dumps(TOY_PAPER) + "\n", encoding="utf-8")
     job = submit_file(server, token, path, {"title_unit": "word", "abstract_unit": "sentence"})
-    return job_url(server, job)
+    return f"{server.rstrip('/')}/jobs/{job['id']}"
 
 
 def child_env(settings: Settings, redis_url: str) -> dict[str, str]:

@@ -185,10 +185,12 @@ def test_occlab_run_serves_the_toy_paper_and_stops_cleanly(tmp_path: Path) -> No
         argv, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True, process_group=0
     )
     try:
-        job_url = read_until(proc, "the toy paper's job: ", timeout_s=180)
+        page = read_until(proc, "the toy paper's job: ", timeout_s=180)
+        server, _, job_id = page.rpartition("/jobs/")
+        assert job_id.isdecimal(), page  # the page a person opens, not the API's JSON
         creds = (instance / "demo-credentials.txt").read_text()
         token = creds.split("token: ", 1)[1].strip()
-        assert poll_job(job_url, token)["status"] == "done"
+        assert poll_job(f"{server}/api/v1/jobs/{job_id}", token)["status"] == "done"
         assert len(processes_with(f"OCCLAB_INSTANCE={instance}")) >= 3  # launcher, web, worker
     finally:
         os.killpg(proc.pid, signal.SIGINT)
