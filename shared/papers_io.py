@@ -50,7 +50,7 @@ def read_papers(path: Path) -> Parsed:
 
 
 def parse_papers(data: bytes, name: str) -> Parsed:
-    text = _decode(data, name)
+    text = decode_text(data, name)
     suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
     if suffix == "csv":
         return _parse_csv(text, name)
@@ -63,7 +63,8 @@ def parse_papers(data: bytes, name: str) -> Parsed:
     raise FileError(f"{name}: unknown file type; give a .csv, .jsonl or .bib file")
 
 
-def _decode(data: bytes, name: str) -> str:
+def decode_text(data: bytes, name: str) -> str:
+    """UTF-8 text of an uploaded file; the error names the line of the first bad byte."""
     data = data.removeprefix(b"\xef\xbb\xbf")  # a BOM; stripped first so offsets stay true
     try:
         return data.decode("utf-8")

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from shared.jobs import JobRejected, Submission, check_papers
-from shared.papers_io import FileError, Row, parse_papers
+from shared.papers_io import FileError, Row, decode_text, parse_papers
 from shared.units import InputError
 from web.extensions import settings
 from web.login import current_team_id, current_user, login_required
@@ -33,7 +33,6 @@ from web.pages.upload_files import (
     StoredUpload,
     UploadStore,
     csv_columns,
-    decode,
     default_mapping,
     parse_csv,
 )
@@ -108,7 +107,7 @@ def analyse(upload: StoredUpload, form: dict[str, str], vocab: frozenset[str],
     out = Analysis(upload)
     try:
         if upload.kind == "csv":
-            text = decode(upload.data, upload.name)
+            text = decode_text(upload.data, upload.name)
             out.columns = csv_columns(text)
             guess = default_mapping(out.columns)
             out.mapping = {t: _column(form, t, out.columns, guess[t]) for t in TARGETS}

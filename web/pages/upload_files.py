@@ -88,18 +88,6 @@ class UploadStore:
                 continue  # removed by another request meanwhile
 
 
-def decode(data: bytes, name: str) -> str:
-    data = data.removeprefix(b"\xef\xbb\xbf")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise FileError(
-            f"{name}, line {line}: byte {data[exc.start]:#04x} is not UTF-8; "
-            "save the file as UTF-8 and upload it again"
-        ) from exc
-
-
 def csv_columns(text: str) -> list[str]:
     """The header row's column names (blank ones dropped)."""
     try:
