@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+N = TypeVar("N", int, float)
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -81,24 +82,23 @@ class Settings:
         return replace(self, **changes)
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _number(env: Mapping[str, str], name: str, default: N, kind: Callable[[str], N]) -> N:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        return kind(raw)
     except ValueError as exc:
-        raise ValueError(f"{name}={raw!r} must be a whole number") from exc
+        what = "a whole number" if kind is int else "a number"
+        raise ValueError(f"{name}={raw!r} must be {what}") from exc
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    return _number(env, name, default, int)
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name}={raw!r} must be a number") from exc
+    return _number(env, name, default, float)
 
 
 def _bool(env: Mapping[str, str], name: str) -> bool:
