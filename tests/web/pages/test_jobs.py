@@ -34,14 +34,6 @@ def team_of(sessions: sessionmaker[Session], email: str) -> tuple[int, int]:
 
 
 @pytest.fixture
-def ada(app: Flask, sessions: sessionmaker[Session]) -> FlaskClient:
-    make_user(sessions, "ada@example.org", "Alpha")
-    client = app.test_client()
-    log_in(client, "ada@example.org")
-    return client
-
-
-@pytest.fixture
 def new_job(
     sessions: sessionmaker[Session], settings: Settings, ada: FlaskClient
 ) -> Callable[..., int]:

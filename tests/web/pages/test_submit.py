@@ -26,14 +26,6 @@ EVIL = "<script>alert(1)</script> social media"
 
 
 @pytest.fixture
-def ada(app: Flask, sessions: sessionmaker[Session]) -> FlaskClient:
-    make_user(sessions, "ada@example.org", "Alpha")
-    client = app.test_client()
-    log_in(client, "ada@example.org")
-    return client
-
-
-@pytest.fixture
 def nothing_stored(
     counts: Callable[[], dict[str, int]], redis_client: redis.Redis, settings: Settings
 ) -> Callable[[], Any]:
