@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
@@ -186,12 +186,45 @@ def members_of(session: Session, team_id: int) -> list[Membership]:
     )
 
 
+ROLES = ("owner", "member")
+_LAST_OWNER = "a team needs an owner: make someone else owner first"
+
+
+def _other_owners(session: Session, membership: Membership) -> int:
+    """How many owners the team has besides ``membership``'s user.
+
+    The team's row is locked first (SELECT ... FOR UPDATE on PostgreSQL; SQLite has one
+    writer at a time anyway), so two owners demoting or removing each other at once are
+    counted one after the other and cannot leave the team with none.
+    """
+    session.execute(select(Team.id).where(Team.id == membership.team_id).with_for_update())
+    return len(
+        list(
+            session.scalars(
+                select(Membership.id).where(
+                    Membership.team_id == membership.team_id,
+                    Membership.role == "owner",
+                    Membership.id != membership.id,
+                )
+            )
+        )
+    )
+
+
+def set_role(session: Session, membership: Membership, role: str) -> None:
+    """Make ``membership`` an owner or a plain member; a team keeps one owner."""
+    if role not in ROLES:
+        raise AccountError(f"{role!r} is not a role: use owner or member")
+    if membership.role == "owner" and role != "owner" and _other_owners(session, membership) < 1:
+        raise AccountError(_LAST_OWNER)
+    membership.role = role
+    session.flush()
+
+
 def revoke_membership(session: Session, membership: Membership) -> None:
     """Remove a member and revoke their tokens for that team; a team keeps one owner."""
-    if membership.role == "owner":
-        owners = [m for m in members_of(session, membership.team_id) if m.role == "owner"]
-        if len(owners) <= 1:
-            raise AccountError("a team needs an owner: make someone else owner first")
+    if membership.role == "owner" and _other_owners(session, membership) < 1:
+        raise AccountError(_LAST_OWNER)
     for token in session.scalars(
         select(ApiToken).filter_by(user_id=membership.user_id, team_id=membership.team_id)
     ):
@@ -216,6 +249,35 @@ def create_invitation(
     session.add(row)
     session.flush()
     return row, plain
+
+
+def pending_invitations(session: Session, team_id: int) -> list[tuple[Invitation, str | None]]:
+    """The team's unused, unexpired invitations, newest first, each with the email of who
+    created it (None if unknown or since deleted)."""
+    rows = session.execute(
+        select(Invitation, User.email)
+        .outerjoin(User, User.id == Invitation.invited_by_id)
+        .where(
+            Invitation.team_id == team_id,
+            Invitation.used_at.is_(None),
+            Invitation.expires_at > utcnow(),
+        )
+        .order_by(Invitation.created_at.desc(), Invitation.id.desc())
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+def cancel_invitation(session: Session, invitation: Invitation) -> None:
+    """Delete an unused invitation: its link is then refused as not valid. One that was
+    used meanwhile is kept (it records who joined) and AccountError says so."""
+    deleted = session.execute(
+        delete(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.used_at.is_(None))
+        .execution_options(synchronize_session=False)
+    )
+    if deleted.rowcount != 1:  # type: ignore[attr-defined]
+        raise AccountError("this invitation has already been used")
+    session.expunge(invitation)
 
 
 def find_invitation(session: Session, plain: str) -> Invitation:

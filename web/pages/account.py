@@ -19,15 +19,19 @@ from flask import (
 )
 
 from shared.accounts import (
+    ROLES,
     AccountError,
+    cancel_invitation,
     create_invitation,
     create_token,
     members_of,
+    pending_invitations,
     revoke_membership,
     revoke_token,
+    set_role,
     tokens_of,
 )
-from shared.models import ApiToken, Membership
+from shared.models import ApiToken, Invitation, Membership
 from web.extensions import db
 from web.login import (
     TEAM_KEY,
@@ -51,6 +55,7 @@ def _render(status: int = 200, **extra: Any) -> tuple[str, int]:
         active=current_membership(),
         owner=owner,
         members=members_of(db.session, current_team().id) if owner else [],
+        invitations=pending_invitations(db.session, current_team().id) if owner else [],
         tokens=tokens_of(db.session, current_user),
         **extra,
     )
@@ -106,6 +111,43 @@ def revoke_member(membership_id: int) -> Response | tuple[str, int]:
     if itself:
         session.pop(TEAM_KEY, None)
     flash(f"{email} no longer belongs to the team; their tokens for it are revoked.", "success")
+    return cast(Response, redirect(url_for("account_pages.account")))
+
+
+@account_pages.post("/account/invitations/<int:invitation_id>/cancel")
+@login_required
+def cancel_invite(invitation_id: int) -> Response | tuple[str, int]:
+    _require_owner()
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None or invitation.team_id != current_team().id:
+        abort(404, "No such invitation in this team.")
+    try:
+        cancel_invitation(db.session, invitation)
+    except AccountError as exc:
+        db.session.rollback()
+        return _render(409, error=str(exc).capitalize() + ".")
+    db.session.commit()
+    flash("The invitation is cancelled: its link no longer works.", "success")
+    return cast(Response, redirect(url_for("account_pages.account")))
+
+
+@account_pages.post("/account/members/<int:membership_id>/role")
+@login_required
+def change_role(membership_id: int) -> Response | tuple[str, int]:
+    _require_owner()
+    member = db.session.get(Membership, membership_id)
+    if member is None or member.team_id != current_team().id:
+        abort(404, "No such member in this team.")
+    role = request.form.get("role", "")
+    try:
+        set_role(db.session, member, role)
+    except AccountError as exc:
+        db.session.rollback()
+        return _render(409 if role in ROLES else 400,
+                       error=str(exc).capitalize() + ".")  # fmt: skip
+    email = member.user.email
+    db.session.commit()
+    flash(f"{email} is now {'an owner' if role == 'owner' else 'a member'} of the team.", "success")
     return cast(Response, redirect(url_for("account_pages.account")))
 
 

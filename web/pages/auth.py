@@ -1,8 +1,9 @@
 """Pages: sign up, log in and log out.
 
 Logins are rate-limited per (email, address) against guessing one password and per address
-against spraying one password over many emails. Each attempt is counted before its password
-is checked, so parallel requests cannot all pass a check made before any was counted. The
+against spraying one password over many emails; sign-ups per address (10 accounts an hour).
+Each attempt is counted before its password is checked (a sign-up before its account is
+made), so parallel requests cannot all pass a check made before any was counted. The
 address is ``request.remote_addr``: behind a reverse proxy set ``OCCLAB_PROXY_HOPS`` so it
 is the client's, not the proxy's (see web/app.py).
 """
@@ -56,6 +57,7 @@ _DUMMY_HASH = (
 class LoginLimiters:
     pair: FailureLimiter  # per (email, address)
     address: FailureLimiter
+    signup: FailureLimiter  # accounts created per address
 
 
 def limiters() -> LoginLimiters:
@@ -69,15 +71,21 @@ def limiters() -> LoginLimiters:
                                 app.config.get("LOGIN_MAX_FAILURES", 5), window),
             address=FailureLimiter(views.client, f"{prefix}:login-fail-ip",
                                    app.config.get("LOGIN_MAX_FAILURES_PER_IP", 50), window),
+            signup=FailureLimiter(views.client, f"{prefix}:signup-ip",
+                                  app.config.get("SIGNUP_MAX_PER_IP", 10),
+                                  app.config.get("SIGNUP_WINDOW_S", 60 * 60)),
         )  # fmt: skip
     return cast(LoginLimiters, app.extensions[LIMITERS_KEY])
 
 
-def _too_many(seconds: int, whose: str = "for this email from your network") -> TooManyRequests:
+def _too_many(
+    seconds: int,
+    whose: str = "for this email from your network",
+    what: str = "failed logins",
+) -> TooManyRequests:
     minutes = max(1, -(-seconds // 60))
     return TooManyRequests(
-        f"Too many failed logins {whose}. "
-        f"Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+        f"Too many {what} {whose}. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
         retry_after=seconds,
     )
 
@@ -181,12 +189,20 @@ def signup() -> Response | str | tuple[str, int]:
         return page(error=invite_error)
     errors = _signup_errors(invitation)
     if not errors:
+        # Counted before the account exists (one atomic step), so parallel sign-ups cannot
+        # all pass the limit; one that fails is given back: only accounts made count.
+        limiter = limiters().signup
+        key = limiter.key(request.remote_addr or "")
+        count, left = limiter.count(key)
+        if limiter.over(count):
+            raise _too_many(left, "from your network", "sign-ups")
         try:
             password = request.form.get("password", "")
             user = sign_up(db.session, form["email"], password, form["team_name"], token)
             db.session.commit()
         except (AccountError, IntegrityError) as exc:
             db.session.rollback()
+            limiter.give_back(key)
             errors["form"] = _account_message(exc)
     if errors:
         return page(errors=errors), 400

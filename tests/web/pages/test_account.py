@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -22,7 +23,7 @@ from shared.accounts import (
 )
 from shared.db import utcnow
 from shared.models import ApiToken, Invitation, Membership, Team, User
-from tests.web.pages.auth_helpers import PASSWORD, log_in, make_user
+from tests.web.pages.auth_helpers import PASSWORD, csrf_from, log_in, make_user
 
 OWNER = "ada@example.org"
 MEMBER = "bob@example.org"
@@ -237,3 +238,125 @@ def test_last_used_is_written_at_most_every_five_minutes(
     with sessions.begin() as session:
         row = authenticate_token(session, plain)
         assert row is not None and row.last_used_at is not None and row.last_used_at > first
+
+
+def _invitation_ids(sessions: sessionmaker[Session]) -> list[int]:
+    with sessions() as session:
+        return list(session.scalars(select(Invitation.id).order_by(Invitation.id)))
+
+
+def test_owners_see_pending_invitations_without_their_tokens(
+    owner: FlaskClient, app: Flask, sessions: sessionmaker[Session]
+) -> None:
+    assert "No pending invitations." in owner.get("/account").get_data(as_text=True)
+    used, expired, pending = _invite(owner), _invite(owner), _invite(owner)
+    _join(app, used)
+    with sessions.begin() as session:
+        row = session.scalar(select(Invitation).order_by(Invitation.id).offset(1))
+        assert row is not None
+        row.expires_at = utcnow() - timedelta(seconds=1)
+    html = owner.get("/account").get_data(as_text=True)
+    assert "Pending invitations" in html
+    for token in (used, expired, pending):
+        assert token not in html  # only the hash is stored, and it is not shown either
+    ids = _invitation_ids(sessions)
+    actions = re.findall(r'action="/account/invitations/(\d+)/cancel"', html)
+    assert actions == [str(ids[2])]  # only the unused, unexpired one
+    assert f"by {OWNER}" in html and "Expires (UTC)" in html
+
+
+def test_owner_cancels_an_invitation_and_its_link_stops_working(
+    owner: FlaskClient, app: Flask, sessions: sessionmaker[Session]
+) -> None:
+    token = _invite(owner)
+    (invitation_id,) = _invitation_ids(sessions)
+    response = owner.post(f"/account/invitations/{invitation_id}/cancel")
+    assert response.status_code == 302
+    assert "no longer works" in owner.get("/account").get_data(as_text=True)
+    assert _invitation_ids(sessions) == []
+    _, status, html = _join(app, token)
+    assert status == 200 and "not valid" in html
+    assert _membership(sessions, MEMBER) is None
+    assert owner.post(f"/account/invitations/{invitation_id}/cancel").status_code == 404
+
+
+def test_only_owners_of_the_team_cancel_its_invitations(
+    owner: FlaskClient, app: Flask, sessions: sessionmaker[Session]
+) -> None:
+    bob, _, _ = _join(app, _invite(owner))
+    _invite(owner)
+    pending = _invitation_ids(sessions)[-1]
+    assert bob.post(f"/account/invitations/{pending}/cancel").status_code == 403
+    make_user(sessions, "eve@example.org", "Eve's")
+    eve = app.test_client()
+    log_in(eve, "eve@example.org")  # owns another team
+    assert eve.post(f"/account/invitations/{pending}/cancel").status_code == 404
+    assert pending in _invitation_ids(sessions)
+    # A used one is not pending: it stays, as the record of who joined.
+    used = _invitation_ids(sessions)[0]
+    assert owner.post(f"/account/invitations/{used}/cancel").status_code == 409
+
+
+def test_cancelling_needs_csrf(
+    make_app: Callable[..., Flask], sessions: sessionmaker[Session]
+) -> None:
+    app = make_app(WTF_CSRF_ENABLED=True)
+    make_user(sessions, OWNER, "Lovelace Lab")
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    log_in(client, OWNER, csrf_token=csrf_from(page))
+    html = client.get("/account").get_data(as_text=True)
+    client.post("/account/invitations", data={"csrf_token": csrf_from(html)})
+    (invitation_id,) = _invitation_ids(sessions)
+    assert client.post(f"/account/invitations/{invitation_id}/cancel").status_code == 400
+    assert _invitation_ids(sessions) == [invitation_id]
+    ok = client.post(f"/account/invitations/{invitation_id}/cancel",
+                     data={"csrf_token": csrf_from(html)})  # fmt: skip
+    assert ok.status_code == 302 and _invitation_ids(sessions) == []
+
+
+def test_owner_promotes_and_demotes(
+    owner: FlaskClient, app: Flask, sessions: sessionmaker[Session]
+) -> None:
+    bob, _, _ = _join(app, _invite(owner))
+    member, mine = _membership(sessions, MEMBER), _membership(sessions, OWNER)
+    assert member is not None and mine is not None
+    html = owner.get("/account").get_data(as_text=True)
+    assert f'Make owner<span class="sr-only">: {MEMBER}</span>' in html
+    assert bob.post(f"/account/members/{mine.id}/role", data={"role": "member"}).status_code == 403
+    response = owner.post(f"/account/members/{member.id}/role", data={"role": "owner"})
+    assert response.status_code == 302
+    assert (found := _membership(sessions, MEMBER)) is not None and found.role == "owner"
+    assert f"{MEMBER} is now an owner" in owner.get("/account").get_data(as_text=True)
+    # Now Bob, an owner, may demote Ada; then Ada is a plain member and may manage no one.
+    assert bob.post(f"/account/members/{mine.id}/role", data={"role": "member"}).status_code == 302
+    assert (found := _membership(sessions, OWNER)) is not None and found.role == "member"
+    assert (
+        owner.post(f"/account/members/{member.id}/role", data={"role": "member"}).status_code == 403
+    )
+    bad = bob.post(f"/account/members/{mine.id}/role", data={"role": "admin"})
+    assert bad.status_code == 400 and "not a role" in bad.get_data(as_text=True)
+
+
+def test_the_last_owner_cannot_be_demoted(
+    owner: FlaskClient, app: Flask, sessions: sessionmaker[Session]
+) -> None:
+    _join(app, _invite(owner))
+    mine = _membership(sessions, OWNER)
+    assert mine is not None
+    response = owner.post(f"/account/members/{mine.id}/role", data={"role": "member"})
+    assert response.status_code == 409
+    assert "A team needs an owner: make someone else owner first." in response.get_data(
+        as_text=True
+    )
+    assert (found := _membership(sessions, OWNER)) is not None and found.role == "owner"
+
+
+def test_roles_change_only_in_your_own_team(
+    owner: FlaskClient, app: Flask, sessions: sessionmaker[Session]
+) -> None:
+    make_user(sessions, "eve@example.org", "Eve's")
+    eve = _membership(sessions, "eve@example.org")
+    assert eve is not None
+    assert owner.post(f"/account/members/{eve.id}/role", data={"role": "member"}).status_code == 404
+    assert (found := _membership(sessions, "eve@example.org")) is not None and found.role == "owner"

@@ -3,6 +3,7 @@ security headers and HTML versus JSON errors."""
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -262,3 +263,76 @@ def test_user_text_is_escaped(client: FlaskClient) -> None:
     html = client.get("/account").get_data(as_text=True)
     assert evil not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_signups_are_rate_limited_per_address(
+    make_app: Callable[..., Flask], sessions: sessionmaker[Session]
+) -> None:
+    """Ten accounts an hour from one address; failed sign-ups do not use up that budget."""
+    app = make_app()
+    assert app.test_client().post("/signup", data={"email": "x"}).status_code == 400
+    assert _signup(app.test_client(), "bad@example.org", "T", confirm="differs")[0] == 400
+    assert _signup(app.test_client(), "short@example.org", "T", password="short")[0] == 400
+    statuses = [_signup(app.test_client(), f"u{n}@example.org", f"Team {n}")[0] for n in range(10)]
+    assert statuses == [302] * 10
+    status, html = _signup(app.test_client(), "u10@example.org", "Team 10")
+    assert status == 429 and "Too many sign-ups from your network" in html
+    with sessions() as session:
+        assert session.scalar(select(User).filter_by(email="u10@example.org")) is None
+    refused = app.test_client().post("/signup", data={"email": "u11@example.org"})
+    assert refused.status_code == 400  # incomplete forms are answered, not counted
+    blocked = app.test_client().post(
+        "/signup",
+        data={"email": "u11@example.org", "password": PASSWORD, "confirm": PASSWORD,
+              "team_name": "Team 11"},
+    )  # fmt: skip
+    assert blocked.status_code == 429 and 0 < int(blocked.headers["Retry-After"]) <= 60 * 60
+    assert "Try again in" in blocked.text
+    # Another address has its own budget.
+    other = app.test_client().post(
+        "/signup",
+        data={"email": "u12@example.org", "password": PASSWORD, "confirm": PASSWORD,
+              "team_name": "Team 12"},
+        environ_base={"REMOTE_ADDR": "10.9.8.7"},
+    )  # fmt: skip
+    assert other.status_code == 302
+
+
+def test_a_refused_signup_gives_its_count_back(make_app: Callable[..., Flask], ada: int) -> None:
+    app = make_app(SIGNUP_MAX_PER_IP=1)
+    status, html = _signup(app.test_client(), EMAIL, "Another team")  # email taken
+    assert status == 400 and "already has an account" in html
+    assert _signup(app.test_client(), "new@example.org", "Lovelace Lab")[0] == 400  # team taken
+    assert _signup(app.test_client(), "new@example.org", "New team")[0] == 302
+    assert _signup(app.test_client(), "newer@example.org", "Newer team")[0] == 429
+
+
+def test_parallel_signups_cannot_outrun_the_limit(
+    make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The count comes before the (slow) account creation, so eight sign-ups at once from
+    one address cannot all pass a limit of three."""
+    app = make_app(SIGNUP_MAX_PER_IP=3)
+    started: list[str] = []
+    release = threading.Event()
+
+    def slow_sign_up(*args: object, **kwargs: object) -> None:
+        # Held until every other request has been answered, so none can be refunded early.
+        started.append(str(args[1]))
+        release.wait(30)
+        raise auth_pages.AccountError("refused in this test")
+
+    monkeypatch.setattr(auth_pages, "sign_up", slow_sign_up)
+    with ThreadPoolExecutor(8) as pool:
+        futures = [
+            pool.submit(lambda n: _signup(app.test_client(), f"u{n}@example.org", f"T{n}")[0], n)
+            for n in range(8)
+        ]
+        deadline = time.monotonic() + 30
+        while sum(f.done() for f in futures) < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        answered_before_release = sum(f.done() for f in futures)
+        release.set()
+        statuses = [f.result(timeout=30) for f in futures]
+    assert answered_before_release == 5 and len(started) == 3
+    assert sorted(statuses) == [400] * 3 + [429] * 5
