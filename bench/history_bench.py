@@ -17,20 +17,18 @@ import random
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from shared.db import session_factory
 from shared.history import Cursor, HistoryFilter, history_page
 from shared.models import Job, JobItem, Paper, RegisteredModel, Result, Team, User
-from tests.service_fixtures import PG_ADMIN_URL, migrate
+from tests.service_fixtures import create_database, drop_database, migrate
 
 WORDS = [
     "social",
@@ -71,22 +69,6 @@ WORDS = [
 ]
 START = datetime(2024, 1, 1)
 BATCH = 5_000
-
-
-def create_database() -> str:
-    name = f"occlab_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(url: str) -> None:
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def sentence(rng: random.Random, n: int) -> str:
@@ -214,7 +196,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
-    url = create_database()
+    url = create_database("occlab_bench")
     try:
         migrate(url)
         t0 = time.perf_counter()

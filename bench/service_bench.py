@@ -1,8 +1,8 @@
 """End-to-end service benchmark: N papers through the JSON API with one worker process,
 against the engine alone on the same papers, and the bytes stored per paper.
 
-Runs on the machine's PostgreSQL and Redis (as in production) in a fresh database it drops
-afterwards:
+Runs on the machine's PostgreSQL (``OCCLAB_TEST_POSTGRES``) and Redis, as in production, in a
+fresh database it drops afterwards:
 
     .venv/bin/python bench/service_bench.py --papers 1000
 """
@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from shared.accounts import create_token, create_user
 from shared.config import load_settings
@@ -33,8 +32,11 @@ from shared.jobs import check_papers, model_vocab
 from shared.manifest import DEFAULT_MODEL_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests/ is not installed: its database helpers are shared
+
+from tests.service_fixtures import create_database, drop_database  # noqa: E402
+
 DATA = ROOT.parent / "shared" / "data" / "labelled-papers.csv"
-ADMIN = os.environ.get("OCCLAB_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1/test")
 TABLES = ("papers", "results", "job_items", "grid_cells", "loo_units", "jobs")
 
 
@@ -42,19 +44,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def fresh_database() -> str:
-    name = f"occlab_bench_{uuid.uuid4().hex[:8]}"
-    with create_engine(ADMIN, isolation_level="AUTOCOMMIT").connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    return make_url(ADMIN).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(url: str) -> None:
-    name = make_url(url).database
-    with create_engine(ADMIN, isolation_level="AUTOCOMMIT").connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -126,7 +115,7 @@ def usable_papers(n: int) -> list[dict[str, str]]:
 
 def run(n: int) -> dict[str, Any]:
     papers = usable_papers(n)
-    db_url = fresh_database()
+    db_url = create_database("occlab_bench")
     port = free_port()
     env = {
         **os.environ,

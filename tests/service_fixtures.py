@@ -27,7 +27,9 @@ PG_ADMIN_URL = os.environ.get(
 SYSTEM_REDIS_URL = os.environ.get("OCCLAB_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 __all__ = [
+    "create_database",
     "database_url",
+    "drop_database",
     "embedded_redis_url",
     "migrate",
     "postgres_url",
@@ -64,23 +66,39 @@ def migrate(url: str) -> None:
         Base.metadata.create_all(get_engine(url))
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for this test session, dropped afterwards."""
-    name = f"occlab_test_{uuid.uuid4().hex[:10]}"
+def create_database(prefix: str = "occlab_test") -> str:
+    """A fresh, empty PostgreSQL database on the admin server; returns its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
+    finally:
         admin.dispose()
-        require(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}")
-    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    yield url
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    """Drop a database made by :func:`create_database`, closing this process's connections."""
     get_engine(url).dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """Proves PostgreSQL is reachable (else skip, or fail under CI) with an empty database
+    for this test session, dropped afterwards."""
+    try:
+        url = create_database()
+    except Exception as exc:
+        require(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}")
+    yield url
+    drop_database(url)
 
 
 @pytest.fixture
@@ -94,28 +112,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'occlab.db'}"
     else:
-        base = request.getfixturevalue("postgres_url")
-        url = _fresh_pg_schema_db(base)
-        request.addfinalizer(lambda: _drop_db(url))
+        request.getfixturevalue("postgres_url")  # skip (or fail) here if PostgreSQL is down
+        url = create_database("occlab_t")
+        request.addfinalizer(lambda: drop_database(url))
     migrate(url)
     return url
-
-
-def _fresh_pg_schema_db(base_url: str) -> str:
-    name = f"occlab_t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(base_url).set(database=name).render_as_string(hide_password=False)
-
-
-def _drop_db(url: str) -> None:
-    get_engine(url).dispose()
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture(scope="session")
