@@ -5,7 +5,7 @@
 A database of its own is created (as tests/service_fixtures.py's ``postgres_url`` does, on
 ``OCCLAB_TEST_POSTGRES``), migrated to head, filled by bulk inserts (papers, results, and
 jobs with job items for the submitter filter; no grid cells: history never reads them),
-then each query of :func:`shared.history.history_page` (one page plus the capped count)
+then each query of :func:`shared.results.history.history_page` (one page plus the capped count)
 is run ``--repeat`` times. Prints p50/p95 in milliseconds per scenario and drops the
 database unless ``--keep``.
 """
@@ -26,8 +26,8 @@ from sqlalchemy import insert, text
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from shared.db import session_factory
-from shared.history import Cursor, HistoryFilter, history_page
 from shared.models import Job, JobItem, Paper, RegisteredModel, Result, Team, User
+from shared.results.history import Cursor, HistoryFilter, history_page
 from tests.service_fixtures import create_database, drop_database, migrate
 
 WORDS = [

@@ -28,7 +28,8 @@ from shared.accounts import create_token, create_user
 from shared.config import load_settings
 from shared.db import session_factory
 from shared.engine.dataset import read_labelled_csv
-from shared.jobs import check_papers, model_vocab
+from shared.jobs.registry import model_vocab
+from shared.jobs.submit import check_papers
 from shared.manifest import DEFAULT_MODEL_DIR
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,11 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import MetaData, create_engine, event, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from shared.config import ROOT
+
+if TYPE_CHECKING:
+    from shared.config import Settings
+
+Row = TypeVar("Row", bound="Base")
 
 # Named constraints make migrations reproducible and let SQLite's batch mode drop them.
 NAMING_CONVENTION = {
@@ -76,3 +84,38 @@ def dispose_engines() -> None:
     """Forget pooled connections inherited across fork; each process must open its own."""
     for engine in _ENGINES.values():
         engine.dispose(close=False)
+
+
+def upgrade_database(settings: Settings) -> str:
+    """Migrate ``settings.database_url`` to the newest revision; returns that revision."""
+    from alembic import command
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    if settings.database_url.startswith("sqlite"):
+        settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    # ConfigParser interpolates '%', which URL-encoded passwords contain.
+    cfg.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
+    command.upgrade(cfg, "head")
+    return str(ScriptDirectory.from_config(cfg).get_current_head())
+
+
+def get_or_add(
+    session: Session, model: type[Row], key: dict[str, Any], extra: dict[str, Any]
+) -> tuple[Row, bool]:
+    """The row with ``key``, added (with ``extra``) if there is none; True when added.
+
+    A concurrent insert of the same key loses to the unique constraint and reads the winner.
+    """
+    row = session.scalar(select(model).filter_by(**key))
+    if row is not None:
+        return row, False
+    try:
+        with session.begin_nested():
+            row = model(**key, **extra)
+            session.add(row)
+        return row, True
+    except IntegrityError:  # another submission added it a moment ago
+        return session.scalars(select(model).filter_by(**key)).one(), False

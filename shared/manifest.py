@@ -1,7 +1,7 @@
 """Reading a model directory's manifest and checking its files, without torch.
 
 The web process registers models and shows their metrics through this module; only the
-worker loads the weights (shared.engine.store).
+worker loads the weights (shared.engine.model_dir).
 """
 
 from __future__ import annotations

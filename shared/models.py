@@ -7,6 +7,7 @@ flip when the last abstract sentence is added" are plain SQL (see docs/ARCHITECT
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -24,8 +25,32 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import Base, utcnow
 
-JOB_STATUSES = ("queued", "running", "done", "failed", "cancelled")
-RESULT_STATUSES = ("pending", "running", "done", "failed")
+
+class JobStatus(StrEnum):
+    """queued -> running -> done | failed | cancelled; a finished job stays finished."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in FINISHED
+
+
+class ResultStatus(StrEnum):
+    """pending -> running (claimed by one task) -> done | failed; back to pending on errors."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+LIVE = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
+FINISHED = frozenset(JobStatus) - LIVE
 
 
 class Team(Base):
@@ -153,7 +178,7 @@ class Job(Base):
     source_name: Mapped[str | None] = mapped_column(String(300))
     title_unit: Mapped[str] = mapped_column(String(10), default="word")
     abstract_unit: Mapped[str] = mapped_column(String(10), default="sentence")
-    status: Mapped[str] = mapped_column(String(12), default="queued")
+    status: Mapped[str] = mapped_column(String(12), default=JobStatus.QUEUED)
     total: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
@@ -181,7 +206,7 @@ class Result(Base):
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))
     title_unit: Mapped[str] = mapped_column(String(10))
     abstract_unit: Mapped[str] = mapped_column(String(10))
-    status: Mapped[str] = mapped_column(String(10), default="pending")
+    status: Mapped[str] = mapped_column(String(10), default=ResultStatus.PENDING)
     probability: Mapped[float | None] = mapped_column(Float)
     units: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     skipped: Mapped[dict[str, Any] | None] = mapped_column(JSON)

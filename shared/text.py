@@ -187,3 +187,12 @@ def _is_glued_break(text: str, dot: int) -> bool:
         return False
     word = re.split(r"[^A-Za-z.]", token)[-1].lower()
     return word not in _NO_BREAK_AFTER and word not in _MAY_END
+
+
+def strip_title_prefix(title: str, abstract: str) -> str:
+    """Scopus exports start every abstract with its title and '. '; the model must not read it."""
+    # Only the exact export form: a title that merely shares the abstract's first words stays.
+    prefix = title + ". "
+    if title and abstract.startswith(prefix):
+        return abstract[len(prefix) :].lstrip()
+    return abstract

@@ -11,9 +11,12 @@ from typing import Literal
 
 from shared.text import split_sentences, tokenize, words
 
+# The text fields of a paper, in the order the model, the files and the pages name them.
+FIELDS = ("title", "abstract")
 Unit = Literal["word", "sentence"]
 UNITS: tuple[Unit, ...] = ("word", "sentence")
-# What each field is cut into when the person does not choose: the pages' one definition.
+# What each field is cut into when nobody chooses: the web, the API, the CLI and the engine
+# all read this one mapping.
 DEFAULT_UNITS: dict[str, Unit] = {"title": "word", "abstract": "sentence"}
 
 # The limits keep one paper's word-level grid (quadratic in length) within seconds.

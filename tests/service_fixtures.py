@@ -17,9 +17,9 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from shared.cli.embedded import start_redis, stop
 from shared.config import Settings, load_settings
 from shared.db import Base, get_engine
-from shared.embedded import start_redis, stop
 
 PG_ADMIN_URL = os.environ.get(
     "OCCLAB_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -18,9 +18,10 @@ from web.api import api
 from web.errors import register_error_handlers
 from web.extensions import SETTINGS, cache, celery, db
 from web.health import health
-from web.login import exempt_api_from_csrf, init_login
 from web.pages import register_pages
 from web.params import IdConverter
+from web.security import exempt_api_from_csrf, init_security
+from web.session import init_login
 
 
 class MissingSecretKey(RuntimeError):
@@ -74,7 +75,8 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     db.init_app(app, settings)
     celery.init_app(app, settings)
     cache.init_app(app, settings, app.config.get("CACHE_NAMESPACE"))
-    init_login(app)  # sessions, CSRF (the API exempt) and security headers
+    init_security(app)  # cookie flags, CSRF (the API exempt), security headers
+    init_login(app)
 
 
 def register_blueprints(app: Flask) -> None:

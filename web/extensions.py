@@ -13,10 +13,10 @@ from celery import Celery
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.cache import ViewCache
 from shared.config import Settings
 from shared.db import session_factory
-from shared.queue import make_celery
+from shared.jobs.dispatch import make_celery
+from shared.results.cache import ViewCache
 
 SETTINGS = "occlab.settings"
 

@@ -16,10 +16,10 @@ from flask import request
 from sqlalchemy import update
 
 from shared.db import utcnow
-from shared.jobs import JobRejected, Submission, create_job
+from shared.jobs.dispatch import enqueue_chunks
+from shared.jobs.submit import JobRejected, Submission, create_job
 from shared.models import Job, Result
-from shared.papers_io import FileError, parse_papers
-from shared.queue import enqueue_chunks
+from shared.papers import FileError, parse_papers
 from shared.units import UNITS
 from web.errors import ApiError
 from web.extensions import celery, db, settings
@@ -49,7 +49,7 @@ def start_job(sub: Submission, enqueue: Enqueue | None = None) -> Job:
 
     Raises ``JobRejected`` or ``InputError`` (unknown model) with nothing stored, or
     :class:`QueueUnavailable` when the broker is unreachable. ``enqueue`` defaults to
-    :func:`shared.queue.enqueue_chunks` (tests pass a stand-in).
+    :func:`shared.jobs.dispatch.enqueue_chunks` (tests pass a stand-in).
     """
     session = db.session
     try:

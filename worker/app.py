@@ -7,7 +7,7 @@ loads it, so the environment of that moment decides the broker, database and que
 
 Fork safety: the parent only imports code. Pooled SQL connections are dropped in each pool
 child (``worker_process_init``) and the model is loaded by the child on its first chunk
-(``shared.processing.model_for``), because neither sockets nor CUDA state survive a fork.
+(``worker.processing.model_for``), because neither sockets nor CUDA state survive a fork.
 
 Redelivery: a chunk is acknowledged only when it returns, so Redis hands a dead worker's
 chunk to another worker once ``OCCLAB_VISIBILITY_TIMEOUT`` (default 3600 s) has passed. That
@@ -25,7 +25,7 @@ from celery.signals import worker_process_init
 
 from shared.config import Settings, load_settings
 from shared.db import dispose_engines
-from shared.queue import CeleryConfig
+from shared.jobs.dispatch import CeleryConfig
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from celery import Celery
 from celery.signals import worker_ready, worker_shutdown
 
 from shared.config import Settings
-from shared.requeue import requeue_orphans
+from shared.jobs.requeue import requeue_orphans
 from worker.app import settings_of
 
 log = logging.getLogger(__name__)

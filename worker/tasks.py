@@ -1,7 +1,7 @@
 """Celery tasks: thin wrappers that call plain functions of ``shared`` (tests call those too).
 
 The one task, ``process_chunk(job_id, result_ids)``, computes a chunk with
-:func:`shared.processing.process_chunk`; papers that failed but have attempts left are sent
+:func:`worker.processing.process_chunk`; papers that failed but have attempts left are sent
 again as a new, smaller chunk of just their ids, after the backoff the outcome asks for.
 """
 
@@ -15,11 +15,13 @@ from typing import Any
 from celery import Task, shared_task
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared import processing
 from shared.config import Settings
 from shared.db import get_engine
-from shared.queue import PROCESS_CHUNK
-from worker import reaper  # noqa: F401  - connects the reaper to the worker's signals
+from shared.jobs.dispatch import PROCESS_CHUNK
+from worker import (
+    processing,
+    reaper,  # noqa: F401  - connects the reaper to the worker's signals
+)
 from worker.app import settings_of
 
 log = logging.getLogger(__name__)

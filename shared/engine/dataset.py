@@ -9,8 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.papers_io import strip_title_prefix
-from shared.text import tokenize
+from shared.text import strip_title_prefix, tokenize
 
 
 @dataclass(frozen=True)

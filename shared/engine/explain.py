@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from shared.engine.model import pad_batch
+from shared.engine.classifier import pad_batch
 from shared.engine.occlusion import (
     deletion_scores,
     field_scores,

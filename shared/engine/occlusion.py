@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from shared.engine.model import FieldEncoder, pad_batch, run_direction, weights
+from shared.engine.classifier import FieldEncoder, pad_batch, run_direction, weights
 
 # Tokens read per chunk (summed over its prefixes); bounds peak memory,
 # about 7 KB a token with the default model.

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from shared.engine.model import Classifier, pad_batch
-from shared.engine.store import DEFAULT_MODEL_DIR, load_model_dir
+from shared.engine.classifier import Classifier, pad_batch
+from shared.engine.model_dir import DEFAULT_MODEL_DIR, load_model_dir
 from shared.units import FieldUnits, InputError, split_units
 
 Tokens = Sequence[str]

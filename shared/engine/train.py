@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,27 +18,11 @@ from gensim.models import Word2Vec
 from torch import Tensor, nn
 from tqdm import tqdm
 
+from shared.engine.classifier import Architecture, Classifier
 from shared.engine.dataset import Paper, read_labelled_csv, stratified_split
-from shared.engine.model import Architecture, Classifier
-from shared.engine.store import save_model_dir, sha256_file
+from shared.engine.model_dir import save_model_dir, sha256_file
+from shared.engine.options import TrainConfig
 from shared.engine.vectors import rounded
-
-
-@dataclass
-class TrainConfig:
-    seed: int = 13
-    vector_size: int = 200
-    hidden_size: int = 128
-    num_layers: int = 2
-    max_epochs: int = 15
-    patience: int = 3
-    batch_size: int = 32
-    learning_rate: float = 2e-3
-    w2v_epochs: int = 15
-    limit: int | None = None  # use only this many papers (quick runs and tests)
-    name: str = "default"
-    version: str = "1.0.0"
-    fields: tuple[str, ...] = field(default=("title", "abstract"))
 
 
 def stable_hash(text: str) -> int:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.config import Settings
-from shared.jobs import refresh_jobs
+from shared.jobs.status import refresh_jobs
 from shared.models import Job, JobItem, Result
 from tests.browser.conftest import login
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.accounts import authenticate_token, create_token, create_user
 from shared.config import Settings
 from shared.db import session_factory
-from shared.jobs import register_model
+from shared.jobs.registry import register_model
 from shared.models import GridCell, Job, JobItem, LooUnit, Paper, Result
 from tests.service_fixtures import *  # noqa: F403  - database_url, service_settings, ...
 from web.app import create_app
@@ -111,7 +111,7 @@ def counts(sessions: sessionmaker[Session]) -> Callable[[], dict[str, int]]:
     return count
 
 
-# A finished result, written as a worker would (shared.processing.store_explanation).
+# A finished result, written as a worker would (worker.processing.store_explanation).
 GRID = [[0.1, 0.4, 0.55], [0.2, 0.6, 0.9]]
 UNITS = {
     "title": {"unit": "word", "units": [["social"], ["media"]], "labels": ["Social", "media"]},

@@ -1,12 +1,12 @@
-"""shared.cache: bytes by result and view, a namespace per database, and no failures when
+"""shared.results.cache: bytes by result and view, a namespace per database, and no failures when
 Redis is down (a miss and a no-op instead)."""
 
 from __future__ import annotations
 
 import redis
 
-from shared.cache import ViewCache, namespace_for
 from shared.config import Settings
+from shared.results.cache import ViewCache, namespace_for
 
 
 def test_round_trip_with_ttl(settings: Settings, redis_client: redis.Redis) -> None:

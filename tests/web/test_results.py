@@ -1,4 +1,4 @@
-"""shared.results: what the API serves equals what ``occlab explain --format json`` prints
+"""shared.results.stored: what the API serves equals what ``occlab explain --format json`` prints
 for the same explanation, once a worker has stored it as rows."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.manifest import read_vocab
 from shared.models import GridCell, Result
-from shared.results import IncompleteResult, render_result, result_json
+from shared.results.stored import IncompleteResult, render_result, result_json
 from shared.units import split_units
 from tests.web.conftest import GRID, LOO
 
@@ -41,7 +41,7 @@ def test_api_json_equals_occlab_explain_json(
     default_model_dir: Path,
 ) -> None:
     from shared.engine.export import to_json
-    from shared.processing import store_explanation
+    from worker.processing import store_explanation
 
     e = explanation(default_model_dir)
     rid = seed_result(team_id, status="running")

@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 
 from shared.config import Settings
 from shared.db import session_factory, session_scope
-from shared.jobs import Submission, create_job
+from shared.jobs.dispatch import enqueue_chunks, make_celery
+from shared.jobs.submit import Submission, create_job
 from shared.models import GridCell, Job, JobItem, LooUnit, Result, Team
-from shared.queue import enqueue_chunks, make_celery
 
 REPO = Path(__file__).resolve().parents[2]
 # No mingle/gossip/heartbeat: other test runs share the system Redis, and a test worker

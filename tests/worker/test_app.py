@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 import worker.app
 from shared.config import load_settings
-from shared.queue import PROCESS_CHUNK
+from shared.jobs.dispatch import PROCESS_CHUNK
 from worker.app import create_celery_app, settings_of
 from worker.cli import worker_argv, worker_command
 from worker.tasks import DatabaseTask, TaskSessions

@@ -1,4 +1,4 @@
-"""``shared.processing.process_chunk`` called directly, as the task calls it: failure and
+"""``worker.processing.process_chunk`` called directly, as the task calls it: failure and
 retry, idempotency, cancelled jobs, reuse of a team's earlier results, a worker that died."""
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from sqlalchemy import select, text
 from shared.config import Settings, load_settings
 from shared.db import session_factory, session_scope
 from shared.engine import Model
-from shared.jobs import Submission, cancel_job, create_job, refresh_jobs
+from shared.jobs.status import cancel_job, refresh_jobs
+from shared.jobs.submit import Submission, create_job
 from shared.models import GridCell, Job, LooUnit, RegisteredModel, Result
-from shared.processing import process_chunk
 from tests.conftest import TOY_ABSTRACT, TOY_TITLE
 from tests.worker.support import count_rows, make_team, stored_results
+from worker.processing import process_chunk
 
 PAPERS = [
     {"title": TOY_TITLE, "abstract": TOY_ABSTRACT},

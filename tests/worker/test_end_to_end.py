@@ -16,7 +16,7 @@ from sqlalchemy import update
 from shared.config import load_settings
 from shared.db import session_scope
 from shared.engine import occlusion_grid
-from shared.jobs import Submission, create_job
+from shared.jobs.submit import Submission, create_job
 from shared.models import GridCell, LooUnit, Paper, Result
 from tests.worker.support import (
     count_rows,

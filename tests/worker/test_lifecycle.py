@@ -11,16 +11,9 @@ from sqlalchemy import select
 from shared.config import Settings
 from shared.db import session_factory, session_scope
 from shared.engine import Model
-from shared.jobs import (
-    JobRejected,
-    Submission,
-    cancel_job,
-    check_papers,
-    create_job,
-    model_vocab,
-    refresh_jobs,
-    register_model,
-)
+from shared.jobs.registry import model_vocab, register_model
+from shared.jobs.status import cancel_job, refresh_jobs
+from shared.jobs.submit import JobRejected, Submission, check_papers, create_job
 from shared.manifest import DEFAULT_MODEL_DIR
 from shared.models import Job, RegisteredModel, Result
 from tests.worker.support import make_team, stored_results

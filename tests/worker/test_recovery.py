@@ -15,20 +15,20 @@ from click.testing import CliRunner
 from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
-import shared.processing
+import worker.processing
 import worker.tasks
 from shared.cli import main
 from shared.config import Settings, load_settings
 from shared.db import session_factory, session_scope, utcnow
 from shared.engine import Model
-from shared.jobs import cancel_job
+from shared.jobs.dispatch import PROCESS_CHUNK
+from shared.jobs.requeue import requeue_stale
+from shared.jobs.status import cancel_job
 from shared.models import GridCell, Job, Result
-from shared.processing import ChunkOutcome, _claim
-from shared.queue import PROCESS_CHUNK
-from shared.requeue import requeue_stale
 from tests.worker.support import make_team, stored_results
 from tests.worker.test_chunks import PAPERS, job_of, run, settings, submit
 from worker.app import create_celery_app
+from worker.processing import ChunkOutcome, _claim
 
 __all__ = ["settings"]  # the fixture, shared with test_chunks
 
@@ -47,7 +47,7 @@ def test_a_database_error_after_the_claim_puts_the_results_back(
     def locked(*_: Any) -> None:
         raise OperationalError("INSERT", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(shared.processing, "store_explanation", locked)
+    monkeypatch.setattr(worker.processing, "store_explanation", locked)
     with pytest.raises(OperationalError):
         run(settings, job_id, todo, lambda _: engine_model)
     assert attempts_and_statuses(settings, job_id) == [("pending", 1), ("failed", 3)]
@@ -64,7 +64,7 @@ def test_cells_saved_first_by_another_copy_are_skipped_not_an_error(
 ) -> None:
     """SQLite has no row lock: another copy can commit between this one's read and write."""
     job_id, todo = submit(settings, make_team(settings.database_url), PAPERS[:1])
-    real_store = shared.processing.store_explanation
+    real_store = worker.processing.store_explanation
 
     def other_copy_first(session: Any, result: Result, e: Any, ms: float) -> None:
         with session_scope(settings.database_url) as other:
@@ -72,7 +72,7 @@ def test_cells_saved_first_by_another_copy_are_skipped_not_an_error(
             other.get_one(Result, result.id).status = "done"
         real_store(session, result, e, ms)
 
-    monkeypatch.setattr(shared.processing, "store_explanation", other_copy_first)
+    monkeypatch.setattr(worker.processing, "store_explanation", other_copy_first)
     outcome = run(settings, job_id, todo, lambda _: engine_model)
     assert (outcome.skipped, outcome.done) == (todo, [])
     assert stored_results(settings.database_url, job_id)[0]["cells"] == {(1, 1): 0.5}

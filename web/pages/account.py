@@ -33,7 +33,8 @@ from shared.accounts import (
 )
 from shared.models import ApiToken, Invitation, Membership
 from web.extensions import db
-from web.login import (
+from web.security import safe_next
+from web.session import (
     TEAM_KEY,
     current_membership,
     current_team,
@@ -41,7 +42,6 @@ from web.login import (
     is_owner,
     login_required,
     memberships,
-    safe_next,
 )
 
 account_pages = Blueprint("account_pages", __name__)

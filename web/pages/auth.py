@@ -37,10 +37,11 @@ from shared.accounts import (
     sign_up,
     verify_password,
 )
+from shared.accounts.limits import AttemptLimiter
 from shared.models import Invitation, User
-from shared.ratelimit import FailureLimiter
 from web.extensions import cache, db
-from web.login import TEAM_KEY, current_user, login_required, safe_next
+from web.security import safe_next
+from web.session import TEAM_KEY, current_user, login_required
 
 auth_pages = Blueprint("auth_pages", __name__)
 
@@ -55,9 +56,9 @@ _DUMMY_HASH = (
 
 @dataclass(frozen=True)
 class LoginLimiters:
-    pair: FailureLimiter  # per (email, address)
-    address: FailureLimiter
-    signup: FailureLimiter  # accounts created per address
+    pair: AttemptLimiter  # per (email, address)
+    address: AttemptLimiter
+    signup: AttemptLimiter  # accounts created per address
 
 
 def limiters() -> LoginLimiters:
@@ -67,11 +68,11 @@ def limiters() -> LoginLimiters:
         views, window = cache.views, app.config.get("LOGIN_WINDOW_S", 15 * 60)
         prefix = f"occlab:{views.namespace}"
         app.extensions[LIMITERS_KEY] = LoginLimiters(
-            pair=FailureLimiter(views.client, f"{prefix}:login-fail",
+            pair=AttemptLimiter(views.client, f"{prefix}:login-fail",
                                 app.config.get("LOGIN_MAX_FAILURES", 5), window),
-            address=FailureLimiter(views.client, f"{prefix}:login-fail-ip",
+            address=AttemptLimiter(views.client, f"{prefix}:login-fail-ip",
                                    app.config.get("LOGIN_MAX_FAILURES_PER_IP", 50), window),
-            signup=FailureLimiter(views.client, f"{prefix}:signup-ip",
+            signup=AttemptLimiter(views.client, f"{prefix}:signup-ip",
                                   app.config.get("SIGNUP_MAX_PER_IP", 10),
                                   app.config.get("SIGNUP_WINDOW_S", 60 * 60)),
         )  # fmt: skip

@@ -13,12 +13,12 @@ from typing import Any
 from flask import Blueprint, render_template, request
 
 from shared.models import Result
-from shared.results import result_json
+from shared.results.stored import result_json
 from web.extensions import db
-from web.login import current_team_id, login_required
 from web.pages.result_view import delta_scale
 from web.pages.results import explanation_view, team_result
 from web.params import positive_int
+from web.session import current_team_id, login_required
 
 compare_pages = Blueprint("compare_pages", __name__)
 

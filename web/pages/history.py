@@ -1,6 +1,6 @@
 """``/history``: every result of the team, newest first, searchable and filterable.
 
-The query lives in :mod:`shared.history` (keyset pages, a capped count); this view only
+The query lives in :mod:`shared.results.history` (keyset pages, a capped count); this view only
 reads the form, says which values it could not use, and renders. Ticking two results and
 pressing "Compare selected" sends them to ``/compare?r=..&r=..``.
 """
@@ -13,11 +13,11 @@ from typing import Any
 from flask import Blueprint, render_template, request
 from werkzeug.datastructures import MultiDict
 
-from shared.history import Cursor, HistoryFilter, history_page, team_models, team_submitters
+from shared.results.history import Cursor, HistoryFilter, history_page, team_models, team_submitters
 from web.extensions import db
-from web.login import current_team_id, login_required
 from web.pages.result_view import colour_class
 from web.params import MAX_ID, positive_int
+from web.session import current_team_id, login_required
 
 history_pages = Blueprint("history_pages", __name__)
 

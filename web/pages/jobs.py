@@ -25,12 +25,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response as BaseResponse
 
-from shared.jobs import cancel_job
+from shared.jobs.status import cancel_job
 from shared.models import Job
 from web.extensions import db
-from web.login import current_team_id, login_required
 from web.pages.job_progress import ITEMS_PER_PAGE, failures, items, pages, progress
 from web.params import positive_int
+from web.session import current_team_id, login_required
 
 job_pages = Blueprint("job_pages", __name__)
 JOBS_PER_PAGE = 20

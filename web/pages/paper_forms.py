@@ -15,7 +15,8 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse
 
-from shared.jobs import JobRejected, Submission, find_model, model_vocab
+from shared.jobs.registry import find_model, model_vocab
+from shared.jobs.submit import JobRejected, Submission
 from shared.models import RegisteredModel
 from shared.text import words
 from shared.units import DEFAULT_UNITS, UNITS, InputError, split_units

@@ -16,12 +16,12 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from shared.models import Result
-from shared.results import grid_csv, render_result, result_json
-from web.api_results import cached_view
+from shared.results.stored import grid_csv, render_result, result_json
+from web.api.results import cached_view
 from web.extensions import db
-from web.login import current_team_id, login_required
 from web.pages.result_charts import activation_view
 from web.pages.result_view import delta_scale, heatmap, legend_stops, loo_text
+from web.session import current_team_id, login_required
 
 result_pages = Blueprint("result_pages", __name__)
 

@@ -14,9 +14,8 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from shared.jobs import JobRejected, Submission
+from shared.jobs.submit import JobRejected, Submission
 from shared.units import DEFAULT_UNITS, InputError
-from web.login import current_team_id, current_user, login_required
 from web.pages.paper_forms import (
     FIELDS,
     Choices,
@@ -30,6 +29,7 @@ from web.pages.paper_forms import (
     vocab_of,
 )
 from web.pages.upload import upload_pages
+from web.session import current_team_id, current_user, login_required
 from web.submissions import QueueUnavailable, start_job
 
 submit_pages = Blueprint("submit_pages", __name__)

@@ -13,11 +13,11 @@ from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
-from shared.jobs import JobRejected, Submission, check_papers
-from shared.papers_io import FileError, Row, decode_text, parse_papers
+from shared.jobs.submit import JobRejected, Submission, check_papers
+from shared.papers import FileError, Row, decode_text, parse_papers
+from shared.papers.tabular import TARGETS, csv_columns, guess_mapping
 from shared.units import InputError
 from web.extensions import settings
-from web.login import current_team_id, current_user, login_required
 from web.pages.paper_forms import (
     Choices,
     chosen_model,
@@ -27,15 +27,8 @@ from web.pages.paper_forms import (
     to_job,
     vocab_of,
 )
-from web.pages.upload_files import (
-    FORMATS,
-    TARGETS,
-    StoredUpload,
-    UploadStore,
-    csv_columns,
-    default_mapping,
-    parse_csv,
-)
+from web.pages.uploads import StoredUpload, UploadStore
+from web.session import current_team_id, current_user, login_required
 from web.submissions import QueueUnavailable, start_job
 
 upload_pages = Blueprint("upload_pages", __name__)
@@ -86,7 +79,7 @@ def receive() -> Any:
     if upload is None or not upload.filename:
         return _step1("Choose a file to upload.", 400)
     name = upload.filename.replace("\\", "/").rsplit("/", 1)[-1][:300]
-    if StoredUpload("", name, b"").kind not in FORMATS:
+    if StoredUpload("", name, b"").kind is None:
         return _step1(f"{name} is not a .csv, .jsonl or .bib file.", 400)
     data = upload.read()
     if not data.strip():
@@ -106,16 +99,14 @@ def analyse(upload: StoredUpload, form: dict[str, str], vocab: frozenset[str],
             units: dict[str, str]) -> Analysis:  # fmt: skip
     out = Analysis(upload)
     try:
+        mapping = None
         if upload.kind == "csv":
-            text = decode_text(upload.data, upload.name)
-            out.columns = csv_columns(text)
-            guess = default_mapping(out.columns)
-            out.mapping = {t: _column(form, t, out.columns, guess[t]) for t in TARGETS}
-            if not (out.mapping["title"] and out.mapping["abstract"]):
+            out.columns = csv_columns(decode_text(upload.data, upload.name))
+            guess = guess_mapping(out.columns)
+            out.mapping = mapping = {t: _column(form, t, out.columns, guess[t]) for t in TARGETS}
+            if not (mapping["title"] and mapping["abstract"]):
                 return out
-            parsed = parse_csv(text, out.mapping)
-        else:
-            parsed = parse_papers(upload.data, upload.name)
+        parsed = parse_papers(upload.data, upload.name, mapping)
     except FileError as exc:
         out.file_error = str(exc)
         return out

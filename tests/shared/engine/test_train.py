@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from shared.engine.dataset import read_labelled_csv, stratified_split
-from shared.engine.store import sha256_file
+from shared.engine.model_dir import sha256_file
 from shared.engine.train import roc_auc
 
 

@@ -16,8 +16,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.accounts.limits import AttemptLimiter
 from shared.models import Membership, User
-from shared.ratelimit import FailureLimiter
 from tests.web.pages.auth_helpers import PASSWORD, csrf_from, log_in, make_user
 from web.pages import auth as auth_pages
 
@@ -197,7 +197,7 @@ def test_the_limiter_counts_before_checking(store: str, system_redis_url: str) -
         client = redis.Redis.from_url(system_redis_url)
     else:
         client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
-    limiter = FailureLimiter(client=client, prefix=f"t-{uuid.uuid4().hex}", limit=2, window_s=60)
+    limiter = AttemptLimiter(client=client, prefix=f"t-{uuid.uuid4().hex}", limit=2, window_s=60)
     key = limiter.key("a@example.org", "10.0.0.1")
     counts = [limiter.count(key) for _ in range(3)]
     assert [c for c, _ in counts] == [1, 2, 3] and all(0 < left <= 61 for _, left in counts)

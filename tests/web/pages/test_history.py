@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.accounts import create_user
 from shared.config import Settings
-from shared.history import Cursor, HistoryFilter, history_page
-from shared.jobs import register_model
+from shared.jobs.registry import register_model
 from shared.models import Job, JobItem, Paper, RegisteredModel, Result, User
+from shared.results.history import Cursor, HistoryFilter, history_page
 from tests.web.pages.test_results_pages import log_in
 
 START = datetime(2026, 1, 1, 12)

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import Settings
-from shared.jobs import Submission, create_job, refresh_jobs
+from shared.jobs.status import refresh_jobs
+from shared.jobs.submit import Submission, create_job
 from shared.models import Job, JobItem, Membership, Result, User
 from tests.web.pages.auth_helpers import log_in, make_user
 

@@ -1,0 +1,71 @@
+"""Accounts: people and teams, API tokens, memberships and invitations, attempt limits.
+
+Callers import from here; the modules split the rules by what they are about."""
+
+from shared.accounts.memberships import (
+    INVITE_TTL,
+    ROLES,
+    accept_invitation,
+    cancel_invitation,
+    create_invitation,
+    find_invitation,
+    members_of,
+    pending_invitations,
+    revoke_membership,
+    set_role,
+    sign_up,
+)
+from shared.accounts.people import (
+    MIN_PASSWORD,
+    AccountError,
+    add_member,
+    create_user,
+    find_user,
+    get_or_create_team,
+    hash_password,
+    new_user,
+    normalise_email,
+    teams_of,
+    verify_password,
+)
+from shared.accounts.tokens import (
+    LAST_USED_EVERY,
+    TOKEN_PREFIX,
+    authenticate_token,
+    create_token,
+    digest,
+    revoke_token,
+    tokens_of,
+)
+
+__all__ = [
+    "INVITE_TTL",
+    "LAST_USED_EVERY",
+    "MIN_PASSWORD",
+    "ROLES",
+    "TOKEN_PREFIX",
+    "AccountError",
+    "accept_invitation",
+    "add_member",
+    "authenticate_token",
+    "cancel_invitation",
+    "create_invitation",
+    "create_token",
+    "create_user",
+    "digest",
+    "find_invitation",
+    "find_user",
+    "get_or_create_team",
+    "hash_password",
+    "members_of",
+    "new_user",
+    "normalise_email",
+    "pending_invitations",
+    "revoke_membership",
+    "revoke_token",
+    "set_role",
+    "sign_up",
+    "teams_of",
+    "tokens_of",
+    "verify_password",
+]

@@ -1,0 +1,85 @@
+"""The engine's commands: `occlab train`, `explain` and `bench`.
+
+Engine imports happen inside the commands, so `occlab --help` stays fast and the web's
+commands never load torch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from shared.cli.errors import BadInput
+
+FORMATS = ("json", "csv", "png", "svg")
+
+
+@click.command()
+@click.option("--data", type=click.Path(path_type=Path), required=True, help="Labelled CSV.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Model directory.")
+@click.option("--seed", default=13, show_default=True)
+@click.option("--epochs", "max_epochs", default=15, show_default=True, help="At most this many.")
+@click.option("--patience", default=3, show_default=True)
+@click.option("--hidden", "hidden_size", default=128, show_default=True)
+@click.option("--layers", "num_layers", default=2, show_default=True)
+@click.option("--vector-size", default=200, show_default=True)
+@click.option("--limit", type=int, default=None, help="Use only this many papers (quick runs).")
+@click.option("--name", default="default", show_default=True)
+@click.option("--version", default="1.0.0", show_default=True)
+def train(data: Path, out: Path, **options: Any) -> None:
+    """Train word2vec and the classifier on a labelled CSV; write a model directory."""
+    from shared.engine.train import TrainConfig, train_model
+
+    if not data.is_file():
+        raise BadInput(f"{data}: no such file; pass the labelled CSV with --data")
+    manifest = train_model(data, out, TrainConfig(**options), log=click.echo)
+    test = manifest["metrics"]["test"]
+    click.echo(f"wrote {out}: test accuracy {test['accuracy']:.4f}, ROC-AUC {test['roc_auc']:.4f}")
+
+
+@click.command()
+@click.argument("papers", required=False, type=click.Path(path_type=Path))
+@click.option("--title", help="The paper's title (one paper).")
+@click.option("--abstract", help="The paper's abstract (one paper).")
+@click.option("--model", "model_dir", type=click.Path(path_type=Path), help="Model directory.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Default: from --out, or json.")
+@click.option("--out", type=click.Path(path_type=Path), help="File (one paper) or directory.")
+@click.option("--title-unit", type=click.Choice(["word", "sentence"]), default="word")
+@click.option("--abstract-unit", type=click.Choice(["word", "sentence"]), default="sentence")
+@click.option("--batch-size", default=32, show_default=True)
+def explain(papers: Path | None, title: str | None, abstract: str | None, **opts: Any) -> None:
+    """Explain one paper (--title/--abstract) or every paper in a CSV/JSONL file."""
+    from shared.cli import explain_papers
+
+    if papers is None and (title is None or abstract is None):
+        raise BadInput("give --title and --abstract for one paper, or a CSV/JSONL file of papers")
+    if papers is not None and (title is not None or abstract is not None):
+        raise BadInput("give either a file of papers or --title/--abstract, not both")
+    try:
+        if papers is None:
+            explain_papers.explain_one_paper(
+                {"title": title or "", "abstract": abstract or ""}, **opts
+            )
+        else:
+            explain_papers.explain_file(papers, **opts)
+    except explain_papers.CommandInputError as exc:
+        raise BadInput(str(exc)) from exc
+
+
+@click.command()
+@click.option("--model", "model_dir", type=click.Path(path_type=Path), help="Model directory.")
+@click.option("--data", type=click.Path(path_type=Path), default=None, help="Labelled CSV.")
+@click.option("--papers", "n_papers", default=64, show_default=True)
+@click.option("--seed", default=7, show_default=True)
+@click.option("--json-out", type=click.Path(path_type=Path), help="Also write figures as JSON.")
+def bench(
+    model_dir: Path | None, data: Path | None, n_papers: int, seed: int, json_out: Path | None
+) -> None:
+    """Benchmark the engine against the seed's per-cell loop; prints figures."""
+    from shared.cli.benchmark import run_bench
+
+    figures = run_bench(model_dir, data, n_papers, seed, echo=click.echo)
+    if json_out:
+        json_out.write_text(json.dumps(figures, indent=2) + "\n")

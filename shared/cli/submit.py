@@ -1,0 +1,41 @@
+"""`occlab submit`: send a file of papers to a server and follow the job."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from shared.cli.errors import fail
+from shared.models import FINISHED, JobStatus
+
+if TYPE_CHECKING:
+    pass
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--server", required=True, envvar="OCCLAB_SERVER", help="e.g. http://host:5000")
+@click.option("--token", "api_token", required=True, envvar="OCCLAB_TOKEN", help="API token.")
+@click.option("--model", help="name or name:version (default: the server's default model).")
+@click.option("--title-unit", type=click.Choice(["word", "sentence"]), default="word")
+@click.option("--abstract-unit", type=click.Choice(["word", "sentence"]), default="sentence")
+@click.option("--wait/--no-wait", default=True, help="Follow the job until it ends.")
+def submit(
+    file: Path, server: str, api_token: str, model: str | None, wait: bool, **units: str
+) -> None:
+    """Submit a CSV/JSONL file of papers to a server and follow the job."""
+    from shared.client import ClientError, follow_job, job_url, submit_file
+
+    fields = {**units, **({"model": model} if model else {})}
+    try:
+        job = submit_file(server, api_token, file, fields)
+        click.echo(f"job {job['id']}: {job_url(server, job)}")
+        status = follow_job(server, api_token, job) if wait else str(job.get("status"))
+    except ClientError as exc:
+        fail(str(exc))
+    click.echo(f"job {job['id']} {status}")
+    if status in FINISHED - {JobStatus.DONE}:
+        sys.exit(1)

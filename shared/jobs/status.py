@@ -1,0 +1,76 @@
+"""A job's progress and end: counts recomputed from its results in SQL, cancel, team lookup."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import Session
+
+from shared.db import utcnow
+from shared.models import FINISHED, LIVE, Job, JobItem, Result
+
+
+def refresh_jobs(session: Session, job_ids: Sequence[int]) -> None:
+    """Recount done/failed from the results and move each job's status along."""
+    if not job_ids:
+        return
+    _lock_jobs(session, job_ids)
+    done = func.sum(case((Result.status == "done", 1), else_=0))
+    failed = func.sum(case((Result.status == "failed", 1), else_=0))
+    running = func.sum(case((Result.status == "running", 1), else_=0))
+    rows = session.execute(
+        select(JobItem.job_id, done, failed, running)
+        .join(Result, Result.id == JobItem.result_id)
+        .where(JobItem.job_id.in_(job_ids))
+        .group_by(JobItem.job_id)
+    ).all()
+    for job_id, n_done, n_failed, n_running in rows:
+        job = session.get(Job, job_id, populate_existing=True)
+        if job is None or job.status in FINISHED:  # its counts stay as they were at the end
+            continue
+        job.done, job.failed = int(n_done or 0), int(n_failed or 0)
+        _advance(job, int(n_running or 0))
+
+
+def _lock_jobs(session: Session, job_ids: Sequence[int]) -> None:
+    """Lock the jobs before counting: row locks on PostgreSQL, the write lock on SQLite.
+
+    Without it, two chunks that finish together can each count before the other commits,
+    and the staler count, written last, leaves a finished job "running" for ever. Locking
+    one id at a time, in order, keeps two refreshes of overlapping jobs from deadlocking.
+    """
+    for job_id in sorted(set(job_ids)):
+        session.execute(
+            update(Job).where(Job.id == job_id).values(done=Job.done),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def _advance(job: Job, running: int) -> None:
+    # A finished job stays finished: a resubmission that resets a result it shares (a failed
+    # paper tried again) concerns the new job, not this one.
+    if job.status in FINISHED:
+        return
+    if job.done + job.failed >= job.total:
+        job.status = "failed" if job.failed == job.total else "done"
+        job.finished_at = job.finished_at or utcnow()
+    elif running or job.done or job.failed:
+        job.status = "running"
+        job.started_at = job.started_at or utcnow()
+
+
+def cancel_job(session: Session, job: Job) -> bool:
+    """Cancel a job that has not finished; its chunks not yet started then do nothing.
+
+    A conditional UPDATE: a worker's refresh that just finished the job (or holds its row
+    lock, finishing it now) wins over the status this session read before."""
+    cancelled = session.scalar(
+        update(Job)
+        .where(Job.id == job.id, Job.status.in_(LIVE))
+        .values(status="cancelled", finished_at=utcnow())
+        .returning(Job.id),
+        execution_options={"synchronize_session": False},
+    )
+    session.refresh(job)
+    return cancelled is not None

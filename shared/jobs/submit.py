@@ -1,0 +1,173 @@
+"""Submitting a job: the SQL side, with no model and no torch.
+
+A submission writes the job, its papers and their pending results in one transaction; the
+tasks are sent only after that commit, so a worker never looks for rows that are not there."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from shared.config import Settings
+from shared.db import get_or_add
+from shared.jobs.registry import find_model, model_vocab
+from shared.jobs.status import refresh_jobs
+from shared.models import LIVE, Job, JobItem, Paper, Result
+from shared.units import FIELDS, UNITS, InputError, split_units
+
+MAX_EXTERNAL_ID = 300  # Paper.external_id is String(300)
+
+
+@dataclass
+class PaperProblem:
+    index: int  # 1-based position in the submission (or the file's line number)
+    field: str | None
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "field": self.field, "error": self.message}
+
+
+@dataclass
+class JobRejected(ValueError):
+    """Nothing was stored; each problem says which paper and field, and what to fix."""
+
+    problems: list[PaperProblem] = field(default_factory=list)
+    message: str = "the submission has errors"
+
+    def __str__(self) -> str:
+        first = self.problems[0] if self.problems else None
+        return f"{self.message}: paper {first.index}: {first.message}" if first else self.message
+
+
+def content_hash(title: str, abstract: str) -> str:
+    return hashlib.sha256(f"{title}\x1f{abstract}".encode()).hexdigest()
+
+
+def check_papers(
+    papers: Sequence[Mapping[str, Any]],
+    vocab: frozenset[str],
+    units: Mapping[str, str],
+    indexes: Sequence[int] | None = None,
+) -> list[PaperProblem]:
+    """Every problem in the submission, each naming the paper and the field."""
+    problems = []
+    for n, paper in enumerate(papers):
+        index = indexes[n] if indexes else n + 1
+        if not isinstance(paper, Mapping):
+            problems.append(
+                PaperProblem(index, None, "each paper must be an object with title and abstract")
+            )
+            continue
+        external = paper.get("id")
+        if external is not None and len(str(external)) > MAX_EXTERNAL_ID:
+            message = f"id is {len(str(external)):,} characters; the limit is {MAX_EXTERNAL_ID}"
+            problems.append(PaperProblem(index, "id", message))
+        for f in FIELDS:
+            try:
+                split_units(f, paper.get(f), units[f], vocab)
+            except InputError as exc:
+                problems.append(PaperProblem(index, f, str(exc)))
+    return problems
+
+
+@dataclass
+class Submission:
+    team_id: int
+    submitter_id: int | None
+    papers: Sequence[Mapping[str, Any]]
+    model: str | None = None
+    title_unit: str = "word"
+    abstract_unit: str = "sentence"
+    source: str = "api"
+    source_name: str | None = None
+    indexes: Sequence[int] | None = None
+
+
+def create_job(session: Session, settings: Settings, sub: Submission) -> tuple[Job, list[int]]:
+    """Add the job with its papers and results (not committed); returns it and the result ids
+    that need computing. Raises :class:`JobRejected` and adds nothing if any paper is bad."""
+    units = {"title": sub.title_unit, "abstract": sub.abstract_unit}
+    for f, unit in units.items():
+        if unit not in UNITS:
+            raise JobRejected([PaperProblem(0, f, f"{f}_unit must be one of {', '.join(UNITS)}")])
+    if not sub.papers:
+        raise JobRejected([], "no papers: give at least one paper with a title and an abstract")
+    if len(sub.papers) > settings.max_papers_per_job:
+        raise JobRejected(
+            [],
+            f"{len(sub.papers):,} papers; the limit is "
+            f"{settings.max_papers_per_job:,} a job: split the file",
+        )
+    model = find_model(session, settings, sub.model)
+    problems = check_papers(sub.papers, model_vocab(model.path), units, sub.indexes)
+    if problems:
+        raise JobRejected(problems)
+    job = Job(
+        team_id=sub.team_id,
+        submitter_id=sub.submitter_id,
+        model_id=model.id,
+        source=sub.source,
+        source_name=sub.source_name,
+        total=len(sub.papers),
+        **{"title_unit": sub.title_unit, "abstract_unit": sub.abstract_unit},
+    )
+    session.add(job)
+    session.flush()
+    todo: list[int] = []
+    for position, paper in enumerate(sub.papers):
+        result, fresh = _result_for(session, job, paper)
+        session.add(JobItem(job_id=job.id, position=position, result_id=result.id))
+        if fresh and result.id not in todo:  # the same paper twice in one job: one task
+            todo.append(result.id)
+    session.flush()
+    refresh_jobs(session, [job.id])
+    return job, todo
+
+
+def _result_for(session: Session, job: Job, paper: Mapping[str, Any]) -> tuple[Result, bool]:
+    """The paper's result under this job's model and units, and whether it must be computed.
+
+    The same text already submitted by the team reuses its result (done, or queued by a
+    live earlier job); a failed one is reset so the paper is tried again. A pending or
+    running result that no other live job holds (its job was cancelled, or the web died
+    before enqueueing) is sent again: nothing else would ever compute it, and a second copy
+    is harmless (a chunk skips results already done).
+    """
+    title, abstract = paper["title"].strip(), paper["abstract"].strip()
+    key = {"team_id": job.team_id, "content_hash": content_hash(title, abstract)}
+    extra = {"title": title, "abstract": abstract, "external_id": paper.get("id")}
+    row, _ = get_or_add(session, Paper, key, extra)
+    result, created = get_or_add(
+        session,
+        Result,
+        {
+            "team_id": job.team_id,
+            "paper_id": row.id,
+            "model_id": job.model_id,
+            "title_unit": job.title_unit,
+            "abstract_unit": job.abstract_unit,
+        },
+        {},
+    )
+    if result.status == "failed":
+        result.status, result.attempts, result.error = "pending", 0, None
+        return result, True
+    if not created and result.status in ("pending", "running"):
+        return result, not _held_by_live_job(session, result.id, job.id)
+    return result, created
+
+
+def _held_by_live_job(session: Session, result_id: int, job_id: int) -> bool:
+    held = exists().where(
+        JobItem.result_id == result_id,
+        JobItem.job_id == Job.id,
+        Job.id != job_id,
+        Job.status.in_(LIVE),
+    )
+    return bool(session.scalar(select(held)))

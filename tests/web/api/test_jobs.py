@@ -1,0 +1,146 @@
+"""Submitting papers: 202 with rows stored and chunks sent to Redis only after the commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import redis
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.config import Settings
+from shared.models import Job, JobItem, Paper, Result
+from web.api import jobs as api_jobs
+
+PAPERS = [
+    {"title": "Social media", "abstract": "We study it. It matters.", "id": 7},
+    {"title": "Deep learning", "abstract": "We study the trees."},
+]
+
+
+def submit(client: FlaskClient, auth: dict[str, str], **body: Any) -> Any:
+    return client.post("/api/v1/jobs", json={"papers": PAPERS, **body}, headers=auth)
+
+
+def test_submit_stores_rows_and_sends_chunks_after_commit(
+    client: FlaskClient,
+    auth: dict[str, str],
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    redis_client: redis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[int] = []
+    real = api_jobs.enqueue_chunks
+
+    def committed_first(app: Any, s: Settings, job_id: int, ids: list[int]) -> int:
+        with sessions() as other:  # another connection sees the rows only once committed
+            seen.append(len(other.scalars(select(Result).where(Result.id.in_(ids))).all()))
+        return real(app, s, job_id, ids)
+
+    monkeypatch.setattr(api_jobs, "enqueue_chunks", committed_first)
+    response = submit(client, auth)
+    assert response.status_code == 202, response.json
+    job_id = response.json["id"]
+    assert response.headers["Location"] == response.json["url"] == f"/api/v1/jobs/{job_id}"
+    assert seen == [2]
+    assert redis_client.llen(settings.task_queue) == 1  # two results, one chunk of 16
+    with sessions() as session:
+        job = session.get_one(Job, job_id)
+        assert (job.status, job.total, job.source) == ("queued", 2, "api")
+        papers = session.scalars(select(Paper).order_by(Paper.id)).all()
+        assert [(p.title, p.external_id) for p in papers] == [
+            ("Social media", "7"),
+            ("Deep learning", None),
+        ]
+
+
+def test_chunks_follow_the_chunk_size(
+    make_app: Callable[..., Any],
+    auth: dict[str, str],
+    settings: Settings,
+    redis_client: redis.Redis,
+) -> None:
+    client = make_app(SETTINGS=settings.with_overrides(chunk_size=1)).test_client()
+    assert submit(client, auth).status_code == 202
+    assert redis_client.llen(settings.task_queue) == 2
+
+
+def test_resubmitting_reuses_results_and_sends_nothing(
+    client: FlaskClient, auth: dict[str, str], settings: Settings, redis_client: redis.Redis
+) -> None:
+    first, second = submit(client, auth), submit(client, auth)
+    assert first.status_code == second.status_code == 202
+    assert redis_client.llen(settings.task_queue) == 1
+    a = client.get(first.json["url"], headers=auth).json["results"]
+    b = client.get(second.json["url"], headers=auth).json["results"]
+    assert [r["id"] for r in a] == [r["id"] for r in b]
+
+
+def test_job_json_shape_and_submission_order(
+    client: FlaskClient, auth: dict[str, str], sessions: sessionmaker[Session]
+) -> None:
+    papers = [{"title": f"Social media {w}", "abstract": "We study it."} for w in "cba"]
+    job_id = client.post("/api/v1/jobs", json={"papers": papers}, headers=auth).json["id"]
+    body = client.get(f"/api/v1/jobs/{job_id}", headers=auth).json
+    assert set(body) >= {"id", "status", "total", "done", "failed", "created_at", "started_at",
+                         "finished_at", "model", "results"}  # fmt: skip
+    assert body["model"] == {"name": "default", "version": "1.0.0"}
+    assert (body["status"], body["total"], body["done"], body["failed"]) == ("queued", 3, 0, 0)
+    assert body["created_at"].endswith("Z") and body["finished_at"] is None
+    with sessions() as session:
+        items = session.scalars(select(JobItem).where(JobItem.job_id == job_id)).all()
+        by_position = {i.position: i.result.paper.title for i in items}
+    results = body["results"]
+    assert [by_position[r["position"]] for r in results] == [p["title"] for p in papers]
+    assert results[0] == {
+        "position": 0,
+        "id": results[0]["id"],
+        "url": f"/api/v1/results/{results[0]['id']}",
+        "status": "pending",
+        "probability": None,
+        "error": None,
+    }
+
+
+def test_list_is_paginated_newest_first(client: FlaskClient, auth: dict[str, str]) -> None:
+    ids = [
+        client.post("/api/v1/jobs", json={"papers": [p]}, headers=auth).json["id"]
+        for p in [*PAPERS, {"title": "Trees", "abstract": "It matters."}]
+    ]
+    page1 = client.get("/api/v1/jobs?per_page=2", headers=auth).json
+    page2 = client.get("/api/v1/jobs?per_page=2&page=2", headers=auth).json
+    assert [j["id"] for j in page1["jobs"] + page2["jobs"]] == ids[::-1]
+    assert (page1["total"], page1["pages"], page2["page"]) == (3, 2, 2)
+    bad = client.get("/api/v1/jobs?page=0", headers=auth)
+    assert bad.status_code == 400 and bad.json["problems"][0]["field"] == "page"
+
+
+def test_cancel_then_cancel_again_is_409(
+    client: FlaskClient, auth: dict[str, str], sessions: sessionmaker[Session]
+) -> None:
+    url = submit(client, auth).json["url"]
+    response = client.post(f"{url}/cancel", headers=auth)
+    assert response.status_code == 200
+    assert response.json["status"] == "cancelled" and response.json["finished_at"]
+    again = client.post(f"{url}/cancel", headers=auth)
+    assert again.status_code == 409 and "already cancelled" in again.json["error"]
+
+
+def test_broker_down_fails_the_job_with_503(
+    make_app: Callable[..., Any], auth: dict[str, str], settings: Settings,
+    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    def broker_down(*_args: Any, **_kw: Any) -> int:
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(api_jobs, "enqueue_chunks", broker_down)
+    response = submit(make_app().test_client(), auth)
+    assert response.status_code == 503
+    with sessions() as session:
+        job = session.scalars(select(Job)).one()
+        assert job.status == "failed" and "unreachable" in (job.error or "")
+        assert {r.status for r in session.scalars(select(Result))} == {"failed"}

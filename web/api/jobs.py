@@ -1,0 +1,157 @@
+"""``/api/v1/jobs``: submit papers, follow a job, cancel it. Every query is scoped to the
+token's team, so another team's job answers 404 exactly like one that does not exist."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, url_for
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from shared.jobs.dispatch import enqueue_chunks
+from shared.jobs.status import cancel_job
+from shared.jobs.submit import JobRejected
+from shared.models import Job, JobItem, Result
+from shared.units import InputError
+from web.api.tokens import current_token, require_token, team_id
+from web.errors import ApiError
+from web.extensions import db
+from web.params import MAX_ID, positive_int
+from web.submissions import QueueUnavailable, read_submission, rejection, start_job
+
+blueprint = Blueprint("jobs", __name__)
+MAX_PER_PAGE = 100
+MAX_PAGE = 10**9  # keeps the OFFSET within a BIGINT
+
+
+def iso(moment: datetime | None) -> str | None:
+    # Stored naive in UTC (shared.db.utcnow); the Z says so to clients.
+    return None if moment is None else moment.isoformat(timespec="seconds") + "Z"
+
+
+def job_summary(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "url": url_for("api.jobs.get_job", job_id=job.id),
+        "status": job.status,
+        "total": job.total,
+        "done": job.done,
+        "failed": job.failed,
+        "created_at": iso(job.created_at),
+        "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at),
+        "model": {"name": job.model.name, "version": job.model.version},
+        "title_unit": job.title_unit,
+        "abstract_unit": job.abstract_unit,
+        "source": job.source,
+        "source_name": job.source_name,
+        "error": job.error,
+    }
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    """The summary plus each paper's result, in submission order."""
+    rows = db.session.execute(
+        select(JobItem.position, Result.id, Result.status, Result.probability, Result.error)
+        .join(Result, Result.id == JobItem.result_id)
+        .where(JobItem.job_id == job.id)
+        .order_by(JobItem.position)
+    )
+    results = [
+        {
+            "position": position,
+            "id": result_id,
+            "url": url_for("api.results.get_result", result_id=result_id),
+            "status": status,
+            "probability": probability,
+            "error": error,
+        }
+        for position, result_id, status, probability, error in rows
+    ]
+    return {**job_summary(job), "results": results}
+
+
+def team_job(job_id: int) -> Job:
+    job = db.session.scalar(select(Job).where(Job.id == job_id, Job.team_id == team_id()))
+    if job is None:
+        raise ApiError(404, f"no job {job_id} in your team")
+    return job
+
+
+@blueprint.post("/jobs")
+@require_token
+def create() -> tuple[Response, int, dict[str, str]]:
+    token = current_token()
+    sub = read_submission(token.team_id, token.user_id)
+    try:
+        # enqueue_chunks is looked up here so that tests can stand in for the broker.
+        job = start_job(sub, enqueue_chunks)
+    except JobRejected as exc:
+        raise rejection(exc, sub) from exc
+    except InputError as exc:  # the model named does not exist
+        raise ApiError(400, str(exc), [{"field": exc.field, "error": str(exc)}]) from exc
+    except QueueUnavailable as exc:
+        raise ApiError(503, str(exc)) from exc
+    url = url_for("api.jobs.get_job", job_id=job.id)
+    body = {"id": job.id, "url": url, "status": job.status, "total": job.total}
+    return jsonify(body), 202, {"Location": url}
+
+
+@blueprint.get("/jobs")
+@require_token
+def list_jobs() -> Response:
+    page = _positive("page", 1, MAX_PAGE)
+    per_page = min(_positive("per_page", 20), MAX_PER_PAGE)
+    scope = Job.team_id == team_id()
+    total = db.session.scalar(select(func.count()).select_from(Job).where(scope)) or 0
+    rows = db.session.scalars(
+        select(Job)
+        .options(joinedload(Job.model))  # one query for the page, not one per job
+        .where(scope)
+        .order_by(Job.created_at.desc(), Job.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return jsonify(
+        {
+            "jobs": [job_summary(job) for job in rows],
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+            "pages": -(-total // per_page),
+        }
+    )
+
+
+def _positive(name: str, default: int, maximum: int = MAX_ID) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    number = positive_int(raw, None, maximum)
+    if number is None:
+        upto = f" to {maximum:,}" if maximum < MAX_ID else ""
+        raise ApiError(
+            400, f"{name} must be a whole number from 1{upto}", [{"field": name, "error": raw}]
+        )
+    return number
+
+
+@blueprint.get("/jobs/<int:job_id>")
+@require_token
+def get_job(job_id: int) -> Response:
+    return jsonify(job_json(team_job(job_id)))
+
+
+@blueprint.post("/jobs/<int:job_id>/cancel")
+@require_token
+def cancel(job_id: int) -> Response:
+    job = team_job(job_id)
+    if not cancel_job(db.session, job):
+        raise ApiError(
+            409,
+            f"job {job_id} is already {job.status}; only a queued or running job can be cancelled",
+        )
+    db.session.commit()
+    return jsonify(job_json(job))

@@ -1,0 +1,148 @@
+"""The OpenAPI 3.1 description of the API, written by hand next to the views it describes;
+tests/web/test_openapi.py fails when a route of the app is missing from it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from web.api import schemas as s
+from web.api.schemas import JSON, error_response, ok_response, ref
+
+ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+PAGING = [
+    {"name": n, "in": "query", "schema": {"type": "integer", "minimum": 1, "default": d}}
+    for n, d in (("page", 1), ("per_page", 20))
+]
+UNAUTHORISED = {"401": error_response("No token, or an unknown or revoked one.")}
+NOT_FOUND = {
+    "404": error_response("No such id in the token's team; another team's ids look the same.")
+}
+SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+def _op(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"summary": summary, "security": SECURED, "responses": responses, **extra}
+
+
+def _submit() -> dict[str, Any]:
+    body = {
+        "required": True,
+        "content": {
+            JSON: {"schema": ref("Submission")},
+            "multipart/form-data": {"schema": ref("Upload")},
+        },
+    }
+    created = {
+        "description": "Stored and queued; follow the Location.",
+        "headers": {"Location": {"schema": {"type": "string"}}},
+        "content": {JSON: {"schema": ref("Accepted")}},
+    }
+    responses = {
+        "202": created,
+        "400": error_response(
+            "A bad paper, unit, model or file; nothing was stored. problems "
+            "name each paper (index) or file line, and the field."
+        ),
+        **UNAUTHORISED,
+        "413": error_response("The body or file is larger than the upload limit."),
+        "415": error_response("Neither JSON nor a multipart upload."),
+        "503": error_response("The task queue is unreachable; the job is marked failed."),
+    }
+    return _op("Submit papers to explain", responses, requestBody=body)
+
+
+def _image(mimetype: str) -> dict[str, Any]:
+    return {
+        "description": "The heat map (ETag; 304 on If-None-Match).",
+        "content": {mimetype: {"schema": {"type": "string"}}},
+    }
+
+
+NOT_MODIFIED = {"304": {"description": "Not modified: the If-None-Match ETag still holds."}}
+NOT_DONE = {"409": error_response("The result is not done, so it has no heat map yet.")}
+OWNED = {**UNAUTHORISED, **NOT_FOUND}
+
+
+def _heatmap(fmt: str, mimetype: str) -> dict[str, Any]:
+    responses = {"200": _image(mimetype), **NOT_MODIFIED, **OWNED, **NOT_DONE}
+    return {"parameters": [ID], "get": _op(f"The heat map as {fmt.upper()}", responses)}
+
+
+def _api_paths() -> dict[str, Any]:
+    """Paths under the API prefix; each view in web/api_*.py has its entry here."""
+    return {
+        "/jobs": {
+            "post": _submit(),
+            "get": _op(
+                "List the team's jobs, newest first",
+                {**ok_response("A page of jobs", "JobPage"), **UNAUTHORISED},
+                parameters=PAGING,
+            ),
+        },
+        "/jobs/{id}": {
+            "parameters": [ID],
+            "get": _op(
+                "A job, its results in submission order", {**ok_response("The job", "Job"), **OWNED}
+            ),
+        },
+        "/jobs/{id}/cancel": {
+            "parameters": [ID],
+            "post": _op(
+                "Cancel a queued or running job",
+                {
+                    **ok_response("The cancelled job", "Job"),
+                    **OWNED,
+                    "409": error_response("The job has already finished."),
+                },
+            ),
+        },
+        "/results/{id}": {
+            "parameters": [ID],
+            "get": _op(
+                "One paper's explanation: the JSON of occlab explain",
+                {**ok_response("The result (ETag once done)", "Result"), **NOT_MODIFIED, **OWNED},
+            ),
+        },
+        "/results/{id}/heatmap.png": _heatmap("png", "image/png"),
+        "/results/{id}/heatmap.svg": _heatmap("svg", "image/svg+xml"),
+        "/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "security": [],
+                "responses": {"200": {"description": "OpenAPI 3.1"}},
+            }
+        },
+    }
+
+
+HEALTH = {
+    "get": {
+        "summary": "Database, Redis and live workers",
+        "security": [],
+        "responses": {
+            **ok_response("All healthy", "Health"),
+            **ok_response("Something is down", "Health", "503"),
+        },
+    }
+}
+SCHEMAS = {
+    "Submission": s.SUBMISSION, "Upload": s.UPLOAD, "Error": s.ERROR, "Accepted": s.ACCEPTED,
+    "JobSummary": s.JOB_SUMMARY, "Job": s.JOB, "JobPage": s.JOB_PAGE, "Result": s.RESULT,
+    "Health": s.HEALTH,
+}  # fmt: skip
+BEARER = {"type": "http", "scheme": "bearer", "description": "An API token (occlab token create)."}
+DESCRIPTION = (
+    "Explain why a text classifier decides what it decides: submit papers, then read each "
+    "one's occlusion grid and heat map. Errors are JSON: {error, problems?}."
+)
+
+
+def openapi_document(prefix: str) -> dict[str, Any]:
+    paths = {prefix + path: item for path, item in _api_paths().items()}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Occlusion Lab API", "version": "1.0.0", "description": DESCRIPTION},
+        "servers": [{"url": "/"}],
+        "paths": {**paths, "/healthz": HEALTH},
+        "components": {"securitySchemes": {"bearer": BEARER}, "schemas": SCHEMAS},
+    }
