@@ -1,4 +1,5 @@
-"""Reading whole numbers from query strings and forms, for every page and the API.
+"""Whole numbers for every page and the API: read from query strings, forms and URLs, and
+divided up into pages or minutes.
 
 ``str.isdigit`` is not enough: it accepts "²" (which ``int`` refuses) and digit strings too
 long for a database id (PostgreSQL answers those with an error, not "not found").
@@ -23,6 +24,11 @@ def positive_int(value: str | None, default: T, maximum: int = MAX_ID) -> int | 
         return default
     number = int(text)
     return number if 1 <= number <= maximum else default
+
+
+def ceil_div(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` rounded up, in integers (floats lose big counts)."""
+    return -(-numerator // denominator)
 
 
 class IdConverter(IntegerConverter):

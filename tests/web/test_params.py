@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from shared.units import InputError
 from tests.web.pages.test_results_pages import log_in
 from web.pages import submit as submit_page
-from web.params import MAX_ID, positive_int
+from web.params import MAX_ID, ceil_div, positive_int
 
 HUGE = "9" * 30
 
@@ -71,3 +71,11 @@ def test_submit_page_shows_a_model_problem_as_a_form_error(
     response = client.post("/submit", data=data)
     assert response.status_code == 400
     assert "files changed since it was registered" in response.text
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "expected"),
+    [(0, 20, 0), (1, 20, 1), (20, 20, 1), (21, 20, 2), (899, 60, 15), (10**30 + 1, 10**30, 2)],
+)
+def test_ceil_div(numerator: int, denominator: int, expected: int) -> None:
+    assert ceil_div(numerator, denominator) == expected

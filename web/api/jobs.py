@@ -18,7 +18,7 @@ from shared.units import InputError
 from web.api.tokens import current_token, require_token, team_id
 from web.errors import ApiError
 from web.extensions import db
-from web.params import MAX_ID, positive_int
+from web.params import MAX_ID, ceil_div, positive_int
 from web.submissions import QueueUnavailable, read_submission, rejection, start_job
 
 blueprint = Blueprint("jobs", __name__)
@@ -120,7 +120,7 @@ def list_jobs() -> Response:
             "page": page,
             "per_page": per_page,
             "total": total,
-            "pages": -(-total // per_page),
+            "pages": ceil_div(total, per_page),
         }
     )
 

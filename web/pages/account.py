@@ -32,6 +32,7 @@ from shared.accounts import (
     tokens_of,
 )
 from shared.models import ApiToken, Invitation, Membership
+from web.errors import sentence
 from web.extensions import db
 from web.security import safe_next
 from web.session import (
@@ -106,7 +107,7 @@ def revoke_member(membership_id: int) -> Response | tuple[str, int]:
     try:
         revoke_membership(db.session, member)
     except AccountError as exc:
-        return _render(409, error=str(exc).capitalize() + ".")
+        return _render(409, error=sentence(str(exc)))
     db.session.commit()
     if itself:
         session.pop(TEAM_KEY, None)
@@ -125,7 +126,7 @@ def cancel_invite(invitation_id: int) -> Response | tuple[str, int]:
         cancel_invitation(db.session, invitation)
     except AccountError as exc:
         db.session.rollback()
-        return _render(409, error=str(exc).capitalize() + ".")
+        return _render(409, error=sentence(str(exc)))
     db.session.commit()
     flash("The invitation is cancelled: its link no longer works.", "success")
     return cast(Response, redirect(url_for("account_pages.account")))
@@ -143,8 +144,7 @@ def change_role(membership_id: int) -> Response | tuple[str, int]:
         set_role(db.session, member, role)
     except AccountError as exc:
         db.session.rollback()
-        return _render(409 if role in ROLES else 400,
-                       error=str(exc).capitalize() + ".")  # fmt: skip
+        return _render(409 if role in ROLES else 400, error=sentence(str(exc)))
     email = member.user.email
     db.session.commit()
     flash(f"{email} is now {'an owner' if role == 'owner' else 'a member'} of the team.", "success")

@@ -39,7 +39,9 @@ from shared.accounts import (
 )
 from shared.accounts.limits import AttemptLimiter
 from shared.models import Invitation, User
+from web.errors import sentence
 from web.extensions import cache, db
+from web.params import ceil_div
 from web.security import safe_next
 from web.session import TEAM_KEY, current_user, login_required
 
@@ -84,7 +86,7 @@ def _too_many(
     whose: str = "for this email from your network",
     what: str = "failed logins",
 ) -> TooManyRequests:
-    minutes = max(1, -(-seconds // 60))
+    minutes = max(1, ceil_div(seconds, 60))
     return TooManyRequests(
         f"Too many {what} {whose}. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
         retry_after=seconds,
@@ -171,7 +173,7 @@ def _invitation(token: str) -> tuple[Invitation | None, str | None]:
     try:
         return find_invitation(db.session, token), None
     except AccountError as exc:
-        return None, str(exc).capitalize() + "."
+        return None, sentence(str(exc))
 
 
 @auth_pages.route("/signup", methods=["GET", "POST"])
@@ -229,7 +231,7 @@ def _signup_errors(invitation: Invitation | None) -> dict[str, str]:
 def _account_message(exc: Exception) -> str:
     if isinstance(exc, IntegrityError):
         return "That email or team name was just taken. Try another."
-    return str(exc).capitalize() + "."
+    return sentence(str(exc))
 
 
 @auth_pages.post("/join")
@@ -244,7 +246,7 @@ def join() -> Response:
         accept_invitation(db.session, invitation, current_user)
     except AccountError as exc:  # another request used it since it was found
         db.session.rollback()
-        flash(str(exc).capitalize() + ".", "error")
+        flash(sentence(str(exc)), "error")
         return cast(Response, redirect(url_for("account_pages.account")))
     db.session.commit()
     session[TEAM_KEY] = invitation.team_id

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from shared.db import utcnow
 from shared.models import Job, JobItem, Paper, Result
 from web.extensions import db
+from web.params import ceil_div
 
 ITEMS_PER_PAGE = 100
 MAX_FAILURES = 50
@@ -23,7 +24,7 @@ RESULT_BADGES = {"pending": "queued", "running": "running", "done": "done", "fai
 
 
 def pages(total: int, per_page: int) -> int:
-    return max(1, -(-total // per_page))
+    return max(1, ceil_div(total, per_page))
 
 
 def plural(n: int, word: str) -> str:
