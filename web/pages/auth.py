@@ -5,7 +5,8 @@ against spraying one password over many emails; sign-ups per address (10 account
 Each attempt is counted before its password is checked (a sign-up before its account is
 made), so parallel requests cannot all pass a check made before any was counted. The
 address is ``request.remote_addr``: behind a reverse proxy set ``OCCLAB_PROXY_HOPS`` so it
-is the client's, not the proxy's (see web/app.py).
+is the client's, not the proxy's (see web/app.py). The counters are ``limits`` of
+web/extensions.py.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import cast
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -37,48 +37,21 @@ from shared.accounts import (
     sign_up,
     verify_password,
 )
-from shared.accounts.limits import AttemptLimiter
 from shared.models import Invitation, User
 from web.errors import sentence
-from web.extensions import cache, db
+from web.extensions import db, limits
 from web.params import ceil_div
 from web.security import safe_next
 from web.session import TEAM_KEY, current_user, login_required
 
 auth_pages = Blueprint("auth_pages", __name__)
 
-LIMITERS_KEY = "occlab.login_limiters"
 AFTER_SIGNUP = "/submit"
 # Verified against when the email is unknown, so both failures take the same time.
 _DUMMY_HASH = (
     "$argon2id$v=19$m=65536,t=3,p=4$NDG6SmOrbpaPzLRxrR4lmQ$"
     "dbT3uwepgCijEE0LRlk6ics0AOlBCSk/6/J50Bjx624"
 )
-
-
-@dataclass(frozen=True)
-class LoginLimiters:
-    pair: AttemptLimiter  # per (email, address)
-    address: AttemptLimiter
-    signup: AttemptLimiter  # accounts created per address
-
-
-def limiters() -> LoginLimiters:
-    """One pair per app: Redis (the view cache's client) when reachable, else this process."""
-    app = current_app
-    if LIMITERS_KEY not in app.extensions:
-        views, window = cache.views, app.config.get("LOGIN_WINDOW_S", 15 * 60)
-        prefix = f"occlab:{views.namespace}"
-        app.extensions[LIMITERS_KEY] = LoginLimiters(
-            pair=AttemptLimiter(views.client, f"{prefix}:login-fail",
-                                app.config.get("LOGIN_MAX_FAILURES", 5), window),
-            address=AttemptLimiter(views.client, f"{prefix}:login-fail-ip",
-                                   app.config.get("LOGIN_MAX_FAILURES_PER_IP", 50), window),
-            signup=AttemptLimiter(views.client, f"{prefix}:signup-ip",
-                                  app.config.get("SIGNUP_MAX_PER_IP", 10),
-                                  app.config.get("SIGNUP_WINDOW_S", 60 * 60)),
-        )  # fmt: skip
-    return cast(LoginLimiters, app.extensions[LIMITERS_KEY])
 
 
 def _too_many(
@@ -103,16 +76,16 @@ class Attempt:
 
 def _admit(email: str) -> Attempt:
     """Count this attempt against the address, then the pair; 429 if either is over."""
-    limits, address = limiters(), request.remote_addr or ""
-    address_key = limits.address.key(address)
-    count, left = limits.address.count(address_key)
-    if limits.address.over(count):
+    login, address = limits.login, request.remote_addr or ""
+    address_key = login.address.key(address)
+    count, left = login.address.count(address_key)
+    if login.address.over(count):
         raise _too_many(left, "from your network")
-    pair_key = limits.pair.key(email.lower(), address)
-    count, left = limits.pair.count(pair_key)
-    if limits.pair.over(count):
+    pair_key = login.pair.key(email.lower(), address)
+    count, left = login.pair.count(pair_key)
+    if login.pair.over(count):
         # Refused before any password was checked: not a guess against the address's budget.
-        limits.address.give_back(address_key)
+        login.address.give_back(address_key)
         raise _too_many(left)
     return Attempt(address_key, pair_key, count, left)
 
@@ -147,14 +120,14 @@ def login() -> Response | str | tuple[str, int]:
     attempt = _admit(email)
     user = _check_password(email, request.form.get("password", ""))
     if user is None:
-        if attempt.count >= limiters().pair.limit:  # that was the last try: say so now
+        if attempt.count >= limits.login.pair.limit:  # that was the last try: say so now
             raise _too_many(attempt.window_left)
         error = "That email and password do not match an account."
         page = render_template("auth/login.html", email=email, next_url=next_url, error=error)
         return page, 401
     # Only failures count: forget the pair's, and give back this attempt on the address.
-    limiters().pair.reset(attempt.pair_key)
-    limiters().address.give_back(attempt.address_key)
+    limits.login.pair.reset(attempt.pair_key)
+    limits.login.address.give_back(attempt.address_key)
     _start_session(user, remember=request.form.get("remember") == "on")
     return cast(Response, redirect(next_url))
 
@@ -194,7 +167,7 @@ def signup() -> Response | str | tuple[str, int]:
     if not errors:
         # Counted before the account exists (one atomic step), so parallel sign-ups cannot
         # all pass the limit; one that fails is given back: only accounts made count.
-        limiter = limiters().signup
+        limiter = limits.login.signup
         key = limiter.key(request.remote_addr or "")
         count, left = limiter.count(key)
         if limiter.over(count):
