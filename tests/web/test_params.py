@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from shared.units import InputError
 from tests.web.pages.test_results_pages import log_in
 from web.pages import submit as submit_page
-from web.params import MAX_ID, ceil_div, positive_int
+from web.params import MAX_ID, IdConverter, ceil_div, positive_int
 
 HUGE = "9" * 30
 
@@ -79,3 +80,10 @@ def test_submit_page_shows_a_model_problem_as_a_form_error(
 )
 def test_ceil_div(numerator: int, denominator: int, expected: int) -> None:
     assert ceil_div(numerator, denominator) == expected
+
+
+def test_routes_take_ids_through_the_capped_converter(app: Flask) -> None:
+    """``<int:...>`` is Werkzeug's own, uncapped: a too-big id would reach the database."""
+    for rule in app.url_map.iter_rules():
+        assert "<int:" not in rule.rule, rule.rule
+    assert app.url_map.converters["id"] is IdConverter

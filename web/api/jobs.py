@@ -138,13 +138,13 @@ def _positive(name: str, default: int, maximum: int = MAX_ID) -> int:
     return number
 
 
-@blueprint.get("/jobs/<int:job_id>")
+@blueprint.get("/jobs/<id:job_id>")
 @require_token
 def get_job(job_id: int) -> Response:
     return jsonify(job_json(team_job(job_id)))
 
 
-@blueprint.post("/jobs/<int:job_id>/cancel")
+@blueprint.post("/jobs/<id:job_id>/cancel")
 @require_token
 def cancel(job_id: int) -> Response:
     job = team_job(job_id)

@@ -31,7 +31,7 @@ def team_result(result_id: int) -> Result:
     return row
 
 
-@blueprint.get("/results/<int:result_id>")
+@blueprint.get("/results/<id:result_id>")
 @require_token
 def get_result(result_id: int) -> BaseResponse:
     """Not done yet: 200 with its status and the explanation keys as null (documented)."""
@@ -47,7 +47,7 @@ def _json_bytes(result: Result) -> bytes:
     return json.dumps(result_json(db.session, result), ensure_ascii=False).encode()
 
 
-@blueprint.get("/results/<int:result_id>/heatmap.<any(png, svg):fmt>")
+@blueprint.get("/results/<id:result_id>/heatmap.<any(png, svg):fmt>")
 @require_token
 def get_heatmap(result_id: int, fmt: str) -> BaseResponse:
     result = team_result(result_id)

@@ -96,7 +96,7 @@ def invite() -> tuple[str, int]:
     return _render(201, new_invite=link)
 
 
-@account_pages.post("/account/members/<int:membership_id>/revoke")
+@account_pages.post("/account/members/<id:membership_id>/revoke")
 @login_required
 def revoke_member(membership_id: int) -> Response | tuple[str, int]:
     _require_owner()
@@ -115,7 +115,7 @@ def revoke_member(membership_id: int) -> Response | tuple[str, int]:
     return cast(Response, redirect(url_for("account_pages.account")))
 
 
-@account_pages.post("/account/invitations/<int:invitation_id>/cancel")
+@account_pages.post("/account/invitations/<id:invitation_id>/cancel")
 @login_required
 def cancel_invite(invitation_id: int) -> Response | tuple[str, int]:
     _require_owner()
@@ -132,7 +132,7 @@ def cancel_invite(invitation_id: int) -> Response | tuple[str, int]:
     return cast(Response, redirect(url_for("account_pages.account")))
 
 
-@account_pages.post("/account/members/<int:membership_id>/role")
+@account_pages.post("/account/members/<id:membership_id>/role")
 @login_required
 def change_role(membership_id: int) -> Response | tuple[str, int]:
     _require_owner()
@@ -162,7 +162,7 @@ def new_token() -> tuple[str, int]:
     return _render(201, new_token=plain, new_token_row=row)
 
 
-@account_pages.post("/account/tokens/<int:token_id>/revoke")
+@account_pages.post("/account/tokens/<id:token_id>/revoke")
 @login_required
 def revoke(token_id: int) -> Response:
     token = db.session.get(ApiToken, token_id)

@@ -70,7 +70,7 @@ def job_list() -> str:
     return render_template("jobs/list.html", jobs=jobs, page=page, pages=n_pages, total=total)
 
 
-@job_pages.get("/jobs/<int:job_id>")
+@job_pages.get("/jobs/<id:job_id>")
 @login_required
 def job_page(job_id: int) -> str:
     job = team_job(job_id)
@@ -87,7 +87,7 @@ def job_page(job_id: int) -> str:
     )
 
 
-@job_pages.get("/jobs/<int:job_id>/progress.json")
+@job_pages.get("/jobs/<id:job_id>/progress.json")
 @login_required
 def job_progress(job_id: int) -> Response:
     """The counts, rate and time left, the page's papers' statuses and the failures."""
@@ -104,7 +104,7 @@ def job_progress(job_id: int) -> Response:
     return response
 
 
-@job_pages.post("/jobs/<int:job_id>/cancel")
+@job_pages.post("/jobs/<id:job_id>/cancel")
 @login_required
 def cancel(job_id: int) -> BaseResponse:
     job = team_job(job_id)

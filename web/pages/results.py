@@ -53,21 +53,21 @@ def explanation_view(result: Result, scale: float | None = None) -> dict[str, An
     return view
 
 
-@result_pages.get("/results/<int:result_id>")
+@result_pages.get("/results/<id:result_id>")
 @login_required
 def result_page(result_id: int) -> str:
     result = team_result(result_id)
     return render_template("results/result.html", **explanation_view(result))
 
 
-@result_pages.get("/results/<int:result_id>/heatmap.<any(png, svg):fmt>")
+@result_pages.get("/results/<id:result_id>/heatmap.<any(png, svg):fmt>")
 @login_required
 def heatmap_image(result_id: int, fmt: str) -> BaseResponse:
     result = _done(result_id)
     return cached_view(result, fmt, lambda: render_result(db.session, result, fmt))
 
 
-@result_pages.get("/results/<int:result_id>/grid.csv")
+@result_pages.get("/results/<id:result_id>/grid.csv")
 @login_required
 def grid_download(result_id: int) -> BaseResponse:
     result = _done(result_id)
@@ -76,7 +76,7 @@ def grid_download(result_id: int) -> BaseResponse:
     )
 
 
-@result_pages.get("/results/<int:result_id>/result.json")
+@result_pages.get("/results/<id:result_id>/result.json")
 @login_required
 def json_download(result_id: int) -> BaseResponse:
     result = team_result(result_id)
