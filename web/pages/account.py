@@ -4,7 +4,7 @@ the response to the POST that made them, never flashed (the session cookie is on
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from flask import (
     Blueprint,
@@ -31,6 +31,7 @@ from shared.accounts import (
     set_role,
     tokens_of,
 )
+from shared.db import Base
 from shared.models import ApiToken, Invitation, Membership
 from web.errors import sentence
 from web.extensions import db
@@ -46,6 +47,7 @@ from web.session import (
 )
 
 account_pages = Blueprint("account_pages", __name__)
+Row = TypeVar("Row", bound=Base)
 
 
 def _render(status: int = 200, **extra: Any) -> tuple[str, int]:
@@ -86,6 +88,20 @@ def _require_owner() -> None:
         abort(403, "Only the team's owners can manage its members.")
 
 
+def _row_or_404(model: type[Row], row_id: int, missing: str, **scope: int) -> Row:
+    """Row ``row_id`` if its columns match ``scope`` (its team, its user); else 404, the
+    answer for a row that does not exist, so another team's ids reveal nothing."""
+    row = db.session.get(model, row_id)
+    if row is None or any(getattr(row, column) != value for column, value in scope.items()):
+        abort(404, missing)
+    return row
+
+
+def _team_member(membership_id: int) -> Membership:
+    return _row_or_404(Membership, membership_id, "No such member in this team.",
+                       team_id=current_team().id)  # fmt: skip
+
+
 @account_pages.post("/account/invitations")
 @login_required
 def invite() -> tuple[str, int]:
@@ -100,9 +116,7 @@ def invite() -> tuple[str, int]:
 @login_required
 def revoke_member(membership_id: int) -> Response | tuple[str, int]:
     _require_owner()
-    member = db.session.get(Membership, membership_id)
-    if member is None or member.team_id != current_team().id:
-        abort(404, "No such member in this team.")
+    member = _team_member(membership_id)
     email, itself = member.user.email, member.user_id == current_user.id
     try:
         revoke_membership(db.session, member)
@@ -119,9 +133,8 @@ def revoke_member(membership_id: int) -> Response | tuple[str, int]:
 @login_required
 def cancel_invite(invitation_id: int) -> Response | tuple[str, int]:
     _require_owner()
-    invitation = db.session.get(Invitation, invitation_id)
-    if invitation is None or invitation.team_id != current_team().id:
-        abort(404, "No such invitation in this team.")
+    invitation = _row_or_404(Invitation, invitation_id, "No such invitation in this team.",
+                             team_id=current_team().id)  # fmt: skip
     try:
         cancel_invitation(db.session, invitation)
     except AccountError as exc:
@@ -136,9 +149,7 @@ def cancel_invite(invitation_id: int) -> Response | tuple[str, int]:
 @login_required
 def change_role(membership_id: int) -> Response | tuple[str, int]:
     _require_owner()
-    member = db.session.get(Membership, membership_id)
-    if member is None or member.team_id != current_team().id:
-        abort(404, "No such member in this team.")
+    member = _team_member(membership_id)
     role = request.form.get("role", "")
     try:
         set_role(db.session, member, role)
@@ -165,9 +176,7 @@ def new_token() -> tuple[str, int]:
 @account_pages.post("/account/tokens/<id:token_id>/revoke")
 @login_required
 def revoke(token_id: int) -> Response:
-    token = db.session.get(ApiToken, token_id)
-    if token is None or token.user_id != current_user.id:
-        abort(404, "No such token.")
+    token = _row_or_404(ApiToken, token_id, "No such token.", user_id=current_user.id)
     revoke_token(db.session, token)
     db.session.commit()
     flash(f"Token {token.name or token.prefix} is revoked: the API now refuses it.", "success")

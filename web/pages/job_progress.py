@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import url_for
 from sqlalchemy import select
 
 from shared.db import utcnow
@@ -142,7 +143,7 @@ def _item(position: int, result_id: int, status: str, probability: float | None,
     return {
         "position": position + 1,
         "result_id": result_id,
-        "url": f"/results/{result_id}",
+        "url": url_for("result_pages.result_page", result_id=result_id),
         "title": title,
         "external_id": external_id,
         "status": status,
