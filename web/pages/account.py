@@ -13,7 +13,6 @@ from flask import (
     flash,
     redirect,
     render_template,
-    request,
     session,
     url_for,
 )
@@ -35,6 +34,7 @@ from shared.db import Base
 from shared.models import ApiToken, Invitation, Membership
 from web.errors import sentence
 from web.extensions import db
+from web.pages.forms import RoleForm, SwitchTeamForm, TokenForm
 from web.security import safe_next
 from web.session import (
     TEAM_KEY,
@@ -50,10 +50,13 @@ account_pages = Blueprint("account_pages", __name__)
 Row = TypeVar("Row", bound=Base)
 
 
-def _render(status: int = 200, **extra: Any) -> tuple[str, int]:
+def _render(
+    status: int = 200, token_form: TokenForm | None = None, **extra: Any
+) -> tuple[str, int]:
     owner = is_owner()
     page = render_template(
         "account/account.html",
+        token_form=token_form or TokenForm(formdata=None),
         memberships=memberships(),
         active=current_membership(),
         owner=owner,
@@ -74,13 +77,13 @@ def account() -> tuple[str, int]:
 @account_pages.post("/teams/switch")
 @login_required
 def switch_team() -> Response:
-    wanted = request.form.get("team_id", "")
-    found = next((m for m in memberships() if str(m.team_id) == wanted), None)
+    form = SwitchTeamForm()
+    found = next((m for m in memberships() if m.team_id == form.team_id.data), None)
     if found is None:
         abort(403, "You are not a member of that team.")
     session[TEAM_KEY] = found.team_id
     flash(f"You are now working in {found.team.name}.", "success")
-    return cast(Response, redirect(safe_next(request.form.get("next"), "/account")))
+    return cast(Response, redirect(safe_next(form.next.data, "/account")))
 
 
 def _require_owner() -> None:
@@ -150,7 +153,7 @@ def cancel_invite(invitation_id: int) -> Response | tuple[str, int]:
 def change_role(membership_id: int) -> Response | tuple[str, int]:
     _require_owner()
     member = _team_member(membership_id)
-    role = request.form.get("role", "")
+    role = RoleForm().role.data
     try:
         set_role(db.session, member, role)
     except AccountError as exc:
@@ -165,10 +168,10 @@ def change_role(membership_id: int) -> Response | tuple[str, int]:
 @account_pages.post("/account/tokens")
 @login_required
 def new_token() -> tuple[str, int]:
-    name = request.form.get("name", "").strip()
-    if not name or len(name) > 200:
-        return _render(400, token_error="Name the token (up to 200 characters), e.g. 'laptop'.")
-    row, plain = create_token(db.session, current_user, current_team(), name)
+    form = TokenForm()
+    if not form.validate():
+        return _render(400, token_form=form)
+    row, plain = create_token(db.session, current_user, current_team(), form.name.data)
     db.session.commit()
     return _render(201, new_token=plain, new_token_row=row)
 
