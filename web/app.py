@@ -16,7 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from shared.config import Settings, load_settings, secret_key_problem
 from web.api import api
 from web.errors import register_error_handlers
-from web.extensions import SETTINGS, cache, celery, db
+from web.extensions import SETTINGS, cache, celery, db, limits
 from web.health import health
 from web.pages import register_pages
 from web.params import IdConverter
@@ -75,12 +75,14 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     db.init_app(app, settings)
     celery.init_app(app, settings)
     cache.init_app(app, settings, app.config.get("CACHE_NAMESPACE"))
+    limits.init_app(app, settings, app.config.get("CACHE_NAMESPACE"))
     init_security(app)  # cookie flags, CSRF (the API exempt), security headers
     init_login(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    app.url_map.converters["int"] = IdConverter  # before any rule uses it
+    # ``<id:...>``: a row id (Werkzeug's ``int`` capped at BIGINT), before any rule uses it.
+    app.url_map.converters["id"] = IdConverter
     app.register_blueprint(api)
     app.register_blueprint(health)
     register_pages(app)

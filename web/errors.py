@@ -47,6 +47,13 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+def sentence(message: str) -> str:
+    """A message from ``shared`` ("the team name is empty") as a sentence for a page: first
+    letter raised, a full stop added. The rest keeps its case: it may quote what was typed."""
+    message = message[:1].upper() + message[1:]
+    return message if message.endswith((".", "!", "?")) else message + "."
+
+
 def json_error(status: int, message: str, problems: list[dict[str, Any]] | None = None) -> Response:
     body: dict[str, Any] = {"error": message}
     if problems is not None:
@@ -90,7 +97,7 @@ def _too_large(_exc: RequestEntityTooLarge) -> Response:
     message = f"the request is {size}; the limit is {limit:,} bytes: split the file into parts"
     if wants_json():
         return json_error(413, message)
-    return html_error(413, message[0].upper() + message[1:] + ".")
+    return html_error(413, sentence(message))
 
 
 def _csrf_error(exc: CSRFError) -> Response:

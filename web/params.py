@@ -1,4 +1,5 @@
-"""Reading whole numbers from query strings and forms, for every page and the API.
+"""Whole numbers for every page and the API: read from query strings, forms and URLs (the
+``id`` converter), and divided up into pages or minutes.
 
 ``str.isdigit`` is not enough: it accepts "²" (which ``int`` refuses) and digit strings too
 long for a database id (PostgreSQL answers those with an error, not "not found").
@@ -25,9 +26,15 @@ def positive_int(value: str | None, default: T, maximum: int = MAX_ID) -> int | 
     return number if 1 <= number <= maximum else default
 
 
+def ceil_div(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` rounded up, in integers (floats lose big counts)."""
+    return -(-numerator // denominator)
+
+
 class IdConverter(IntegerConverter):
-    """``<int:...>`` capped at :data:`MAX_ID`: a bigger id in a URL answers 404, where the
-    database would fail on it (SQLite cannot even bind it)."""
+    """``<id:...>`` in a route: Werkzeug's ``<int:...>`` capped at :data:`MAX_ID`, so a bigger
+    id in a URL answers 404, where the database would fail on it (SQLite cannot even bind
+    it). Registered by web/app.py under its own name: routes say they take a row id."""
 
     def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_ID)

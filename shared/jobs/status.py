@@ -5,10 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import case, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from shared.db import utcnow
 from shared.models import FINISHED, LIVE, Job, JobItem, Result
+
+
+def team_job(session: Session, team_id: int, job_id: int) -> Job | None:
+    """Job ``job_id`` if it belongs to ``team_id``: another team's job is as absent as one
+    that does not exist. Its model comes in the same query (every view of a job shows it)."""
+    return session.scalar(
+        select(Job).options(joinedload(Job.model)).where(Job.id == job_id, Job.team_id == team_id)
+    )
 
 
 def refresh_jobs(session: Session, job_ids: Sequence[int]) -> None:

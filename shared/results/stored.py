@@ -39,12 +39,15 @@ class IncompleteResult(RuntimeError):
     """A result marked done whose rows are missing: the database was edited by hand."""
 
 
-def html_url(result_id: int) -> str:
-    return f"/results/{result_id}"
+def team_result(session: Session, team_id: int, result_id: int) -> Result | None:
+    """Result ``result_id`` if it belongs to ``team_id``: another team's result is as absent
+    as one that does not exist."""
+    return session.scalar(select(Result).where(Result.id == result_id, Result.team_id == team_id))
 
 
-def result_json(session: Session, result: Result) -> dict[str, Any]:
-    """The explain JSON plus id, status, error, paper and ``html_url``."""
+def result_json(session: Session, result: Result, html_url: str) -> dict[str, Any]:
+    """The explain JSON plus id, status, error, paper and ``html_url``, the address of its
+    page (the web app's to say: its routes are not known here)."""
     data: dict[str, Any] = {"id": result.id, "status": result.status, "error": result.error}
     data.update(dict.fromkeys(EXPLAIN_KEYS))
     data["model"] = {"name": result.model.name, "version": result.model.version}
@@ -55,7 +58,7 @@ def result_json(session: Session, result: Result) -> dict[str, Any]:
         "abstract": result.paper.abstract,
         "external_id": result.paper.external_id,
     }
-    data["html_url"] = html_url(result.id)
+    data["html_url"] = html_url
     return data
 
 

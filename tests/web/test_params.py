@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from shared.units import InputError
 from tests.web.pages.test_results_pages import log_in
 from web.pages import submit as submit_page
-from web.params import MAX_ID, positive_int
+from web.params import MAX_ID, IdConverter, ceil_div, positive_int
 
 HUGE = "9" * 30
 
@@ -71,3 +72,18 @@ def test_submit_page_shows_a_model_problem_as_a_form_error(
     response = client.post("/submit", data=data)
     assert response.status_code == 400
     assert "files changed since it was registered" in response.text
+
+
+@pytest.mark.parametrize(
+    ("numerator", "denominator", "expected"),
+    [(0, 20, 0), (1, 20, 1), (20, 20, 1), (21, 20, 2), (899, 60, 15), (10**30 + 1, 10**30, 2)],
+)
+def test_ceil_div(numerator: int, denominator: int, expected: int) -> None:
+    assert ceil_div(numerator, denominator) == expected
+
+
+def test_routes_take_ids_through_the_capped_converter(app: Flask) -> None:
+    """``<int:...>`` is Werkzeug's own, uncapped: a too-big id would reach the database."""
+    for rule in app.url_map.iter_rules():
+        assert "<int:" not in rule.rule, rule.rule
+    assert app.url_map.converters["id"] is IdConverter

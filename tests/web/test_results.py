@@ -62,6 +62,6 @@ def test_incomplete_grid_is_an_error_not_a_wrong_picture(
     with sessions() as session:
         result = session.get_one(Result, rid)
         with pytest.raises(IncompleteResult, match="lacks 3 of 6 grid cells"):
-            result_json(session, result)
+            result_json(session, result, html_url=f"/results/{rid}")
         with pytest.raises(IncompleteResult):
             render_result(session, result, "png")

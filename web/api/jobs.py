@@ -11,14 +11,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from shared.jobs.dispatch import enqueue_chunks
-from shared.jobs.status import cancel_job
+from shared.jobs.status import cancel_job, team_job
 from shared.jobs.submit import JobRejected
 from shared.models import Job, JobItem, Result
 from shared.units import InputError
 from web.api.tokens import current_token, require_token, team_id
 from web.errors import ApiError
 from web.extensions import db
-from web.params import MAX_ID, positive_int
+from web.params import MAX_ID, ceil_div, positive_int
 from web.submissions import QueueUnavailable, read_submission, rejection, start_job
 
 blueprint = Blueprint("jobs", __name__)
@@ -73,8 +73,8 @@ def job_json(job: Job) -> dict[str, Any]:
     return {**job_summary(job), "results": results}
 
 
-def team_job(job_id: int) -> Job:
-    job = db.session.scalar(select(Job).where(Job.id == job_id, Job.team_id == team_id()))
+def job_or_404(job_id: int) -> Job:
+    job = team_job(db.session, team_id(), job_id)
     if job is None:
         raise ApiError(404, f"no job {job_id} in your team")
     return job
@@ -120,7 +120,7 @@ def list_jobs() -> Response:
             "page": page,
             "per_page": per_page,
             "total": total,
-            "pages": -(-total // per_page),
+            "pages": ceil_div(total, per_page),
         }
     )
 
@@ -138,16 +138,16 @@ def _positive(name: str, default: int, maximum: int = MAX_ID) -> int:
     return number
 
 
-@blueprint.get("/jobs/<int:job_id>")
+@blueprint.get("/jobs/<id:job_id>")
 @require_token
 def get_job(job_id: int) -> Response:
-    return jsonify(job_json(team_job(job_id)))
+    return jsonify(job_json(job_or_404(job_id)))
 
 
-@blueprint.post("/jobs/<int:job_id>/cancel")
+@blueprint.post("/jobs/<id:job_id>/cancel")
 @require_token
 def cancel(job_id: int) -> Response:
-    job = team_job(job_id)
+    job = job_or_404(job_id)
     if not cancel_job(db.session, job):
         raise ApiError(
             409,

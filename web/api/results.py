@@ -9,48 +9,45 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, jsonify
-from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from shared.models import Result
-from shared.results.stored import render_result, result_json
+from shared.results.stored import render_result, team_result
 from web.api.tokens import require_token, team_id
-from web.downloads import cached_view
+from web.downloads import cached_view, explain_json
 from web.errors import ApiError
 from web.extensions import db
 
 blueprint = Blueprint("results", __name__)
 
 
-def team_result(result_id: int) -> Result:
-    row = db.session.scalar(
-        select(Result).where(Result.id == result_id, Result.team_id == team_id())
-    )
+def result_or_404(result_id: int) -> Result:
+    row = team_result(db.session, team_id(), result_id)
     if row is None:
         raise ApiError(404, f"no result {result_id} in your team")
     return row
 
 
-@blueprint.get("/results/<int:result_id>")
+@blueprint.get("/results/<id:result_id>")
 @require_token
 def get_result(result_id: int) -> BaseResponse:
     """Not done yet: 200 with its status and the explanation keys as null (documented)."""
-    result = team_result(result_id)
+    result = result_or_404(result_id)
     if result.status != "done":
-        response = jsonify(result_json(db.session, result))
+        response = jsonify(explain_json(result))
         response.headers["Cache-Control"] = "no-store"
         return response
     return cached_view(result, "json", lambda: _json_bytes(result))
 
 
 def _json_bytes(result: Result) -> bytes:
-    return json.dumps(result_json(db.session, result), ensure_ascii=False).encode()
+    return json.dumps(explain_json(result), ensure_ascii=False).encode()
 
 
-@blueprint.get("/results/<int:result_id>/heatmap.<any(png, svg):fmt>")
+@blueprint.get("/results/<id:result_id>/heatmap.<any(png, svg):fmt>")
 @require_token
 def get_heatmap(result_id: int, fmt: str) -> BaseResponse:
-    result = team_result(result_id)
+    result = result_or_404(result_id)
     if result.status != "done":
         raise ApiError(
             409,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Flask
 
 from web.pages.account import account_pages
@@ -23,6 +25,13 @@ BLUEPRINTS = (
 )
 
 
+def datetime_text(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """``{{ row.created_at|datetime }}``: a stored time (naive UTC) as the pages write it;
+    empty for none, so ``|datetime or "never"`` reads naturally."""
+    return "" if moment is None else moment.strftime(fmt)
+
+
 def register_pages(app: Flask) -> None:
+    app.add_template_filter(datetime_text, "datetime")
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

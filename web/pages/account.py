@@ -4,7 +4,7 @@ the response to the POST that made them, never flashed (the session cookie is on
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from flask import (
     Blueprint,
@@ -13,7 +13,6 @@ from flask import (
     flash,
     redirect,
     render_template,
-    request,
     session,
     url_for,
 )
@@ -31,8 +30,11 @@ from shared.accounts import (
     set_role,
     tokens_of,
 )
+from shared.db import Base
 from shared.models import ApiToken, Invitation, Membership
+from web.errors import sentence
 from web.extensions import db
+from web.pages.forms import RoleForm, SwitchTeamForm, TokenForm
 from web.security import safe_next
 from web.session import (
     TEAM_KEY,
@@ -45,12 +47,16 @@ from web.session import (
 )
 
 account_pages = Blueprint("account_pages", __name__)
+Row = TypeVar("Row", bound=Base)
 
 
-def _render(status: int = 200, **extra: Any) -> tuple[str, int]:
+def _render(
+    status: int = 200, token_form: TokenForm | None = None, **extra: Any
+) -> tuple[str, int]:
     owner = is_owner()
     page = render_template(
         "account/account.html",
+        token_form=token_form or TokenForm(formdata=None),
         memberships=memberships(),
         active=current_membership(),
         owner=owner,
@@ -71,18 +77,32 @@ def account() -> tuple[str, int]:
 @account_pages.post("/teams/switch")
 @login_required
 def switch_team() -> Response:
-    wanted = request.form.get("team_id", "")
-    found = next((m for m in memberships() if str(m.team_id) == wanted), None)
+    form = SwitchTeamForm()
+    found = next((m for m in memberships() if m.team_id == form.team_id.data), None)
     if found is None:
         abort(403, "You are not a member of that team.")
     session[TEAM_KEY] = found.team_id
     flash(f"You are now working in {found.team.name}.", "success")
-    return cast(Response, redirect(safe_next(request.form.get("next"), "/account")))
+    return cast(Response, redirect(safe_next(form.next.data, "/account")))
 
 
 def _require_owner() -> None:
     if not is_owner():
         abort(403, "Only the team's owners can manage its members.")
+
+
+def _row_or_404(model: type[Row], row_id: int, missing: str, **scope: int) -> Row:
+    """Row ``row_id`` if its columns match ``scope`` (its team, its user); else 404, the
+    answer for a row that does not exist, so another team's ids reveal nothing."""
+    row = db.session.get(model, row_id)
+    if row is None or any(getattr(row, column) != value for column, value in scope.items()):
+        abort(404, missing)
+    return row
+
+
+def _team_member(membership_id: int) -> Membership:
+    return _row_or_404(Membership, membership_id, "No such member in this team.",
+                       team_id=current_team().id)  # fmt: skip
 
 
 @account_pages.post("/account/invitations")
@@ -95,18 +115,16 @@ def invite() -> tuple[str, int]:
     return _render(201, new_invite=link)
 
 
-@account_pages.post("/account/members/<int:membership_id>/revoke")
+@account_pages.post("/account/members/<id:membership_id>/revoke")
 @login_required
 def revoke_member(membership_id: int) -> Response | tuple[str, int]:
     _require_owner()
-    member = db.session.get(Membership, membership_id)
-    if member is None or member.team_id != current_team().id:
-        abort(404, "No such member in this team.")
+    member = _team_member(membership_id)
     email, itself = member.user.email, member.user_id == current_user.id
     try:
         revoke_membership(db.session, member)
     except AccountError as exc:
-        return _render(409, error=str(exc).capitalize() + ".")
+        return _render(409, error=sentence(str(exc)))
     db.session.commit()
     if itself:
         session.pop(TEAM_KEY, None)
@@ -114,37 +132,33 @@ def revoke_member(membership_id: int) -> Response | tuple[str, int]:
     return cast(Response, redirect(url_for("account_pages.account")))
 
 
-@account_pages.post("/account/invitations/<int:invitation_id>/cancel")
+@account_pages.post("/account/invitations/<id:invitation_id>/cancel")
 @login_required
 def cancel_invite(invitation_id: int) -> Response | tuple[str, int]:
     _require_owner()
-    invitation = db.session.get(Invitation, invitation_id)
-    if invitation is None or invitation.team_id != current_team().id:
-        abort(404, "No such invitation in this team.")
+    invitation = _row_or_404(Invitation, invitation_id, "No such invitation in this team.",
+                             team_id=current_team().id)  # fmt: skip
     try:
         cancel_invitation(db.session, invitation)
     except AccountError as exc:
         db.session.rollback()
-        return _render(409, error=str(exc).capitalize() + ".")
+        return _render(409, error=sentence(str(exc)))
     db.session.commit()
     flash("The invitation is cancelled: its link no longer works.", "success")
     return cast(Response, redirect(url_for("account_pages.account")))
 
 
-@account_pages.post("/account/members/<int:membership_id>/role")
+@account_pages.post("/account/members/<id:membership_id>/role")
 @login_required
 def change_role(membership_id: int) -> Response | tuple[str, int]:
     _require_owner()
-    member = db.session.get(Membership, membership_id)
-    if member is None or member.team_id != current_team().id:
-        abort(404, "No such member in this team.")
-    role = request.form.get("role", "")
+    member = _team_member(membership_id)
+    role = RoleForm().role.data
     try:
         set_role(db.session, member, role)
     except AccountError as exc:
         db.session.rollback()
-        return _render(409 if role in ROLES else 400,
-                       error=str(exc).capitalize() + ".")  # fmt: skip
+        return _render(409 if role in ROLES else 400, error=sentence(str(exc)))
     email = member.user.email
     db.session.commit()
     flash(f"{email} is now {'an owner' if role == 'owner' else 'a member'} of the team.", "success")
@@ -154,20 +168,18 @@ def change_role(membership_id: int) -> Response | tuple[str, int]:
 @account_pages.post("/account/tokens")
 @login_required
 def new_token() -> tuple[str, int]:
-    name = request.form.get("name", "").strip()
-    if not name or len(name) > 200:
-        return _render(400, token_error="Name the token (up to 200 characters), e.g. 'laptop'.")
-    row, plain = create_token(db.session, current_user, current_team(), name)
+    form = TokenForm()
+    if not form.validate():
+        return _render(400, token_form=form)
+    row, plain = create_token(db.session, current_user, current_team(), form.name.data)
     db.session.commit()
     return _render(201, new_token=plain, new_token_row=row)
 
 
-@account_pages.post("/account/tokens/<int:token_id>/revoke")
+@account_pages.post("/account/tokens/<id:token_id>/revoke")
 @login_required
 def revoke(token_id: int) -> Response:
-    token = db.session.get(ApiToken, token_id)
-    if token is None or token.user_id != current_user.id:
-        abort(404, "No such token.")
+    token = _row_or_404(ApiToken, token_id, "No such token.", user_id=current_user.id)
     revoke_token(db.session, token)
     db.session.commit()
     flash(f"Token {token.name or token.prefix} is revoked: the API now refuses it.", "success")

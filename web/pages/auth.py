@@ -5,19 +5,18 @@ against spraying one password over many emails; sign-ups per address (10 account
 Each attempt is counted before its password is checked (a sign-up before its account is
 made), so parallel requests cannot all pass a check made before any was counted. The
 address is ``request.remote_addr``: behind a reverse proxy set ``OCCLAB_PROXY_HOPS`` so it
-is the client's, not the proxy's (see web/app.py).
+is the client's, not the proxy's (see web/app.py). The counters are ``limits`` of
+web/extensions.py; the fields and their rules, web/pages/forms.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import cast
 
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -37,15 +36,16 @@ from shared.accounts import (
     sign_up,
     verify_password,
 )
-from shared.accounts.limits import AttemptLimiter
 from shared.models import Invitation, User
-from web.extensions import cache, db
+from web.errors import sentence
+from web.extensions import db, limits
+from web.pages.forms import JoinForm, LoginForm, SignupForm
+from web.params import ceil_div
 from web.security import safe_next
 from web.session import TEAM_KEY, current_user, login_required
 
 auth_pages = Blueprint("auth_pages", __name__)
 
-LIMITERS_KEY = "occlab.login_limiters"
 AFTER_SIGNUP = "/submit"
 # Verified against when the email is unknown, so both failures take the same time.
 _DUMMY_HASH = (
@@ -54,37 +54,12 @@ _DUMMY_HASH = (
 )
 
 
-@dataclass(frozen=True)
-class LoginLimiters:
-    pair: AttemptLimiter  # per (email, address)
-    address: AttemptLimiter
-    signup: AttemptLimiter  # accounts created per address
-
-
-def limiters() -> LoginLimiters:
-    """One pair per app: Redis (the view cache's client) when reachable, else this process."""
-    app = current_app
-    if LIMITERS_KEY not in app.extensions:
-        views, window = cache.views, app.config.get("LOGIN_WINDOW_S", 15 * 60)
-        prefix = f"occlab:{views.namespace}"
-        app.extensions[LIMITERS_KEY] = LoginLimiters(
-            pair=AttemptLimiter(views.client, f"{prefix}:login-fail",
-                                app.config.get("LOGIN_MAX_FAILURES", 5), window),
-            address=AttemptLimiter(views.client, f"{prefix}:login-fail-ip",
-                                   app.config.get("LOGIN_MAX_FAILURES_PER_IP", 50), window),
-            signup=AttemptLimiter(views.client, f"{prefix}:signup-ip",
-                                  app.config.get("SIGNUP_MAX_PER_IP", 10),
-                                  app.config.get("SIGNUP_WINDOW_S", 60 * 60)),
-        )  # fmt: skip
-    return cast(LoginLimiters, app.extensions[LIMITERS_KEY])
-
-
 def _too_many(
     seconds: int,
     whose: str = "for this email from your network",
     what: str = "failed logins",
 ) -> TooManyRequests:
-    minutes = max(1, -(-seconds // 60))
+    minutes = max(1, ceil_div(seconds, 60))
     return TooManyRequests(
         f"Too many {what} {whose}. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
         retry_after=seconds,
@@ -101,16 +76,16 @@ class Attempt:
 
 def _admit(email: str) -> Attempt:
     """Count this attempt against the address, then the pair; 429 if either is over."""
-    limits, address = limiters(), request.remote_addr or ""
-    address_key = limits.address.key(address)
-    count, left = limits.address.count(address_key)
-    if limits.address.over(count):
+    login, address = limits.login, request.remote_addr or ""
+    address_key = login.address.key(address)
+    count, left = login.address.count(address_key)
+    if login.address.over(count):
         raise _too_many(left, "from your network")
-    pair_key = limits.pair.key(email.lower(), address)
-    count, left = limits.pair.count(pair_key)
-    if limits.pair.over(count):
+    pair_key = login.pair.key(email.lower(), address)
+    count, left = login.pair.count(pair_key)
+    if login.pair.over(count):
         # Refused before any password was checked: not a guess against the address's budget.
-        limits.address.give_back(address_key)
+        login.address.give_back(address_key)
         raise _too_many(left)
     return Attempt(address_key, pair_key, count, left)
 
@@ -139,22 +114,25 @@ def login() -> Response | str | tuple[str, int]:
     next_url = safe_next(request.values.get("next"))
     if current_user.is_authenticated and request.method == "GET":
         return cast(Response, redirect(next_url))
-    email = request.form.get("email", "").strip()
+    form = LoginForm()
     if request.method == "GET":
-        return render_template("auth/login.html", email=email, next_url=next_url)
-    attempt = _admit(email)
-    user = _check_password(email, request.form.get("password", ""))
+        return _login_page(form, next_url)
+    attempt = _admit(form.email.data)
+    user = _check_password(form.email.data, form.password.data)
     if user is None:
-        if attempt.count >= limiters().pair.limit:  # that was the last try: say so now
+        if attempt.count >= limits.login.pair.limit:  # that was the last try: say so now
             raise _too_many(attempt.window_left)
         error = "That email and password do not match an account."
-        page = render_template("auth/login.html", email=email, next_url=next_url, error=error)
-        return page, 401
+        return _login_page(form, next_url, error), 401
     # Only failures count: forget the pair's, and give back this attempt on the address.
-    limiters().pair.reset(attempt.pair_key)
-    limiters().address.give_back(attempt.address_key)
-    _start_session(user, remember=request.form.get("remember") == "on")
+    limits.login.pair.reset(attempt.pair_key)
+    limits.login.address.give_back(attempt.address_key)
+    _start_session(user, remember=form.remember.data)
     return cast(Response, redirect(next_url))
+
+
+def _login_page(form: LoginForm, next_url: str, error: str | None = None) -> str:
+    return render_template("auth/login.html", form=form, next_url=next_url, error=error)
 
 
 @auth_pages.post("/logout")
@@ -171,7 +149,7 @@ def _invitation(token: str) -> tuple[Invitation | None, str | None]:
     try:
         return find_invitation(db.session, token), None
     except AccountError as exc:
-        return None, str(exc).capitalize() + "."
+        return None, sentence(str(exc))
 
 
 @auth_pages.route("/signup", methods=["GET", "POST"])
@@ -179,64 +157,54 @@ def signup() -> Response | str | tuple[str, int]:
     token = request.values.get("invite", "").strip()
     invitation, invite_error = _invitation(token)
     if current_user.is_authenticated:
-        return render_template(
-            "auth/join.html", invitation=invitation, error=invite_error, token=token
-        )
-    form = {k: request.form.get(k, "").strip() for k in ("email", "team_name")}
-    page = partial(
-        render_template, "auth/signup.html", form=form, invitation=invitation, token=token
-    )
+        return render_template("auth/join.html", invitation=invitation, error=invite_error,
+                               form=JoinForm(invite=token))  # fmt: skip
+    form = SignupForm(invited=invitation is not None)
+    page = {"form": form, "invitation": invitation, "token": token}
     if request.method == "GET" or invite_error:
-        return page(error=invite_error)
-    errors = _signup_errors(invitation)
-    if not errors:
-        # Counted before the account exists (one atomic step), so parallel sign-ups cannot
-        # all pass the limit; one that fails is given back: only accounts made count.
-        limiter = limiters().signup
-        key = limiter.key(request.remote_addr or "")
-        count, left = limiter.count(key)
-        if limiter.over(count):
-            raise _too_many(left, "from your network", "sign-ups")
-        try:
-            password = request.form.get("password", "")
-            user = sign_up(db.session, form["email"], password, form["team_name"], token)
-            db.session.commit()
-        except (AccountError, IntegrityError) as exc:
-            db.session.rollback()
-            limiter.give_back(key)
-            errors["form"] = _account_message(exc)
-    if errors:
-        return page(errors=errors), 400
+        return render_template("auth/signup.html", error=invite_error, **page)
+    user = _create_account(form, token) if form.validate() else None
+    if user is None:
+        return render_template("auth/signup.html", **page), 400
     _start_session(user)
     flash("Welcome to Occlusion Lab. Your account is ready.", "success")
     return cast(Response, redirect(AFTER_SIGNUP))
 
 
-def _signup_errors(invitation: Invitation | None) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    password = request.form.get("password", "")
-    if "@" not in request.form.get("email", ""):
-        errors["email"] = "Enter an email address, like name@example.org."
-    if len(password) < 8:
-        errors["password"] = "Use at least 8 characters."
-    elif password != request.form.get("confirm", ""):
-        errors["confirm"] = "The two passwords differ."
-    if invitation is None and not request.form.get("team_name", "").strip():
-        errors["team_name"] = "Name your team (you can invite colleagues later)."
-    return errors
+def _create_account(form: SignupForm, token: str) -> User | None:
+    """The account of a valid form, or None with the reason among ``form.form_errors``.
+
+    Counted before the account exists (one atomic step), so parallel sign-ups cannot all
+    pass the limit; one that fails is given back: only accounts made count.
+    """
+    limiter = limits.login.signup
+    key = limiter.key(request.remote_addr or "")
+    count, left = limiter.count(key)
+    if limiter.over(count):
+        raise _too_many(left, "from your network", "sign-ups")
+    try:
+        user = sign_up(db.session, form.email.data, form.password.data, form.team_name.data,
+                       token)  # fmt: skip
+        db.session.commit()
+    except (AccountError, IntegrityError) as exc:
+        db.session.rollback()
+        limiter.give_back(key)
+        form.form_errors.append(_account_message(exc))
+        return None
+    return user
 
 
 def _account_message(exc: Exception) -> str:
     if isinstance(exc, IntegrityError):
         return "That email or team name was just taken. Try another."
-    return str(exc).capitalize() + "."
+    return sentence(str(exc))
 
 
 @auth_pages.post("/join")
 @login_required
 def join() -> Response:
     """A logged-in user accepts an invitation to one more team."""
-    invitation, error = _invitation(request.form.get("invite", "").strip())
+    invitation, error = _invitation(JoinForm().invite.data)
     if invitation is None:
         flash(error or "That invitation is not valid.", "error")
         return cast(Response, redirect(url_for("account_pages.account")))
@@ -244,7 +212,7 @@ def join() -> Response:
         accept_invitation(db.session, invitation, current_user)
     except AccountError as exc:  # another request used it since it was found
         db.session.rollback()
-        flash(str(exc).capitalize() + ".", "error")
+        flash(sentence(str(exc)), "error")
         return cast(Response, redirect(url_for("account_pages.account")))
     db.session.commit()
     session[TEAM_KEY] = invitation.team_id

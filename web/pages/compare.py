@@ -13,10 +13,9 @@ from typing import Any
 from flask import Blueprint, render_template, request
 
 from shared.models import Result
-from shared.results.stored import result_json
-from web.extensions import db
+from web.downloads import explain_json
 from web.pages.result_view import delta_scale
-from web.pages.results import explanation_view, team_result
+from web.pages.results import explanation_view, result_or_404
 from web.params import positive_int
 from web.session import current_team_id, login_required
 
@@ -40,7 +39,7 @@ def picked_ids() -> tuple[str, str, list[str]]:
 
 
 def _views(a: Result, b: Result) -> list[dict[str, Any]]:
-    explains = [result_json(db.session, r) for r in (a, b) if r.status == "done"]
+    explains = [explain_json(r) for r in (a, b) if r.status == "done"]
     scale = delta_scale(*explains)
     return [explanation_view(r, scale) for r in (a, b)]
 
@@ -62,7 +61,7 @@ def compare() -> str:
     relation = ""
     a_num, b_num = positive_int(a_id, None), positive_int(b_id, None)
     if a_num is not None and b_num is not None:
-        a, b = team_result(a_num), team_result(b_num)
+        a, b = result_or_404(a_num), result_or_404(b_num)
         views, relation = _views(a, b), _relation(a, b)
     return render_template(
         "compare/compare.html",

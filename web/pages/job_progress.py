@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import url_for
 from sqlalchemy import select
 
 from shared.db import utcnow
 from shared.models import Job, JobItem, Paper, Result
 from web.extensions import db
+from web.params import ceil_div
 
 ITEMS_PER_PAGE = 100
 MAX_FAILURES = 50
@@ -23,7 +25,7 @@ RESULT_BADGES = {"pending": "queued", "running": "running", "done": "done", "fai
 
 
 def pages(total: int, per_page: int) -> int:
-    return max(1, -(-total // per_page))
+    return max(1, ceil_div(total, per_page))
 
 
 def plural(n: int, word: str) -> str:
@@ -141,7 +143,7 @@ def _item(position: int, result_id: int, status: str, probability: float | None,
     return {
         "position": position + 1,
         "result_id": result_id,
-        "url": f"/results/{result_id}",
+        "url": url_for("result_pages.result_page", result_id=result_id),
         "title": title,
         "external_id": external_id,
         "status": status,

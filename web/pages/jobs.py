@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response as BaseResponse
 
-from shared.jobs.status import cancel_job
+from shared.jobs.status import cancel_job, team_job
 from shared.models import Job
 from web.extensions import db
 from web.pages.job_progress import ITEMS_PER_PAGE, failures, items, pages, progress
@@ -36,12 +36,8 @@ job_pages = Blueprint("job_pages", __name__)
 JOBS_PER_PAGE = 20
 
 
-def team_job(job_id: int) -> Job:
-    job = db.session.scalar(
-        select(Job)
-        .options(joinedload(Job.model))
-        .where(Job.id == job_id, Job.team_id == current_team_id())
-    )
+def job_or_404(job_id: int) -> Job:
+    job = team_job(db.session, current_team_id(), job_id)
     if job is None:
         abort(404, f"There is no job {job_id} in your team.")
     return job
@@ -70,10 +66,10 @@ def job_list() -> str:
     return render_template("jobs/list.html", jobs=jobs, page=page, pages=n_pages, total=total)
 
 
-@job_pages.get("/jobs/<int:job_id>")
+@job_pages.get("/jobs/<id:job_id>")
 @login_required
 def job_page(job_id: int) -> str:
-    job = team_job(job_id)
+    job = job_or_404(job_id)
     page = min(page_arg(), pages(job.total, ITEMS_PER_PAGE))
     return render_template(
         "jobs/job.html",
@@ -87,11 +83,11 @@ def job_page(job_id: int) -> str:
     )
 
 
-@job_pages.get("/jobs/<int:job_id>/progress.json")
+@job_pages.get("/jobs/<id:job_id>/progress.json")
 @login_required
 def job_progress(job_id: int) -> Response:
     """The counts, rate and time left, the page's papers' statuses and the failures."""
-    job = team_job(job_id)
+    job = job_or_404(job_id)
     page = min(page_arg(), pages(job.total, ITEMS_PER_PAGE))
     body: dict[str, Any] = {
         **progress(job),
@@ -104,10 +100,10 @@ def job_progress(job_id: int) -> Response:
     return response
 
 
-@job_pages.post("/jobs/<int:job_id>/cancel")
+@job_pages.post("/jobs/<id:job_id>/cancel")
 @login_required
 def cancel(job_id: int) -> BaseResponse:
-    job = team_job(job_id)
+    job = job_or_404(job_id)
     if cancel_job(db.session, job):
         db.session.commit()
         flash(f"Job {job_id} is cancelled: papers not yet started will not be explained.",

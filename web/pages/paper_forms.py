@@ -20,6 +20,7 @@ from shared.jobs.submit import JobRejected, Submission
 from shared.models import RegisteredModel
 from shared.text import words
 from shared.units import DEFAULT_UNITS, UNITS, InputError, split_units
+from web.errors import sentence
 from web.extensions import db, settings
 from web.submissions import rejection
 
@@ -85,7 +86,7 @@ def field_preview(name: str, text: str, unit: str, vocab: frozenset[str]) -> dic
     try:
         split = split_units(name, text, unit, vocab)
     except InputError as exc:
-        return {"field": name, "unit": unit, "error": _sentence(str(exc)), "units": [],
+        return {"field": name, "unit": unit, "error": sentence(str(exc)), "units": [],
                 "skipped": [], "tokens": 0, "known": 0}  # fmt: skip
     units = [
         {"n": n, "label": label, "parts": _parts(label, vocab), "skipped": _unknown(toks, vocab)}
@@ -116,17 +117,11 @@ def _parts(label: str, vocab: frozenset[str]) -> list[dict[str, Any]]:
     return parts
 
 
-def _sentence(message: str) -> str:
-    """``title is empty: give ...`` as a sentence for the page."""
-    message = message[:1].upper() + message[1:]
-    return message if message.endswith(".") else message + "."
-
-
 def refusal(exc: JobRejected | InputError, sub: Submission) -> str:
     """The form error for a submission ``start_job`` refused, in the API's words."""
     if isinstance(exc, JobRejected):
         return rejection(exc, sub).message
-    return _sentence(str(exc))  # an unknown model, or its files changed since registered
+    return sentence(str(exc))  # an unknown model, or its files changed since registered
 
 
 def to_job(job_id: int) -> BaseResponse:

@@ -12,12 +12,11 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template
-from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from shared.models import Result
-from shared.results.stored import grid_csv, render_result, result_json
-from web.api.results import cached_view
+from shared.results.stored import grid_csv, render_result, team_result
+from web.downloads import cached_view, explain_json
 from web.extensions import db
 from web.pages.result_charts import activation_view
 from web.pages.result_view import delta_scale, heatmap, legend_stops, loo_text
@@ -26,11 +25,9 @@ from web.session import current_team_id, login_required
 result_pages = Blueprint("result_pages", __name__)
 
 
-def team_result(result_id: int) -> Result:
+def result_or_404(result_id: int) -> Result:
     """The result if it belongs to the current team; 404 otherwise (never 403: no leak)."""
-    row = db.session.scalar(
-        select(Result).where(Result.id == result_id, Result.team_id == current_team_id())
-    )
+    row = team_result(db.session, current_team_id(), result_id)
     if row is None:
         abort(404)
     return row
@@ -38,7 +35,7 @@ def team_result(result_id: int) -> Result:
 
 def explanation_view(result: Result, scale: float | None = None) -> dict[str, Any]:
     """Everything a result panel draws; ``scale`` shares the LOO colours across panels."""
-    explain = result_json(db.session, result)
+    explain = explain_json(result)
     view: dict[str, Any] = {"result": result, "explain": explain}
     if result.status != "done":
         return view
@@ -53,21 +50,21 @@ def explanation_view(result: Result, scale: float | None = None) -> dict[str, An
     return view
 
 
-@result_pages.get("/results/<int:result_id>")
+@result_pages.get("/results/<id:result_id>")
 @login_required
 def result_page(result_id: int) -> str:
-    result = team_result(result_id)
+    result = result_or_404(result_id)
     return render_template("results/result.html", **explanation_view(result))
 
 
-@result_pages.get("/results/<int:result_id>/heatmap.<any(png, svg):fmt>")
+@result_pages.get("/results/<id:result_id>/heatmap.<any(png, svg):fmt>")
 @login_required
 def heatmap_image(result_id: int, fmt: str) -> BaseResponse:
     result = _done(result_id)
     return cached_view(result, fmt, lambda: render_result(db.session, result, fmt))
 
 
-@result_pages.get("/results/<int:result_id>/grid.csv")
+@result_pages.get("/results/<id:result_id>/grid.csv")
 @login_required
 def grid_download(result_id: int) -> BaseResponse:
     result = _done(result_id)
@@ -76,16 +73,16 @@ def grid_download(result_id: int) -> BaseResponse:
     )
 
 
-@result_pages.get("/results/<int:result_id>/result.json")
+@result_pages.get("/results/<id:result_id>/result.json")
 @login_required
 def json_download(result_id: int) -> BaseResponse:
-    result = team_result(result_id)
-    body = json.dumps(result_json(db.session, result), ensure_ascii=False, indent=1)
+    result = result_or_404(result_id)
+    body = json.dumps(explain_json(result), ensure_ascii=False, indent=1)
     return _attachment(body.encode(), "application/json", f"result-{result_id}.json")
 
 
 def _done(result_id: int) -> Result:
-    result = team_result(result_id)
+    result = result_or_404(result_id)
     if result.status != "done":
         abort(409, f"result {result_id} is {result.status}: downloads exist once it is done")
     return result

@@ -9,12 +9,14 @@ partial rendered to HTML, so the page updates as the person types. The upload pa
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from shared.jobs.submit import JobRejected, Submission
+from shared.models import RegisteredModel
 from shared.units import DEFAULT_UNITS, InputError
 from web.pages.paper_forms import (
     FIELDS,
@@ -37,7 +39,23 @@ submit_pages.register_blueprint(upload_pages)
 submit_pages.register_error_handler(RequestEntityTooLarge, too_large)
 
 
-def read_form(choices: Choices) -> dict[str, Any]:
+@dataclass
+class SubmitState:
+    """What the page shows: the form's values, the units and model chosen, each field's
+    preview (none before the first one), and the errors keyed by control name."""
+
+    values: dict[str, str]
+    units: dict[str, str]
+    model: RegisteredModel
+    previews: dict[str, dict[str, Any]] | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def blank(cls, choices: Choices) -> SubmitState:
+        return cls(dict.fromkeys(FIELDS, ""), dict(DEFAULT_UNITS), choices.default)
+
+
+def read_form(choices: Choices) -> SubmitState:
     """The form's values, each field's preview, and the errors keyed by control name."""
     form = request.form
     values = {f: form.get(f, "") for f in FIELDS}
@@ -48,19 +66,12 @@ def read_form(choices: Choices) -> dict[str, Any]:
         model, errors["model"] = choices.default, str(exc)
     previews = {f: field_preview(f, values[f], units[f], vocab_of(model)) for f in FIELDS}
     errors.update({f: p["error"] for f, p in previews.items() if p["error"]})
-    return {"values": values, "units": units, "model": model, "previews": previews,
-            "errors": errors}  # fmt: skip
+    return SubmitState(values, units, model, previews, errors)
 
 
-def render(choices: Choices, state: dict[str, Any] | None = None, status: int = 200) -> Any:
-    state = state or {
-        "values": dict.fromkeys(FIELDS, ""),
-        "units": dict(DEFAULT_UNITS),
-        "model": choices.default,
-        "previews": None,
-        "errors": {},
-    }
-    page = render_template("submit/submit.html", choices=choices, **state)
+def render(choices: Choices, state: SubmitState | None = None, status: int = 200) -> Any:
+    state = state or SubmitState.blank(choices)
+    page = render_template("submit/submit.html", choices=choices, **vars(state))
     return page, status
 
 
@@ -77,24 +88,24 @@ def submit() -> Any:
     state = read_form(choices)
     if request.form.get("action") == "preview":
         return render(choices, state)
-    if state["errors"]:
+    if state.errors:
         return render(choices, state, 400)
     sub = Submission(
         team_id=current_team_id(),
         submitter_id=current_user.id,
-        papers=[state["values"]],
-        model=Choices.spec(state["model"]),
-        title_unit=state["units"]["title"],
-        abstract_unit=state["units"]["abstract"],
+        papers=[state.values],
+        model=Choices.spec(state.model),
+        title_unit=state.units["title"],
+        abstract_unit=state.units["abstract"],
         source="web",
     )
     try:
         job = start_job(sub)
     except (JobRejected, InputError) as exc:
-        state["errors"]["form"] = refusal(exc, sub)
+        state.errors["form"] = refusal(exc, sub)
         return render(choices, state, 400)
     except QueueUnavailable as exc:
-        state["errors"]["form"] = (
+        state.errors["form"] = (
             f"Job {exc.job.id} was saved but could not be queued: the task queue is "
             "unreachable. Try again in a minute."
         )
@@ -107,12 +118,12 @@ def submit() -> Any:
 def preview() -> Response:
     """JSON for submit.js: each field's units and skipped words, and the partial's HTML."""
     state = read_form(model_choices())
-    html = render_template("submit/_preview.html", previews=state["previews"])
+    html = render_template("submit/_preview.html", previews=state.previews)
     return jsonify(
         {
-            "fields": state["previews"],
-            "errors": state["errors"],
-            "model": Choices.spec(state["model"]),
+            "fields": state.previews,
+            "errors": state.errors,
+            "model": Choices.spec(state.model),
             "html": html,
         }
     )

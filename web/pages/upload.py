@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from shared.jobs.submit import JobRejected, Submission, check_papers
+from shared.models import RegisteredModel
 from shared.papers import FileError, Row, decode_text, parse_papers
 from shared.papers.tabular import TARGETS, csv_columns, guess_mapping
 from shared.units import InputError
@@ -128,7 +129,20 @@ def _column(form: dict[str, str], target: str, columns: list[str], guess: str | 
     return form[key] if form[key] in columns else None
 
 
-def _state(upload: StoredUpload, form: dict[str, str]) -> dict[str, Any]:
+@dataclass
+class ReviewState:
+    """What step 2 shows: the choices made, the file read with them, and the errors keyed
+    by control name (``form`` for the page as a whole)."""
+
+    choices: Choices
+    model: RegisteredModel
+    units: dict[str, str]
+    errors: dict[str, str]
+    analysis: Analysis
+    skip_bad: bool
+
+
+def _state(upload: StoredUpload, form: dict[str, str]) -> ReviewState:
     choices = model_choices()
     units, errors = chosen_units(form)
     try:
@@ -138,8 +152,7 @@ def _state(upload: StoredUpload, form: dict[str, str]) -> dict[str, Any]:
     analysis = analyse(upload, form, vocab_of(model), units)
     if analysis.columns:
         errors.update(_mapping_errors(analysis.mapping))
-    return {"choices": choices, "model": model, "units": units, "errors": errors,
-            "analysis": analysis, "skip_bad": form.get("skip_bad") == "on"}  # fmt: skip
+    return ReviewState(choices, model, units, errors, analysis, form.get("skip_bad") == "on")
 
 
 def _mapping_errors(mapping: dict[str, str | None]) -> dict[str, str]:
@@ -150,9 +163,9 @@ def _mapping_errors(mapping: dict[str, str | None]) -> dict[str, str]:
     return errors
 
 
-def _review(state: dict[str, Any], status: int = 200) -> Any:
+def _review(state: ReviewState, status: int = 200) -> Any:
     page = render_template("submit/upload_review.html", preview_rows=PREVIEW_ROWS,
-                           max_problems=MAX_PROBLEMS_SHOWN, **state)  # fmt: skip
+                           max_problems=MAX_PROBLEMS_SHOWN, **vars(state))  # fmt: skip
     return page, status
 
 
@@ -169,30 +182,30 @@ def review_or_start(upload_id: str) -> Any:
     state = _state(upload, request.form.to_dict())
     if request.form.get("action") != "start":
         return _review(state)
-    analysis: Analysis = state["analysis"]
-    rows = analysis.good_rows if state["skip_bad"] else analysis.rows
-    if analysis.file_error or state["errors"]:
-        state["errors"].setdefault("form", "Fix the problems below, then start the job.")
-    elif analysis.problems and not state["skip_bad"]:
-        state["errors"]["form"] = (
+    analysis, errors = state.analysis, state.errors
+    rows = analysis.good_rows if state.skip_bad else analysis.rows
+    if analysis.file_error or errors:
+        errors.setdefault("form", "Fix the problems below, then start the job.")
+    elif analysis.problems and not state.skip_bad:
+        errors["form"] = (
             f"{len(analysis.bad_lines):,} rows have problems: fix the file and upload it "
             "again, or tick “Skip the rows with problems”."
         )
     elif not rows:
-        state["errors"]["form"] = "No row can be explained: every row has a problem."
-    if state["errors"]:
+        errors["form"] = "No row can be explained: every row has a problem."
+    if errors:
         return _review(state, 400)
     return _start(upload, state, rows)
 
 
-def _start(upload: StoredUpload, state: dict[str, Any], rows: list[Row]) -> Any:
+def _start(upload: StoredUpload, state: ReviewState, rows: list[Row]) -> Any:
     sub = Submission(
         team_id=current_team_id(),
         submitter_id=current_user.id,
         papers=[{**r.paper, "id": r.external_id} for r in rows],
-        model=Choices.spec(state["model"]),
-        title_unit=state["units"]["title"],
-        abstract_unit=state["units"]["abstract"],
+        model=Choices.spec(state.model),
+        title_unit=state.units["title"],
+        abstract_unit=state.units["abstract"],
         source="upload",
         source_name=upload.name,
         indexes=[r.line for r in rows],
@@ -200,10 +213,10 @@ def _start(upload: StoredUpload, state: dict[str, Any], rows: list[Row]) -> Any:
     try:
         job = start_job(sub)
     except (JobRejected, InputError) as exc:
-        state["errors"]["form"] = refusal(exc, sub)
+        state.errors["form"] = refusal(exc, sub)
         return _review(state, 400)
     except QueueUnavailable as exc:
-        state["errors"]["form"] = f"Job {exc.job.id} could not be queued; try again shortly."
+        state.errors["form"] = f"Job {exc.job.id} could not be queued; try again shortly."
         return _review(state, 503)
     store().delete(current_team_id(), upload.id)
     return to_job(job.id)

@@ -20,8 +20,8 @@ def _refs(node: Any) -> list[str]:
 
 
 def _documented_path(rule: str) -> str:
-    """Flask's ``/results/<int:result_id>/heatmap.<any(png, svg):fmt>`` as OpenAPI paths."""
-    return re.sub(r"<(?:int:)?\w+>", "{id}", rule)
+    """Flask's ``/results/<id:result_id>/heatmap.<any(png, svg):fmt>`` as OpenAPI paths."""
+    return re.sub(r"<(?:id:)?\w+>", "{id}", rule)
 
 
 def test_document_parses_and_references_resolve(client: FlaskClient) -> None:

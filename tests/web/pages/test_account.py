@@ -360,3 +360,22 @@ def test_roles_change_only_in_your_own_team(
     assert eve is not None
     assert owner.post(f"/account/members/{eve.id}/role", data={"role": "member"}).status_code == 404
     assert (found := _membership(sessions, "eve@example.org")) is not None and found.role == "owner"
+
+
+def test_a_refusal_quotes_what_was_typed_as_typed(
+    owner: FlaskClient, sessions: sessionmaker[Session]
+) -> None:
+    """Messages become sentences by raising their first letter only: the role typed as
+    'Owner' is quoted as 'Owner', not lower-cased to 'owner'."""
+    mine = _membership(sessions, OWNER)
+    assert mine is not None
+    response = owner.post(f"/account/members/{mine.id}/role", data={"role": "Owner"})
+    assert response.status_code == 400
+    assert "&#39;Owner&#39; is not a role: use owner or member." in response.get_data(as_text=True)
+
+
+def test_a_token_name_that_is_too_long_is_refused_and_kept(owner: FlaskClient) -> None:
+    response = owner.post("/account/tokens", data={"name": "x" * 201})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Name the token (up to 200 characters)" in html
+    assert 'aria-invalid="true"' in html and f'value="{"x" * 201}"' in html

@@ -336,3 +336,9 @@ def test_parallel_signups_cannot_outrun_the_limit(
         statuses = [f.result(timeout=30) for f in futures]
     assert answered_before_release == 5 and len(started) == 3
     assert sorted(statuses) == [400] * 3 + [429] * 5
+
+
+def test_a_team_name_longer_than_the_column_is_a_field_error(client: FlaskClient) -> None:
+    status, html = _signup(client, "long@example.org", "T" * 201)
+    assert status == 400 and "Use at most 200 characters." in html
+    assert 'aria-describedby="team_name-error team_name-help"' in html
