@@ -18,7 +18,7 @@ from sqlalchemy import update
 from shared.db import utcnow
 from shared.jobs.dispatch import enqueue_chunks
 from shared.jobs.submit import JobRejected, Submission, create_job
-from shared.models import Job, Result
+from shared.models import Job, JobStatus, Result, ResultStatus
 from shared.papers import FileError, parse_papers
 from shared.units import UNITS
 from web.errors import ApiError
@@ -70,10 +70,12 @@ def _enqueue(job: Job, todo: Sequence[int], enqueue: Enqueue) -> None:
     except Exception as exc:
         log.exception("could not enqueue job %s", job.id)
         session = db.session
-        job.status, job.error = "failed", f"the task queue is unreachable: {exc}"
+        job.status, job.error = JobStatus.FAILED, f"the task queue is unreachable: {exc}"
         job.finished_at = utcnow()
         session.execute(
-            update(Result).where(Result.id.in_(todo)).values(status="failed", error=job.error)
+            update(Result)
+            .where(Result.id.in_(todo))
+            .values(status=ResultStatus.FAILED, error=job.error)
         )
         session.commit()
         raise QueueUnavailable(job, exc) from exc

@@ -24,7 +24,16 @@ from shared.engine import Explanation, Model, explain, load_model
 from shared.engine.export import activations_json
 from shared.jobs.status import refresh_jobs
 from shared.manifest import sha256_file
-from shared.models import LIVE, GridCell, Job, JobItem, LooUnit, RegisteredModel, Result
+from shared.models import (
+    LIVE,
+    GridCell,
+    Job,
+    JobItem,
+    LooUnit,
+    RegisteredModel,
+    Result,
+    ResultStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,19 +75,29 @@ def _claim(
     here, or a paper that kills its worker would be redelivered forever.
     """
     recent = Result.started_at > utcnow() - timedelta(seconds=hold_s)
-    held = and_(Result.status == "running", Result.started_at.is_not(None), recent)
+    held = and_(Result.status == ResultStatus.RUNNING, Result.started_at.is_not(None), recent)
     query = (
         select(Result.id, Result.attempts)
-        .where(Result.id.in_(result_ids), Result.status.in_(("pending", "running")), ~held)
+        .where(
+            Result.id.in_(result_ids),
+            Result.status.in_((ResultStatus.PENDING, ResultStatus.RUNNING)),
+            ~held,
+        )
         .where(_live_job(Result.id))
         .order_by(Result.id)
     )
     rows = session.execute(_locked(session, query, result_ids)).all()
     gave_up = [i for i, attempts in rows if attempts >= max_attempts]
     claimed = [i for i, attempts in rows if attempts < max_attempts]
-    _set(session, gave_up, status="failed", finished_at=utcnow(), error=_GAVE_UP)
+    _set(session, gave_up, status=ResultStatus.FAILED, finished_at=utcnow(), error=_GAVE_UP)
     # attempts + 1 in SQL: a count read in Python and written back can lose an increment.
-    _set(session, claimed, status="running", attempts=Result.attempts + 1, started_at=utcnow())
+    _set(
+        session,
+        claimed,
+        status=ResultStatus.RUNNING,
+        attempts=Result.attempts + 1,
+        started_at=utcnow(),
+    )
     seen = set(claimed) | set(gave_up)
     return claimed, [i for i in result_ids if i not in seen], gave_up
 
@@ -153,7 +172,7 @@ def store_explanation(session: Session, result: Result, e: Explanation, ms: floa
     }
     result.skipped = g.skipped
     result.activations = activations_json(e.activations, full=False) if e.activations else None
-    result.status, result.error = "done", None
+    result.status, result.error = ResultStatus.DONE, None
     result.compute_ms, result.finished_at = ms, utcnow()
 
 
@@ -217,10 +236,12 @@ def _release(sessions: sessionmaker[Session], ids: Sequence[int], max_attempts: 
         return
     try:
         with sessions.begin() as session:
-            still_ours = update(Result).where(Result.id.in_(ids), Result.status == "running")
+            still_ours = update(Result).where(
+                Result.id.in_(ids), Result.status == ResultStatus.RUNNING
+            )
             for out_of_attempts, values in (
-                (False, {"status": "pending"}),
-                (True, {"status": "failed", "finished_at": utcnow(), "error": _GAVE_UP}),
+                (False, {"status": ResultStatus.PENDING}),
+                (True, {"status": ResultStatus.FAILED, "finished_at": utcnow(), "error": _GAVE_UP}),
             ):
                 spent = Result.attempts >= max_attempts
                 session.execute(
@@ -262,16 +283,16 @@ def _save_one(
 
 def _store(session: Session, result_id: int, res: Any, ms: float, max_attempts: int) -> str:
     result = session.get_one(Result, result_id, with_for_update=True)
-    if result.status == "done":  # a redelivered copy of this chunk got here first
+    if result.status == ResultStatus.DONE:  # a redelivered copy of this chunk got here first
         return "skipped"
     if isinstance(res, Explanation):
         store_explanation(session, result, res, ms)
         return "done"
     result.error = f"{type(res).__name__}: {res}"
     if result.attempts < max_attempts:
-        result.status = "pending"
+        result.status = ResultStatus.PENDING
         return "retry"
-    result.status, result.finished_at = "failed", utcnow()
+    result.status, result.finished_at = ResultStatus.FAILED, utcnow()
     return "failed"
 
 

@@ -12,7 +12,7 @@ from flask import Blueprint, jsonify
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from shared.models import Result
+from shared.models import Result, ResultStatus
 from shared.results.stored import render_result, result_json
 from web.api.tokens import require_token, team_id
 from web.downloads import cached_view
@@ -36,7 +36,7 @@ def team_result(result_id: int) -> Result:
 def get_result(result_id: int) -> BaseResponse:
     """Not done yet: 200 with its status and the explanation keys as null (documented)."""
     result = team_result(result_id)
-    if result.status != "done":
+    if result.status != ResultStatus.DONE:
         response = jsonify(result_json(db.session, result))
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -51,7 +51,7 @@ def _json_bytes(result: Result) -> bytes:
 @require_token
 def get_heatmap(result_id: int, fmt: str) -> BaseResponse:
     result = team_result(result_id)
-    if result.status != "done":
+    if result.status != ResultStatus.DONE:
         raise ApiError(
             409,
             f"result {result_id} is {result.status}: its heat map exists once it is done",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.models import JobStatus, ResultStatus
+
 JSON = "application/json"
 
 
@@ -81,7 +83,7 @@ JOB_SUMMARY = {
     "properties": {
         "id": {"type": "integer"},
         "url": {"type": "string"},
-        "status": {"type": "string", "enum": ["queued", "running", "done", "failed", "cancelled"]},
+        "status": {"type": "string", "enum": [s.value for s in JobStatus]},
         "total": {"type": "integer"},
         "done": {"type": "integer"},
         "failed": {"type": "integer"},
@@ -96,7 +98,7 @@ JOB_SUMMARY = {
         "error": _nullable("string"),
     },
 }
-RESULT_STATUS = {"type": "string", "enum": ["pending", "running", "done", "failed"]}
+RESULT_STATUS = {"type": "string", "enum": [s.value for s in ResultStatus]}
 ACCEPTED = {
     "type": "object",
     "properties": {

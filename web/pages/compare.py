@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 
-from shared.models import Result
+from shared.models import Result, ResultStatus
 from shared.results.stored import result_json
 from web.extensions import db
 from web.pages.result_view import delta_scale
@@ -40,7 +40,7 @@ def picked_ids() -> tuple[str, str, list[str]]:
 
 
 def _views(a: Result, b: Result) -> list[dict[str, Any]]:
-    explains = [result_json(db.session, r) for r in (a, b) if r.status == "done"]
+    explains = [result_json(db.session, r) for r in (a, b) if r.status == ResultStatus.DONE]
     scale = delta_scale(*explains)
     return [explanation_view(r, scale) for r in (a, b)]
 

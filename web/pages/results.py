@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, render_template
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from shared.models import Result
+from shared.models import Result, ResultStatus
 from shared.results.stored import grid_csv, render_result, result_json
 from web.api.results import cached_view
 from web.extensions import db
@@ -40,7 +40,7 @@ def explanation_view(result: Result, scale: float | None = None) -> dict[str, An
     """Everything a result panel draws; ``scale`` shares the LOO colours across panels."""
     explain = result_json(db.session, result)
     view: dict[str, Any] = {"result": result, "explain": explain}
-    if result.status != "done":
+    if result.status != ResultStatus.DONE:
         return view
     scale = scale or delta_scale(explain)
     view.update(
@@ -86,7 +86,7 @@ def json_download(result_id: int) -> BaseResponse:
 
 def _done(result_id: int) -> Result:
     result = team_result(result_id)
-    if result.status != "done":
+    if result.status != ResultStatus.DONE:
         abort(409, f"result {result_id} is {result.status}: downloads exist once it is done")
     return result
 
