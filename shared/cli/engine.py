@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from shared.cli.errors import BadInput
+from shared.units import DEFAULT_UNITS, UNITS
 
 FORMATS = ("json", "csv", "png", "svg")
 
@@ -46,8 +47,8 @@ def train(data: Path, out: Path, **options: Any) -> None:
 @click.option("--model", "model_dir", type=click.Path(path_type=Path), help="Model directory.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Default: from --out, or json.")
 @click.option("--out", type=click.Path(path_type=Path), help="File (one paper) or directory.")
-@click.option("--title-unit", type=click.Choice(["word", "sentence"]), default="word")
-@click.option("--abstract-unit", type=click.Choice(["word", "sentence"]), default="sentence")
+@click.option("--title-unit", type=click.Choice(UNITS), default=DEFAULT_UNITS["title"])
+@click.option("--abstract-unit", type=click.Choice(UNITS), default=DEFAULT_UNITS["abstract"])
 @click.option("--batch-size", default=32, show_default=True)
 def explain(papers: Path | None, title: str | None, abstract: str | None, **opts: Any) -> None:
     """Explain one paper (--title/--abstract) or every paper in a CSV/JSONL file."""

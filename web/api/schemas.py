@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.models import JobStatus, ResultStatus
+from shared.units import DEFAULT_UNIT_OPTIONS, UNITS
 
 JSON = "application/json"
 
@@ -34,11 +35,10 @@ PAPER = {
         "id": {"type": ["string", "integer"], "description": "Your id for the paper."},
     },
 }
-UNIT = {"type": "string", "enum": ["word", "sentence"]}
+UNIT = {"type": "string", "enum": list(UNITS)}
 OPTIONS = {
     "model": {"type": "string", "description": "'name' (newest version) or 'name:version'."},
-    "title_unit": {**UNIT, "default": "word"},
-    "abstract_unit": {**UNIT, "default": "sentence"},
+    **{name: {**UNIT, "default": unit} for name, unit in DEFAULT_UNIT_OPTIONS.items()},
 }
 SUBMISSION = {
     "type": "object",

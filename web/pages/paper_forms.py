@@ -23,8 +23,6 @@ from shared.units import DEFAULT_UNITS, UNITS, InputError, split_units
 from web.extensions import db, settings
 from web.submissions import rejection
 
-FIELDS = ("title", "abstract")
-
 
 @dataclass
 class Choices:

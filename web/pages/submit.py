@@ -15,9 +15,8 @@ from flask import Blueprint, Response, jsonify, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from shared.jobs.submit import JobRejected, Submission
-from shared.units import DEFAULT_UNITS, InputError
+from shared.units import DEFAULT_UNITS, FIELDS, InputError
 from web.pages.paper_forms import (
-    FIELDS,
     Choices,
     chosen_model,
     chosen_units,
