@@ -10,7 +10,7 @@ child (``worker_process_init``) and the model is loaded by the child on its firs
 (``worker.processing.model_for``), because neither sockets nor CUDA state survive a fork.
 
 Redelivery: a chunk is acknowledged only when it returns, so Redis hands a dead worker's
-chunk to another worker once ``OCCLAB_VISIBILITY_TIMEOUT`` (default 3600 s) has passed. That
+chunk to another worker once ``OCCLAB_VISIBILITY_TIMEOUT`` has passed (see ``Settings``). That
 timeout must exceed the longest chunk, or a chunk still being computed is handed out twice
 (harmless, results are written once, but wasted work). Tests set it to seconds.
 """
