@@ -85,7 +85,8 @@ def wait_http(url: str, timeout: float = 60) -> None:
 
 def engine_alone(papers: list[dict[str, str]], chunk: int) -> float:
     """What the worker computes, in the same chunks, without queue or database."""
-    from shared.engine import explain, load_model
+    from shared.engine import load_model
+    from shared.engine.explain import explain
 
     model = load_model()
     explain(model, papers[:chunk])  # warm-up
