@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import String, and_, cast, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -103,6 +104,7 @@ def _claim(
     return claimed, [i for i in result_ids if i not in seen], gave_up
 
 
+TIMED_OUT = "its chunk ran past the task time limit and was stopped"
 _GAVE_UP = func.coalesce(
     Result.error, "gave up after " + cast(Result.attempts, String) + " attempts: its worker stopped"
 )
@@ -140,11 +142,15 @@ def _explain_each(model: Model, rows: Sequence[Result]) -> list[Explanation | Ex
     units = {"title": rows[0].title_unit, "abstract": rows[0].abstract_unit}
     try:
         return list(explain(model, _papers(rows), units=units))
+    except SoftTimeLimitExceeded:
+        raise  # the chunk is out of time: no paper is tried alone
     except Exception:
         out: list[Explanation | Exception] = []
         for paper in _papers(rows):
             try:
                 out.append(explain(model, [paper], units=units)[0])
+            except SoftTimeLimitExceeded:
+                raise
             except Exception as exc:
                 out.append(exc)
         return out
@@ -188,9 +194,11 @@ def process_chunk(
 ) -> ChunkOutcome:
     """Compute and store the chunk's results; returns which to retry and when.
 
-    If anything raises after the claim (the database, the broker), the claimed results not
-    yet saved go back to pending (failed once out of attempts) before the error propagates,
-    so the task's retry, or the reaper, finds them instead of leaving them running for ever.
+    If anything raises after the claim (the database, the broker, the task's soft time
+    limit), the claimed results not yet saved go back to pending (failed once out of
+    attempts) before the error propagates, so the task's retry, or the reaper, finds them
+    instead of leaving them running for ever. Each claim counts an attempt, so a chunk that
+    hangs every time ends with its results failed, not retried for ever.
     """
     outcome = ChunkOutcome()
     with sessions.begin() as session:
@@ -201,9 +209,10 @@ def process_chunk(
         return outcome
     try:
         _compute_and_save(sessions, claimed, max_attempts, backoff_s, loader, outcome)
-    except Exception:
+    except Exception as exc:
         saved = set(outcome.done + outcome.failed + outcome.retry + outcome.skipped)
-        _release(sessions, [i for i in claimed if i not in saved], max_attempts)
+        error = TIMED_OUT if isinstance(exc, SoftTimeLimitExceeded) else None
+        _release(sessions, [i for i in claimed if i not in saved], max_attempts, error)
         raise
     return outcome
 
@@ -221,6 +230,8 @@ def _compute_and_save(
         start = time.perf_counter()
         try:
             results: Sequence[Any] = _explain_each(loader(rows[0].model), rows)
+        except SoftTimeLimitExceeded:
+            raise  # not the papers' fault: process_chunk puts them back
         except Exception as exc:
             results = [exc] * len(rows)
         ms = 1000 * (time.perf_counter() - start) / len(rows)
@@ -231,18 +242,23 @@ def _compute_and_save(
     _refresh(sessions, claimed)
 
 
-def _release(sessions: sessionmaker[Session], ids: Sequence[int], max_attempts: int) -> None:
-    """Put claimed results back after an error: pending, or failed once out of attempts."""
+def _release(
+    sessions: sessionmaker[Session], ids: Sequence[int], max_attempts: int, error: str | None
+) -> None:
+    """Put claimed results back after an error: pending, or failed once out of attempts.
+    ``error``, if given, says why; otherwise a failed one says that it gave up."""
     if not ids:
         return
+    why = {"error": error} if error else {}
     try:
         with sessions.begin() as session:
             still_ours = update(Result).where(
                 Result.id.in_(ids), Result.status == ResultStatus.RUNNING
             )
+            failed = {"status": ResultStatus.FAILED, "finished_at": utcnow(), "error": _GAVE_UP}
             for out_of_attempts, values in (
-                (False, {"status": ResultStatus.PENDING}),
-                (True, {"status": ResultStatus.FAILED, "finished_at": utcnow(), "error": _GAVE_UP}),
+                (False, {"status": ResultStatus.PENDING, **why}),
+                (True, {**failed, **why}),
             ):
                 spent = Result.attempts >= max_attempts
                 session.execute(
