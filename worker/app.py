@@ -21,11 +21,12 @@ import logging
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 from shared.config import Settings, load_settings
 from shared.db import dispose_engines
 from shared.jobs.dispatch import CeleryConfig
+from worker import reaper
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +42,19 @@ class WorkerCelery(Celery):
         self.config_from_object(CeleryConfig(settings))
         self.settings = settings
 
+    def start_reaper(self, sender: Any = None, **_: Any) -> None:
+        """``worker_ready``'s receiver: this app's worker runs the reaper."""
+        if getattr(sender, "app", None) is self:
+            reaper.start_reaper(self, self.settings)
+
 
 def create_celery_app(settings: Settings | None = None) -> WorkerCelery:
     """The worker app for ``settings`` (default: the environment, read now)."""
-    return WorkerCelery(settings or load_settings())
+    app = WorkerCelery(settings or load_settings())
+    # Weakly (the default), so an app that is dropped takes its receiver with it.
+    worker_ready.connect(app.start_reaper)
+    worker_shutdown.connect(reaper.stop_reaper)
+    return app
 
 
 def settings_of(app: Celery) -> Settings:

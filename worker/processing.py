@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import Enum, auto
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,15 @@ def model_for(row: RegisteredModel) -> Model:
     return _MODELS[row.path]
 
 
+class Verdict(Enum):
+    """What became of one result of the chunk."""
+
+    DONE = auto()
+    FAILED = auto()
+    RETRY = auto()  # failed with attempts left: sent again
+    SKIPPED = auto()  # done already, or not this chunk's to compute
+
+
 @dataclass
 class ChunkOutcome:
     done: list[int] = field(default_factory=list)
@@ -62,6 +72,17 @@ class ChunkOutcome:
     retry: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
     retry_in_s: float = 0.0
+
+    def record(self, verdict: Verdict, result_id: int) -> None:
+        match verdict:
+            case Verdict.DONE:
+                self.done.append(result_id)
+            case Verdict.FAILED:
+                self.failed.append(result_id)
+            case Verdict.RETRY:
+                self.retry.append(result_id)
+            case Verdict.SKIPPED:
+                self.skipped.append(result_id)
 
 
 def _claim(
@@ -185,7 +206,6 @@ def store_explanation(session: Session, result: Result, e: Explanation, ms: floa
 
 def process_chunk(
     sessions: sessionmaker[Session],
-    job_id: int,
     result_ids: Sequence[int],
     max_attempts: int,
     backoff_s: float,
@@ -294,23 +314,23 @@ def _save_one(
     except IntegrityError:
         # Another copy of this chunk stored the same cells first (SQLite has no row lock
         # to make this copy wait): its rows stand, this copy's are rolled back.
-        verdict = "skipped"
-    getattr(outcome, verdict).append(result_id)
+        verdict = Verdict.SKIPPED
+    outcome.record(verdict, result_id)
 
 
-def _store(session: Session, result_id: int, res: Any, ms: float, max_attempts: int) -> str:
+def _store(session: Session, result_id: int, res: Any, ms: float, max_attempts: int) -> Verdict:
     result = session.get_one(Result, result_id, with_for_update=True)
     if result.status == ResultStatus.DONE:  # a redelivered copy of this chunk got here first
-        return "skipped"
+        return Verdict.SKIPPED
     if isinstance(res, Explanation):
         store_explanation(session, result, res, ms)
-        return "done"
+        return Verdict.DONE
     result.error = f"{type(res).__name__}: {res}"
     if result.attempts < max_attempts:
         result.status = ResultStatus.PENDING
-        return "retry"
+        return Verdict.RETRY
     result.status, result.finished_at = ResultStatus.FAILED, utcnow()
-    return "failed"
+    return Verdict.FAILED
 
 
 def _refresh(sessions: sessionmaker[Session], result_ids: Sequence[int]) -> None:

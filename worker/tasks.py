@@ -18,10 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.config import Settings
 from shared.db import get_engine
 from shared.jobs.dispatch import PROCESS_CHUNK
-from worker import (
-    processing,
-    reaper,  # noqa: F401  - connects the reaper to the worker's signals
-)
+from worker import processing
 from worker.app import settings_of
 
 log = logging.getLogger(__name__)
@@ -112,7 +109,6 @@ def _compute(task: DatabaseTask, job_id: int, result_ids: list[int]) -> processi
     settings = task.settings
     outcome = processing.process_chunk(
         task.sessions,
-        job_id,
         result_ids,
         settings.max_attempts,
         settings.retry_backoff_s,

@@ -60,7 +60,9 @@ def train(data: Path, out: Path, **options: Any) -> None:
 @click.option("--title-unit", type=click.Choice(UNITS), default=DEFAULT_UNITS["title"])
 @click.option("--abstract-unit", type=click.Choice(UNITS), default=DEFAULT_UNITS["abstract"])
 @click.option("--batch-size", default=32, show_default=True)
-def explain(papers: Path | None, title: str | None, abstract: str | None, **opts: Any) -> None:
+def explain(
+    papers: Path | None, title: str | None, abstract: str | None, batch_size: int, **opts: Any
+) -> None:
     """Explain one paper (--title/--abstract) or every paper in a CSV/JSONL file."""
     from shared.cli import explain_papers
 
@@ -74,7 +76,7 @@ def explain(papers: Path | None, title: str | None, abstract: str | None, **opts
                 {"title": title or "", "abstract": abstract or ""}, **opts
             )
         else:
-            explain_papers.explain_file(papers, **opts)
+            explain_papers.explain_file(papers, batch_size=batch_size, **opts)
     except explain_papers.CommandInputError as exc:
         raise BadInput(str(exc)) from exc
 

@@ -51,13 +51,13 @@ def test_a_chunk_out_of_time_puts_its_results_back_until_out_of_attempts(
     model = OutOfTime(engine_model)
     for attempt in range(1, settings.max_attempts + 1):
         with pytest.raises(SoftTimeLimitExceeded):
-            run(settings, job_id, todo, lambda _: model)
+            run(settings, todo, lambda _: model)
         assert model.calls == attempt  # the batch only: no paper is then tried alone
         status = "pending" if attempt < settings.max_attempts else "failed"
         stored = [(r["status"], r["attempts"], r["error"]) for r in stored_results(
             settings.database_url, job_id)]  # fmt: skip
         assert stored == [(status, attempt, TIMED_OUT)] * 2
-    again = run(settings, job_id, todo, lambda _: model)  # the task's retry: nothing left
+    again = run(settings, todo, lambda _: model)  # the task's retry: nothing left
     assert (again.skipped, model.calls) == (todo, settings.max_attempts)
     assert job_of(settings, job_id).status == "failed"
 
