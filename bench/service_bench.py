@@ -85,8 +85,7 @@ def wait_http(url: str, timeout: float = 60) -> None:
 
 def engine_alone(papers: list[dict[str, str]], chunk: int) -> float:
     """What the worker computes, in the same chunks, without queue or database."""
-    from shared.engine import load_model
-    from shared.engine.explain import explain
+    from shared.engine import explain, load_model
 
     model = load_model()
     explain(model, papers[:chunk])  # warm-up

@@ -22,8 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.db import utcnow
-from shared.engine import Explanation, Model, load_model
-from shared.engine.explain import explain
+from shared.engine import Explanation, Model, explain, load_model
 from shared.engine.export import activations_json
 from shared.jobs.status import refresh_jobs
 from shared.manifest import sha256_file
