@@ -10,9 +10,10 @@ child (``worker_process_init``) and the model is loaded by the child on its firs
 (``worker.processing.model_for``), because neither sockets nor CUDA state survive a fork.
 
 Redelivery: a chunk is acknowledged only when it returns, so Redis hands a dead worker's
-chunk to another worker once ``OCCLAB_VISIBILITY_TIMEOUT`` has passed (see ``Settings``). That
-timeout must exceed the longest chunk, or a chunk still being computed is handed out twice
-(harmless, results are written once, but wasted work). Tests set it to seconds.
+chunk to another worker once ``OCCLAB_VISIBILITY_TIMEOUT`` has passed (see ``Settings``). No
+chunk may run that long, or one still being computed is handed out twice (harmless, results
+are written once, but wasted work): the task time limits of ``CeleryConfig`` stop it first.
+Tests set the timeout to seconds.
 """
 
 from __future__ import annotations

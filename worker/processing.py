@@ -10,9 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import timedelta
-from enum import Enum, auto
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +34,7 @@ from shared.models import (
     Result,
     ResultStatus,
 )
+from worker.outcome import ChunkOutcome, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -53,35 +52,6 @@ def model_for(row: RegisteredModel) -> Model:
             )
         _MODELS[row.path] = load_model(path)
     return _MODELS[row.path]
-
-
-class Verdict(Enum):
-    """What became of one result of the chunk."""
-
-    DONE = auto()
-    FAILED = auto()
-    RETRY = auto()  # failed with attempts left: sent again
-    SKIPPED = auto()  # done already, or not this chunk's to compute
-
-
-@dataclass
-class ChunkOutcome:
-    done: list[int] = field(default_factory=list)
-    failed: list[int] = field(default_factory=list)
-    retry: list[int] = field(default_factory=list)
-    skipped: list[int] = field(default_factory=list)
-    retry_in_s: float = 0.0
-
-    def record(self, verdict: Verdict, result_id: int) -> None:
-        match verdict:
-            case Verdict.DONE:
-                self.done.append(result_id)
-            case Verdict.FAILED:
-                self.failed.append(result_id)
-            case Verdict.RETRY:
-                self.retry.append(result_id)
-            case Verdict.SKIPPED:
-                self.skipped.append(result_id)
 
 
 def _claim(
