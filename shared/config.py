@@ -13,7 +13,7 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import MISSING, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,6 +29,8 @@ KNOWN_WEAK_KEYS = frozenset({"", "dev-only-not-secret"})
 class Settings:
     """Every setting, each read by :func:`load_settings` from one environment variable.
 
+    A setting whose variable is unset or empty takes the default of its field below.
+
     - ``instance_dir`` (``OCCLAB_INSTANCE``, default ``instance/``): SQLite, uploads, the
       bundled Redis's socket and the launcher's ``secret_key`` file.
     - ``database_url`` (``DATABASE_URL``, default SQLite in ``instance_dir``).
@@ -37,7 +39,7 @@ class Settings:
       start without it except under tests or ``occlab web --dev`` (``occlab run`` makes one).
     - ``model_dir`` (``OCCLAB_MODEL_DIR``, default the shipped ``models/default``).
     - ``https`` (``OCCLAB_HTTPS``: 1/true/yes/on): cookies are sent over HTTPS only.
-    - ``proxy_hops`` (``OCCLAB_PROXY_HOPS``, default 0): reverse proxies in front of the web
+    - ``proxy_hops`` (``OCCLAB_PROXY_HOPS``): reverse proxies in front of the web
       whose ``X-Forwarded-*`` headers are trusted; set it behind a proxy, or every client
       shares the proxy's address (and its login rate limit).
     - ``chunk_size`` (``OCCLAB_CHUNK_SIZE``): results per task.
@@ -101,8 +103,15 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return _number(env, name, default, float)
 
 
-def _bool(env: Mapping[str, str], name: str) -> bool:
-    return env.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _text(env: Mapping[str, str], name: str, default: str) -> str:
+    return env.get(name) or default
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -118,19 +127,27 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redis_url=redis,
         secret_key=env.get("SECRET_KEY") or "",
         model_dir=Path(model_dir) if model_dir else None,
-        chunk_size=_int(env, "OCCLAB_CHUNK_SIZE", 16),
-        max_attempts=_int(env, "OCCLAB_MAX_ATTEMPTS", 3),
-        retry_backoff_s=_float(env, "OCCLAB_RETRY_BACKOFF", 2.0),
-        max_upload_bytes=_int(env, "OCCLAB_MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
-        max_papers_per_job=_int(env, "OCCLAB_MAX_PAPERS_PER_JOB", 20_000),
-        visibility_timeout_s=_int(env, "OCCLAB_VISIBILITY_TIMEOUT", 3600),
-        gpu_threshold=_int(env, "OCCLAB_GPU_THRESHOLD", 500),
-        task_queue=env.get("OCCLAB_QUEUE") or "occlab",
-        gpu_queue=env.get("OCCLAB_GPU_QUEUE") or "occlab-gpu",
-        cache_ttl_s=_int(env, "OCCLAB_CACHE_TTL", 7 * 24 * 3600),
-        https=_bool(env, "OCCLAB_HTTPS"),
-        proxy_hops=_int(env, "OCCLAB_PROXY_HOPS", 0),
+        **{name: read(env, var, _DEFAULTS[name]) for name, var, read in _FROM_ENV},
     )
+
+
+# The settings with a default, each with its variable and how to read it; the default is
+# the Settings field's own, so it is written in one place.
+_FROM_ENV: tuple[tuple[str, str, Callable[[Mapping[str, str], str, Any], Any]], ...] = (
+    ("chunk_size", "OCCLAB_CHUNK_SIZE", _int),
+    ("max_attempts", "OCCLAB_MAX_ATTEMPTS", _int),
+    ("retry_backoff_s", "OCCLAB_RETRY_BACKOFF", _float),
+    ("max_upload_bytes", "OCCLAB_MAX_UPLOAD_BYTES", _int),
+    ("max_papers_per_job", "OCCLAB_MAX_PAPERS_PER_JOB", _int),
+    ("visibility_timeout_s", "OCCLAB_VISIBILITY_TIMEOUT", _int),
+    ("gpu_threshold", "OCCLAB_GPU_THRESHOLD", _int),
+    ("task_queue", "OCCLAB_QUEUE", _text),
+    ("gpu_queue", "OCCLAB_GPU_QUEUE", _text),
+    ("cache_ttl_s", "OCCLAB_CACHE_TTL", _int),
+    ("https", "OCCLAB_HTTPS", _bool),
+    ("proxy_hops", "OCCLAB_PROXY_HOPS", _int),
+)
+_DEFAULTS = {f.name: f.default for f in fields(Settings) if f.default is not MISSING}
 
 
 def secret_key_problem(key: str) -> str | None:

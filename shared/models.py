@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import Base, utcnow
+from shared.units import DEFAULT_UNITS
 
 
 class JobStatus(StrEnum):
@@ -176,8 +177,8 @@ class Job(Base):
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))
     source: Mapped[str] = mapped_column(String(20))
     source_name: Mapped[str | None] = mapped_column(String(300))
-    title_unit: Mapped[str] = mapped_column(String(10), default="word")
-    abstract_unit: Mapped[str] = mapped_column(String(10), default="sentence")
+    title_unit: Mapped[str] = mapped_column(String(10), default=DEFAULT_UNITS["title"])
+    abstract_unit: Mapped[str] = mapped_column(String(10), default=DEFAULT_UNITS["abstract"])
     status: Mapped[str] = mapped_column(String(12), default=JobStatus.QUEUED)
     total: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[int] = mapped_column(Integer, default=0)

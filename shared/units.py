@@ -18,6 +18,8 @@ UNITS: tuple[Unit, ...] = ("word", "sentence")
 # What each field is cut into when nobody chooses: the web, the API, the CLI and the engine
 # all read this one mapping.
 DEFAULT_UNITS: dict[str, Unit] = {"title": "word", "abstract": "sentence"}
+# The same defaults under the names the API, its clients and the Job columns give them.
+DEFAULT_UNIT_OPTIONS: dict[str, Unit] = {f"{f}_unit": u for f, u in DEFAULT_UNITS.items()}
 
 # The limits keep one paper's word-level grid (quadratic in length) within seconds.
 MAX_FIELD_CHARS = 20_000

@@ -18,15 +18,14 @@ from sqlalchemy import update
 from shared.db import utcnow
 from shared.jobs.dispatch import enqueue_chunks
 from shared.jobs.submit import JobRejected, Submission, create_job
-from shared.models import Job, Result
+from shared.models import Job, JobStatus, Result, ResultStatus
 from shared.papers import FileError, parse_papers
-from shared.units import UNITS
+from shared.units import DEFAULT_UNIT_OPTIONS, UNITS
 from web.errors import ApiError
 from web.extensions import celery, db, settings
 
 log = logging.getLogger(__name__)
 
-DEFAULT_UNITS = {"title_unit": "word", "abstract_unit": "sentence"}
 JSON_TYPES = ("application/json", "")
 # A form without a file arrives urlencoded; it is answered "no file", not 415.
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
@@ -70,10 +69,12 @@ def _enqueue(job: Job, todo: Sequence[int], enqueue: Enqueue) -> None:
     except Exception as exc:
         log.exception("could not enqueue job %s", job.id)
         session = db.session
-        job.status, job.error = "failed", f"the task queue is unreachable: {exc}"
+        job.status, job.error = JobStatus.FAILED, f"the task queue is unreachable: {exc}"
         job.finished_at = utcnow()
         session.execute(
-            update(Result).where(Result.id.in_(todo)).values(status="failed", error=job.error)
+            update(Result)
+            .where(Result.id.in_(todo))
+            .values(status=ResultStatus.FAILED, error=job.error)
         )
         session.commit()
         raise QueueUnavailable(job, exc) from exc
@@ -133,7 +134,7 @@ def _model(value: Any) -> str | None:
 
 def _units(source: Mapping[str, Any]) -> tuple[str, str]:
     """Unit choices, checked here so a bad one is reported as the field the client sent."""
-    chosen = {name: source.get(name) or default for name, default in DEFAULT_UNITS.items()}
+    chosen = {name: source.get(name) or default for name, default in DEFAULT_UNIT_OPTIONS.items()}
     problems = [
         {"field": name, "error": f"{name} must be one of {', '.join(UNITS)}, not {value!r}"}
         for name, value in chosen.items()

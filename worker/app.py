@@ -10,9 +10,10 @@ child (``worker_process_init``) and the model is loaded by the child on its firs
 (``worker.processing.model_for``), because neither sockets nor CUDA state survive a fork.
 
 Redelivery: a chunk is acknowledged only when it returns, so Redis hands a dead worker's
-chunk to another worker once ``OCCLAB_VISIBILITY_TIMEOUT`` (default 3600 s) has passed. That
-timeout must exceed the longest chunk, or a chunk still being computed is handed out twice
-(harmless, results are written once, but wasted work). Tests set it to seconds.
+chunk to another worker once ``OCCLAB_VISIBILITY_TIMEOUT`` has passed (see ``Settings``). No
+chunk may run that long, or one still being computed is handed out twice (harmless, results
+are written once, but wasted work): the task time limits of ``CeleryConfig`` stop it first.
+Tests set the timeout to seconds.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ import logging
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 from shared.config import Settings, load_settings
 from shared.db import dispose_engines
 from shared.jobs.dispatch import CeleryConfig
+from worker import reaper
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +43,19 @@ class WorkerCelery(Celery):
         self.config_from_object(CeleryConfig(settings))
         self.settings = settings
 
+    def start_reaper(self, sender: Any = None, **_: Any) -> None:
+        """``worker_ready``'s receiver: this app's worker runs the reaper."""
+        if getattr(sender, "app", None) is self:
+            reaper.start_reaper(self, self.settings)
+
 
 def create_celery_app(settings: Settings | None = None) -> WorkerCelery:
     """The worker app for ``settings`` (default: the environment, read now)."""
-    return WorkerCelery(settings or load_settings())
+    app = WorkerCelery(settings or load_settings())
+    # Weakly (the default), so an app that is dropped takes its receiver with it.
+    worker_ready.connect(app.start_reaper)
+    worker_shutdown.connect(reaper.stop_reaper)
+    return app
 
 
 def settings_of(app: Celery) -> Settings:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import String, and_, cast, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,7 +24,17 @@ from shared.engine import Explanation, Model, explain, load_model
 from shared.engine.export import activations_json
 from shared.jobs.status import refresh_jobs
 from shared.manifest import sha256_file
-from shared.models import LIVE, GridCell, Job, JobItem, LooUnit, RegisteredModel, Result
+from shared.models import (
+    LIVE,
+    GridCell,
+    Job,
+    JobItem,
+    LooUnit,
+    RegisteredModel,
+    Result,
+    ResultStatus,
+)
+from worker.outcome import ChunkOutcome, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +54,6 @@ def model_for(row: RegisteredModel) -> Model:
     return _MODELS[row.path]
 
 
-@dataclass
-class ChunkOutcome:
-    done: list[int] = field(default_factory=list)
-    failed: list[int] = field(default_factory=list)
-    retry: list[int] = field(default_factory=list)
-    skipped: list[int] = field(default_factory=list)
-    retry_in_s: float = 0.0
-
-
 def _claim(
     session: Session, result_ids: Sequence[int], max_attempts: int, hold_s: float = 0.0
 ) -> tuple[list[int], list[int], list[int]]:
@@ -66,23 +67,34 @@ def _claim(
     here, or a paper that kills its worker would be redelivered forever.
     """
     recent = Result.started_at > utcnow() - timedelta(seconds=hold_s)
-    held = and_(Result.status == "running", Result.started_at.is_not(None), recent)
+    held = and_(Result.status == ResultStatus.RUNNING, Result.started_at.is_not(None), recent)
     query = (
         select(Result.id, Result.attempts)
-        .where(Result.id.in_(result_ids), Result.status.in_(("pending", "running")), ~held)
+        .where(
+            Result.id.in_(result_ids),
+            Result.status.in_((ResultStatus.PENDING, ResultStatus.RUNNING)),
+            ~held,
+        )
         .where(_live_job(Result.id))
         .order_by(Result.id)
     )
     rows = session.execute(_locked(session, query, result_ids)).all()
     gave_up = [i for i, attempts in rows if attempts >= max_attempts]
     claimed = [i for i, attempts in rows if attempts < max_attempts]
-    _set(session, gave_up, status="failed", finished_at=utcnow(), error=_GAVE_UP)
+    _set(session, gave_up, status=ResultStatus.FAILED, finished_at=utcnow(), error=_GAVE_UP)
     # attempts + 1 in SQL: a count read in Python and written back can lose an increment.
-    _set(session, claimed, status="running", attempts=Result.attempts + 1, started_at=utcnow())
+    _set(
+        session,
+        claimed,
+        status=ResultStatus.RUNNING,
+        attempts=Result.attempts + 1,
+        started_at=utcnow(),
+    )
     seen = set(claimed) | set(gave_up)
     return claimed, [i for i in result_ids if i not in seen], gave_up
 
 
+TIMED_OUT = "its chunk ran past the task time limit and was stopped"
 _GAVE_UP = func.coalesce(
     Result.error, "gave up after " + cast(Result.attempts, String) + " attempts: its worker stopped"
 )
@@ -120,11 +132,15 @@ def _explain_each(model: Model, rows: Sequence[Result]) -> list[Explanation | Ex
     units = {"title": rows[0].title_unit, "abstract": rows[0].abstract_unit}
     try:
         return list(explain(model, _papers(rows), units=units))
+    except SoftTimeLimitExceeded:
+        raise  # the chunk is out of time: no paper is tried alone
     except Exception:
         out: list[Explanation | Exception] = []
         for paper in _papers(rows):
             try:
                 out.append(explain(model, [paper], units=units)[0])
+            except SoftTimeLimitExceeded:
+                raise
             except Exception as exc:
                 out.append(exc)
         return out
@@ -153,13 +169,12 @@ def store_explanation(session: Session, result: Result, e: Explanation, ms: floa
     }
     result.skipped = g.skipped
     result.activations = activations_json(e.activations, full=False) if e.activations else None
-    result.status, result.error = "done", None
+    result.status, result.error = ResultStatus.DONE, None
     result.compute_ms, result.finished_at = ms, utcnow()
 
 
 def process_chunk(
     sessions: sessionmaker[Session],
-    job_id: int,
     result_ids: Sequence[int],
     max_attempts: int,
     backoff_s: float,
@@ -168,9 +183,11 @@ def process_chunk(
 ) -> ChunkOutcome:
     """Compute and store the chunk's results; returns which to retry and when.
 
-    If anything raises after the claim (the database, the broker), the claimed results not
-    yet saved go back to pending (failed once out of attempts) before the error propagates,
-    so the task's retry, or the reaper, finds them instead of leaving them running for ever.
+    If anything raises after the claim (the database, the broker, the task's soft time
+    limit), the claimed results not yet saved go back to pending (failed once out of
+    attempts) before the error propagates, so the task's retry, or the reaper, finds them
+    instead of leaving them running for ever. Each claim counts an attempt, so a chunk that
+    hangs every time ends with its results failed, not retried for ever.
     """
     outcome = ChunkOutcome()
     with sessions.begin() as session:
@@ -181,9 +198,10 @@ def process_chunk(
         return outcome
     try:
         _compute_and_save(sessions, claimed, max_attempts, backoff_s, loader, outcome)
-    except Exception:
+    except Exception as exc:
         saved = set(outcome.done + outcome.failed + outcome.retry + outcome.skipped)
-        _release(sessions, [i for i in claimed if i not in saved], max_attempts)
+        error = TIMED_OUT if isinstance(exc, SoftTimeLimitExceeded) else None
+        _release(sessions, [i for i in claimed if i not in saved], max_attempts, error)
         raise
     return outcome
 
@@ -201,6 +219,8 @@ def _compute_and_save(
         start = time.perf_counter()
         try:
             results: Sequence[Any] = _explain_each(loader(rows[0].model), rows)
+        except SoftTimeLimitExceeded:
+            raise  # not the papers' fault: process_chunk puts them back
         except Exception as exc:
             results = [exc] * len(rows)
         ms = 1000 * (time.perf_counter() - start) / len(rows)
@@ -211,16 +231,23 @@ def _compute_and_save(
     _refresh(sessions, claimed)
 
 
-def _release(sessions: sessionmaker[Session], ids: Sequence[int], max_attempts: int) -> None:
-    """Put claimed results back after an error: pending, or failed once out of attempts."""
+def _release(
+    sessions: sessionmaker[Session], ids: Sequence[int], max_attempts: int, error: str | None
+) -> None:
+    """Put claimed results back after an error: pending, or failed once out of attempts.
+    ``error``, if given, says why; otherwise a failed one says that it gave up."""
     if not ids:
         return
+    why = {"error": error} if error else {}
     try:
         with sessions.begin() as session:
-            still_ours = update(Result).where(Result.id.in_(ids), Result.status == "running")
+            still_ours = update(Result).where(
+                Result.id.in_(ids), Result.status == ResultStatus.RUNNING
+            )
+            failed = {"status": ResultStatus.FAILED, "finished_at": utcnow(), "error": _GAVE_UP}
             for out_of_attempts, values in (
-                (False, {"status": "pending"}),
-                (True, {"status": "failed", "finished_at": utcnow(), "error": _GAVE_UP}),
+                (False, {"status": ResultStatus.PENDING, **why}),
+                (True, {**failed, **why}),
             ):
                 spent = Result.attempts >= max_attempts
                 session.execute(
@@ -256,23 +283,23 @@ def _save_one(
     except IntegrityError:
         # Another copy of this chunk stored the same cells first (SQLite has no row lock
         # to make this copy wait): its rows stand, this copy's are rolled back.
-        verdict = "skipped"
-    getattr(outcome, verdict).append(result_id)
+        verdict = Verdict.SKIPPED
+    outcome.record(verdict, result_id)
 
 
-def _store(session: Session, result_id: int, res: Any, ms: float, max_attempts: int) -> str:
+def _store(session: Session, result_id: int, res: Any, ms: float, max_attempts: int) -> Verdict:
     result = session.get_one(Result, result_id, with_for_update=True)
-    if result.status == "done":  # a redelivered copy of this chunk got here first
-        return "skipped"
+    if result.status == ResultStatus.DONE:  # a redelivered copy of this chunk got here first
+        return Verdict.SKIPPED
     if isinstance(res, Explanation):
         store_explanation(session, result, res, ms)
-        return "done"
+        return Verdict.DONE
     result.error = f"{type(res).__name__}: {res}"
     if result.attempts < max_attempts:
-        result.status = "pending"
-        return "retry"
-    result.status, result.finished_at = "failed", utcnow()
-    return "failed"
+        result.status = ResultStatus.PENDING
+        return Verdict.RETRY
+    result.status, result.finished_at = ResultStatus.FAILED, utcnow()
+    return Verdict.FAILED
 
 
 def _refresh(sessions: sessionmaker[Session], result_ids: Sequence[int]) -> None:

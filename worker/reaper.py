@@ -4,9 +4,10 @@ Celery beat is not used: it is one more process that must run exactly once per d
 Instead each worker starts a daemon thread on ``worker_ready``, in its main process (the pool
 children are already forked, so none inherits it): it looks once at start-up, so a restarted
 worker picks up what a crash left, and then every half visibility timeout, and it stops on
-``worker_shutdown``. Several workers doing this is harmless (see ``shared/requeue.py``). A
-result is orphaned once it has waited a whole visibility timeout, so Redis's own redelivery
-of a dead worker's chunk comes first when the message survived.
+``worker_shutdown`` (``worker.app.create_celery_app`` connects both). Several workers doing
+this is harmless (see ``shared/requeue.py``). A result is orphaned once it has waited a whole
+visibility timeout, so Redis's own redelivery of a dead worker's chunk comes first when the
+message survived.
 """
 
 from __future__ import annotations
@@ -16,21 +17,16 @@ import threading
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_ready, worker_shutdown
 
 from shared.config import Settings
 from shared.jobs.requeue import requeue_orphans
-from worker.app import settings_of
 
 log = logging.getLogger(__name__)
 
 _STOP = threading.Event()
 
 
-@worker_ready.connect
-def start_reaper(sender: Any = None, **_: Any) -> None:
-    app = sender.app
-    settings = settings_of(app)
+def start_reaper(app: Celery, settings: Settings) -> None:
     _STOP.clear()
     thread = threading.Thread(
         target=reap_forever, args=(app, settings), name="occlab-reaper", daemon=True
@@ -38,8 +34,8 @@ def start_reaper(sender: Any = None, **_: Any) -> None:
     thread.start()
 
 
-@worker_shutdown.connect
 def stop_reaper(**_: Any) -> None:
+    """``worker_shutdown``'s receiver."""
     _STOP.set()
 
 

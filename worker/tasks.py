@@ -18,10 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.config import Settings
 from shared.db import get_engine
 from shared.jobs.dispatch import PROCESS_CHUNK
-from worker import (
-    processing,
-    reaper,  # noqa: F401  - connects the reaper to the worker's signals
-)
+from worker import processing
 from worker.app import settings_of
 
 log = logging.getLogger(__name__)
@@ -78,9 +75,11 @@ class DatabaseTask(Task):
 def process_chunk(self: DatabaseTask, job_id: int, result_ids: list[int]) -> dict[str, int]:
     """Compute one chunk of a job; retries only the papers that failed, as a new chunk.
 
-    An exception (the database, the broker) would otherwise be acknowledged and the chunk
-    forgotten; ``processing.process_chunk`` has put its results back, so the whole chunk is
-    sent again with backoff. Past ``RETRY_LIMIT`` the reaper (``worker/reaper.py``) is left.
+    An exception (the database, the broker, the soft time limit of a hung chunk) would
+    otherwise be acknowledged and the chunk forgotten; ``processing.process_chunk`` has put
+    its results back, so the whole chunk is sent again with backoff. Every claim counts an
+    attempt, so a chunk that hangs each time ends with its results failed after
+    ``max_attempts``; past ``RETRY_LIMIT`` the reaper (``worker/reaper.py``) is left.
     """
     settings = self.settings
     start = time.perf_counter()
@@ -110,7 +109,6 @@ def _compute(task: DatabaseTask, job_id: int, result_ids: list[int]) -> processi
     settings = task.settings
     outcome = processing.process_chunk(
         task.sessions,
-        job_id,
         result_ids,
         settings.max_attempts,
         settings.retry_backoff_s,

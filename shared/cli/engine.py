@@ -1,7 +1,8 @@
 """The engine's commands: `occlab train`, `explain` and `bench`.
 
 Engine imports happen inside the commands, so `occlab --help` stays fast and the web's
-commands never load torch."""
+commands never load torch; the training defaults come from the torch-free
+``shared.engine.options``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any
 import click
 
 from shared.cli.errors import BadInput
+from shared.engine.options import TrainConfig  # torch-free: the defaults below
+from shared.units import DEFAULT_UNITS, UNITS
 
 FORMATS = ("json", "csv", "png", "svg")
 
@@ -19,18 +22,26 @@ FORMATS = ("json", "csv", "png", "svg")
 @click.command()
 @click.option("--data", type=click.Path(path_type=Path), required=True, help="Labelled CSV.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Model directory.")
-@click.option("--seed", default=13, show_default=True)
-@click.option("--epochs", "max_epochs", default=15, show_default=True, help="At most this many.")
-@click.option("--patience", default=3, show_default=True)
-@click.option("--hidden", "hidden_size", default=128, show_default=True)
-@click.option("--layers", "num_layers", default=2, show_default=True)
-@click.option("--vector-size", default=200, show_default=True)
-@click.option("--limit", type=int, default=None, help="Use only this many papers (quick runs).")
-@click.option("--name", default="default", show_default=True)
-@click.option("--version", default="1.0.0", show_default=True)
+@click.option("--seed", default=TrainConfig.seed, show_default=True)
+@click.option(
+    "--epochs",
+    "max_epochs",
+    default=TrainConfig.max_epochs,
+    show_default=True,
+    help="At most this many.",
+)
+@click.option("--patience", default=TrainConfig.patience, show_default=True)
+@click.option("--hidden", "hidden_size", default=TrainConfig.hidden_size, show_default=True)
+@click.option("--layers", "num_layers", default=TrainConfig.num_layers, show_default=True)
+@click.option("--vector-size", default=TrainConfig.vector_size, show_default=True)
+@click.option(
+    "--limit", type=int, default=TrainConfig.limit, help="Use only this many papers (quick runs)."
+)
+@click.option("--name", default=TrainConfig.name, show_default=True)
+@click.option("--version", default=TrainConfig.version, show_default=True)
 def train(data: Path, out: Path, **options: Any) -> None:
     """Train word2vec and the classifier on a labelled CSV; write a model directory."""
-    from shared.engine.train import TrainConfig, train_model
+    from shared.engine.train import train_model
 
     if not data.is_file():
         raise BadInput(f"{data}: no such file; pass the labelled CSV with --data")
@@ -46,10 +57,12 @@ def train(data: Path, out: Path, **options: Any) -> None:
 @click.option("--model", "model_dir", type=click.Path(path_type=Path), help="Model directory.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Default: from --out, or json.")
 @click.option("--out", type=click.Path(path_type=Path), help="File (one paper) or directory.")
-@click.option("--title-unit", type=click.Choice(["word", "sentence"]), default="word")
-@click.option("--abstract-unit", type=click.Choice(["word", "sentence"]), default="sentence")
+@click.option("--title-unit", type=click.Choice(UNITS), default=DEFAULT_UNITS["title"])
+@click.option("--abstract-unit", type=click.Choice(UNITS), default=DEFAULT_UNITS["abstract"])
 @click.option("--batch-size", default=32, show_default=True)
-def explain(papers: Path | None, title: str | None, abstract: str | None, **opts: Any) -> None:
+def explain(
+    papers: Path | None, title: str | None, abstract: str | None, batch_size: int, **opts: Any
+) -> None:
     """Explain one paper (--title/--abstract) or every paper in a CSV/JSONL file."""
     from shared.cli import explain_papers
 
@@ -63,7 +76,7 @@ def explain(papers: Path | None, title: str | None, abstract: str | None, **opts
                 {"title": title or "", "abstract": abstract or ""}, **opts
             )
         else:
-            explain_papers.explain_file(papers, **opts)
+            explain_papers.explain_file(papers, batch_size=batch_size, **opts)
     except explain_papers.CommandInputError as exc:
         raise BadInput(str(exc)) from exc
 

@@ -54,7 +54,6 @@ def explain_one_paper(
     out: Path | None,
     title_unit: str,
     abstract_unit: str,
-    batch_size: int,
 ) -> None:
     fmt = _format(fmt, out)
     if fmt in ("png", "svg") and out is None:

@@ -28,6 +28,7 @@ import click
 
 from shared.cli.errors import fail, settings_or_fail
 from shared.config import Settings, instance_secret_key, secret_key_problem
+from shared.units import DEFAULT_UNIT_OPTIONS
 
 DEMO_EMAIL = "demo@example.org"
 DEMO_TEAM = "Demo"
@@ -189,7 +190,7 @@ def submit_toy_paper(settings: Settings, server: str, token: str) -> str:
 
     path = settings.instance_dir / "toy-paper.jsonl"
     path.write_text(json.dumps(TOY_PAPER) + "\n", encoding="utf-8")
-    job = submit_file(server, token, path, {"title_unit": "word", "abstract_unit": "sentence"})
+    job = submit_file(server, token, path, dict(DEFAULT_UNIT_OPTIONS))
     return f"{server.rstrip('/')}/jobs/{job['id']}"
 
 

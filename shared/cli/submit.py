@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from shared.cli.errors import fail
 from shared.models import FINISHED, JobStatus
-
-if TYPE_CHECKING:
-    pass
+from shared.units import DEFAULT_UNITS, UNITS
 
 
 @click.command()
@@ -20,8 +17,8 @@ if TYPE_CHECKING:
 @click.option("--server", required=True, envvar="OCCLAB_SERVER", help="e.g. http://host:5000")
 @click.option("--token", "api_token", required=True, envvar="OCCLAB_TOKEN", help="API token.")
 @click.option("--model", help="name or name:version (default: the server's default model).")
-@click.option("--title-unit", type=click.Choice(["word", "sentence"]), default="word")
-@click.option("--abstract-unit", type=click.Choice(["word", "sentence"]), default="sentence")
+@click.option("--title-unit", type=click.Choice(UNITS), default=DEFAULT_UNITS["title"])
+@click.option("--abstract-unit", type=click.Choice(UNITS), default=DEFAULT_UNITS["abstract"])
 @click.option("--wait/--no-wait", default=True, help="Follow the job until it ends.")
 def submit(
     file: Path, server: str, api_token: str, model: str | None, wait: bool, **units: str

@@ -17,10 +17,9 @@ from shared.engine.occlusion import (
     without_unit,
 )
 from shared.engine.runtime import Model
-from shared.units import FieldUnits, InputError
+from shared.units import DEFAULT_UNITS, FieldUnits, InputError
 
 PaperInput = Mapping[str, str] | Sequence[str]
-DEFAULT_UNITS = {"title": "word", "abstract": "sentence"}
 
 
 @dataclass
@@ -102,7 +101,7 @@ def _prepare(model: Model, papers: Sequence[PaperInput], units: Mapping[str, str
 
 
 def _units(model: Model, units: Mapping[str, str] | None, **named: str | None) -> dict[str, str]:
-    chosen = {f: DEFAULT_UNITS.get(f, "word") for f in model.fields}
+    chosen: dict[str, str] = {f: DEFAULT_UNITS.get(f, "word") for f in model.fields}
     chosen.update(units or {})
     chosen.update({k.removesuffix("_unit"): v for k, v in named.items() if v is not None})
     return chosen

@@ -14,6 +14,9 @@ from celery import Celery
 from shared.config import Settings
 
 PROCESS_CHUNK = "occlab.process_chunk"
+# The chunk time limits, as shares of the visibility timeout (see CeleryConfig).
+SOFT_LIMIT_SHARE = 0.8
+HARD_LIMIT_SHARE = 0.9
 
 
 class CeleryConfig:
@@ -34,7 +37,8 @@ class CeleryConfig:
         self.broker_url = settings.broker_url
         self.task_default_queue = settings.task_queue
         self.task_routes = {PROCESS_CHUNK: {"queue": settings.task_queue}}
-        # Must exceed the longest chunk, or Redis redelivers a chunk still being worked on.
+        # No chunk may outlast the visibility timeout, or Redis redelivers it while it is
+        # still being worked on (the time limits below stop it first).
         # Kombu looks for a dead worker's chunks every interval x throttle seconds (100 s by
         # default, whatever the timeout); look every fifth of the timeout, at most a minute.
         timeout = settings.visibility_timeout_s
@@ -43,6 +47,12 @@ class CeleryConfig:
             "unacked_restore_interval": max(1, min(60, timeout // 5)),
             "unacked_restore_throttle": 1,
         }
+        # A chunk still running when Redis redelivers it runs twice, so a hung one is stopped
+        # first: at the soft limit the task raises SoftTimeLimitExceeded and puts its claimed
+        # results back; if it does not return, the hard limit kills its process, still
+        # before the redelivery.
+        self.task_soft_time_limit = SOFT_LIMIT_SHARE * timeout
+        self.task_time_limit = HARD_LIMIT_SHARE * timeout
         self.result_backend = None
 
 

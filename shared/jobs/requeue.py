@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from shared.config import Settings
 from shared.db import session_scope, utcnow
 from shared.jobs.dispatch import enqueue_chunks
-from shared.models import LIVE, Job, JobItem, Result
+from shared.models import LIVE, Job, JobItem, Result, ResultStatus
 
 
 def requeue_stale(
@@ -43,15 +43,17 @@ def requeue_stale(
     live_for = select(JobItem.job_id).join(Job, Job.id == JobItem.job_id)
     live_for = live_for.where(JobItem.result_id == Result.id, Job.status.in_(LIVE))
     waiting = and_(
-        Result.status == "pending",
+        Result.status == ResultStatus.PENDING,
         or_(Result.started_at.is_(None), Result.started_at < cutoff),
         live_for.where(Job.created_at < cutoff).exists(),
     )
-    lost = and_(Result.status == "running", Result.started_at < cutoff, live_for.exists())
+    lost = and_(
+        Result.status == ResultStatus.RUNNING, Result.started_at < cutoff, live_for.exists()
+    )
     picked = session.scalars(
         update(Result)
         .where(or_(waiting, lost))
-        .values(status="pending", started_at=utcnow())
+        .values(status=ResultStatus.PENDING, started_at=utcnow())
         .returning(Result.id),
         execution_options={"synchronize_session": False},
     ).all()

@@ -8,7 +8,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from shared.db import utcnow
-from shared.models import FINISHED, LIVE, Job, JobItem, Result
+from shared.models import FINISHED, LIVE, Job, JobItem, JobStatus, Result, ResultStatus
 
 
 def team_job(session: Session, team_id: int, job_id: int) -> Job | None:
@@ -24,9 +24,9 @@ def refresh_jobs(session: Session, job_ids: Sequence[int]) -> None:
     if not job_ids:
         return
     _lock_jobs(session, job_ids)
-    done = func.sum(case((Result.status == "done", 1), else_=0))
-    failed = func.sum(case((Result.status == "failed", 1), else_=0))
-    running = func.sum(case((Result.status == "running", 1), else_=0))
+    done = func.sum(case((Result.status == ResultStatus.DONE, 1), else_=0))
+    failed = func.sum(case((Result.status == ResultStatus.FAILED, 1), else_=0))
+    running = func.sum(case((Result.status == ResultStatus.RUNNING, 1), else_=0))
     rows = session.execute(
         select(JobItem.job_id, done, failed, running)
         .join(Result, Result.id == JobItem.result_id)
@@ -61,10 +61,10 @@ def _advance(job: Job, running: int) -> None:
     if job.status in FINISHED:
         return
     if job.done + job.failed >= job.total:
-        job.status = "failed" if job.failed == job.total else "done"
+        job.status = JobStatus.FAILED if job.failed == job.total else JobStatus.DONE
         job.finished_at = job.finished_at or utcnow()
     elif running or job.done or job.failed:
-        job.status = "running"
+        job.status = JobStatus.RUNNING
         job.started_at = job.started_at or utcnow()
 
 
@@ -76,7 +76,7 @@ def cancel_job(session: Session, job: Job) -> bool:
     cancelled = session.scalar(
         update(Job)
         .where(Job.id == job.id, Job.status.in_(LIVE))
-        .values(status="cancelled", finished_at=utcnow())
+        .values(status=JobStatus.CANCELLED, finished_at=utcnow())
         .returning(Job.id),
         execution_options={"synchronize_session": False},
     )

@@ -17,8 +17,8 @@ from shared.config import Settings
 from shared.db import get_or_add
 from shared.jobs.registry import find_model, model_vocab
 from shared.jobs.status import refresh_jobs
-from shared.models import LIVE, Job, JobItem, Paper, Result
-from shared.units import FIELDS, UNITS, InputError, split_units
+from shared.models import LIVE, Job, JobItem, Paper, Result, ResultStatus
+from shared.units import DEFAULT_UNITS, FIELDS, UNITS, InputError, split_units
 
 MAX_EXTERNAL_ID = 300  # Paper.external_id is String(300)
 
@@ -82,8 +82,8 @@ class Submission:
     submitter_id: int | None
     papers: Sequence[Mapping[str, Any]]
     model: str | None = None
-    title_unit: str = "word"
-    abstract_unit: str = "sentence"
+    title_unit: str = DEFAULT_UNITS["title"]
+    abstract_unit: str = DEFAULT_UNITS["abstract"]
     source: str = "api"
     source_name: str | None = None
     indexes: Sequence[int] | None = None
@@ -155,10 +155,10 @@ def _result_for(session: Session, job: Job, paper: Mapping[str, Any]) -> tuple[R
         },
         {},
     )
-    if result.status == "failed":
-        result.status, result.attempts, result.error = "pending", 0, None
+    if result.status == ResultStatus.FAILED:
+        result.status, result.attempts, result.error = ResultStatus.PENDING, 0, None
         return result, True
-    if not created and result.status in ("pending", "running"):
+    if not created and result.status in (ResultStatus.PENDING, ResultStatus.RUNNING):
         return result, not _held_by_live_job(session, result.id, job.id)
     return result, created
 

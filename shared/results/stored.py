@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.heatmap import render_heatmap
-from shared.models import GridCell, LooUnit, Result
+from shared.models import GridCell, LooUnit, Result, ResultStatus
 
 # The keys of ``occlab explain --format json``, in its order.
 EXPLAIN_KEYS = (
@@ -51,7 +51,7 @@ def result_json(session: Session, result: Result, html_url: str) -> dict[str, An
     data: dict[str, Any] = {"id": result.id, "status": result.status, "error": result.error}
     data.update(dict.fromkeys(EXPLAIN_KEYS))
     data["model"] = {"name": result.model.name, "version": result.model.version}
-    if result.status == "done":
+    if result.status == ResultStatus.DONE:
         data.update(_explanation(session, result))
     data["paper"] = {
         "title": result.paper.title,
@@ -126,7 +126,7 @@ def leave_one_out(session: Session, result: Result, fields: list[str]) -> dict[s
 
 def render_result(session: Session, result: Result, fmt: str) -> bytes:
     """The heat map of a done result as PNG or SVG, as ``occlab explain --out x.png`` draws it."""
-    if result.status != "done" or result.probability is None:
+    if result.status != ResultStatus.DONE or result.probability is None:
         raise IncompleteResult(f"result {result.id} is {result.status}, not done")
     units = _units(result)
     rows, cols = units["title"], units["abstract"]
@@ -145,7 +145,7 @@ def render_result(session: Session, result: Result, fmt: str) -> bytes:
 
 def grid_csv(session: Session, result: Result) -> str:
     """The grid in long form, one row per cell, as ``occlab explain --format csv`` writes it."""
-    if result.status != "done":
+    if result.status != ResultStatus.DONE:
         raise IncompleteResult(f"result {result.id} is {result.status}, not done")
     units = _units(result)
     rows, cols = units["title"]["labels"], units["abstract"]["labels"]

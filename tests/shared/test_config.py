@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,28 @@ def test_the_docstring_names_every_variable_load_settings_reads() -> None:
     body = source[source.index("def load_settings(") :]
     read = set(re.findall(r'"((?:OCCLAB_|SECRET_|DATABASE_|REDIS_)[A-Z_]*)"', body))
     assert read and all(f"``{name}``" in (Settings.__doc__ or "") for name in read)
+
+
+DEFAULTED = [f for f in fields(Settings) if f.default is not MISSING]
+
+
+def _other_than(default: object) -> object:
+    if isinstance(default, bool):
+        return not default
+    if isinstance(default, int | float):
+        return default + (1 if isinstance(default, int) else 0.5)
+    return f"{default}-other"
+
+
+def test_unset_variables_give_the_dataclass_defaults() -> None:
+    s = load_settings({})
+    assert len(DEFAULTED) >= 12
+    assert {f.name: getattr(s, f.name) for f in DEFAULTED} == {f.name: f.default for f in DEFAULTED}
+
+
+def test_every_defaulted_setting_is_read_from_its_documented_variable() -> None:
+    documented = dict(re.findall(r"``(\w+)``\s+\(``([A-Z_]+)``", Settings.__doc__ or ""))
+    for f in DEFAULTED:
+        value = _other_than(f.default)
+        s = load_settings({documented[f.name]: str(value)})
+        assert getattr(s, f.name) == value, f"{f.name} is not read from {documented[f.name]}"

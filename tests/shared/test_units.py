@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from shared.units import MAX_FIELD_CHARS, MAX_FIELD_TOKENS, InputError, split_units
+from shared.units import (
+    DEFAULT_UNIT_OPTIONS,
+    MAX_FIELD_CHARS,
+    MAX_FIELD_TOKENS,
+    UNITS,
+    InputError,
+    split_units,
+)
 
 VOCAB = {"social", "media", "use", "we", "study", "it", "peer-to-peer", "don't", "results"}
 
@@ -95,3 +102,24 @@ def test_unknown_words_are_kept_for_display():
     fu = split_units("title", "Quokka social", "word", VOCAB)
     assert fu.units == [["quokka"], ["social"]]
     assert fu.labels == ["Quokka", "social"]
+
+
+def test_every_surface_defaults_to_the_one_mapping():
+    """The CLI options, a submission and a job's columns all read DEFAULT_UNITS."""
+    from shared.cli.engine import explain
+    from shared.cli.submit import submit
+    from shared.jobs.submit import Submission
+    from shared.models import Job
+
+    for command in (explain, submit):
+        defaults = {p.name: p.default for p in command.params}
+        assert {k: defaults[k] for k in DEFAULT_UNIT_OPTIONS} == DEFAULT_UNIT_OPTIONS
+        choices = {tuple(p.type.choices) for p in command.params if p.name in DEFAULT_UNIT_OPTIONS}
+        assert choices == {UNITS}
+    sub = Submission(team_id=1, submitter_id=None, papers=[])
+    assert {"title_unit": sub.title_unit, "abstract_unit": sub.abstract_unit} == (
+        DEFAULT_UNIT_OPTIONS
+    )
+    columns = Job.__table__.columns
+    assert {k: columns[k].default.arg for k in DEFAULT_UNIT_OPTIONS} == DEFAULT_UNIT_OPTIONS
+    assert DEFAULT_UNIT_OPTIONS == {"title_unit": "word", "abstract_unit": "sentence"}

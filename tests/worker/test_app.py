@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
+from celery.signals import worker_ready, worker_shutdown
 from click.testing import CliRunner
 from sqlalchemy import text
 
@@ -101,3 +103,26 @@ def test_the_command_starts_celery_with_those_arguments(monkeypatch: pytest.Monk
     assert done.exit_code == 0, done.output
     assert "--concurrency 1" in " ".join(seen["argv"]) and seen["argv"][-1] == "--without-mingle"
     assert seen["app"].settings.task_queue == "cmd-q"
+
+
+class Consumer:
+    """What ``worker_ready`` is sent by: a worker's consumer, which knows its app."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+
+def test_the_app_runs_the_reaper_while_its_worker_is_up(sqlite_url: str, tmp_path: Path) -> None:
+    settings = load_settings({"DATABASE_URL": sqlite_url, "OCCLAB_INSTANCE": str(tmp_path)})
+    app, other = create_celery_app(settings), create_celery_app(settings)
+
+    def reapers() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "occlab-reaper"]
+
+    before = reapers()
+    worker_ready.send(sender=Consumer(app))  # as app's worker does when ready
+    started = [t for t in reapers() if t not in before]
+    assert len(started) == 1  # app's receiver only, not other's
+    worker_shutdown.send(sender=None)
+    started[0].join(10)
+    assert not started[0].is_alive() and other is not app

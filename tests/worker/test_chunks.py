@@ -54,9 +54,9 @@ def submit(settings: Settings, team_id: int, papers: Sequence[Mapping[str, str]]
         return job.id, todo
 
 
-def run(settings: Settings, job_id: int, ids: Sequence[int], loader: Any, backoff: float = 2.0):
+def run(settings: Settings, ids: Sequence[int], loader: Any, backoff: float = 2.0):
     sessions = session_factory(settings.database_url)
-    return process_chunk(sessions, job_id, ids, settings.max_attempts, backoff, loader)
+    return process_chunk(sessions, ids, settings.max_attempts, backoff, loader)
 
 
 def job_of(settings: Settings, job_id: int) -> Job:
@@ -67,12 +67,12 @@ def job_of(settings: Settings, job_id: int) -> Job:
 def test_a_failing_paper_is_retried_alone_then_failed(settings: Settings, engine_model: Model):
     job_id, todo = submit(settings, make_team(settings.database_url), PAPERS)
     poisoned = Poisoned(engine_model, PAPERS[1]["title"])
-    first = run(settings, job_id, todo, lambda _: poisoned)
+    first = run(settings, todo, lambda _: poisoned)
     assert (first.done, first.retry, first.retry_in_s) == ([todo[0], todo[2]], [todo[1]], 2.0)
     assert job_of(settings, job_id).status == "running"
-    second = run(settings, job_id, first.retry, lambda _: poisoned)
+    second = run(settings, first.retry, lambda _: poisoned)
     assert (second.retry, second.retry_in_s) == ([todo[1]], 4.0)  # exponential backoff
-    third = run(settings, job_id, second.retry, lambda _: poisoned)
+    third = run(settings, second.retry, lambda _: poisoned)
     assert (third.failed, third.retry) == ([todo[1]], [])
     job = job_of(settings, job_id)
     assert (job.status, job.done, job.failed, job.total) == ("done", 2, 1, 3)
@@ -88,20 +88,20 @@ def test_a_job_whose_papers_all_fail_is_failed(settings: Settings):
         raise RuntimeError("model files changed")
 
     for _ in range(settings.max_attempts):
-        outcome = run(settings, job_id, todo, broken)
+        outcome = run(settings, todo, broken)
     assert outcome.failed == todo
     job = job_of(settings, job_id)
     assert (job.status, job.failed, job.done) == ("failed", 2, 0)
 
 
 def test_computing_a_chunk_twice_adds_no_rows(settings: Settings, engine_model: Model):
-    job_id, todo = submit(settings, make_team(settings.database_url), PAPERS)
-    first = run(settings, job_id, todo, lambda _: engine_model)
+    _, todo = submit(settings, make_team(settings.database_url), PAPERS)
+    first = run(settings, todo, lambda _: engine_model)
     cells, loo = (
         count_rows(settings.database_url, GridCell),
         count_rows(settings.database_url, LooUnit),
     )
-    again = run(settings, job_id, todo, lambda _: engine_model)
+    again = run(settings, todo, lambda _: engine_model)
     assert (first.done, again.done, again.skipped) == (todo, [], todo)
     assert count_rows(settings.database_url, GridCell) == cells > 0
     assert count_rows(settings.database_url, LooUnit) == loo > 0
@@ -115,7 +115,7 @@ def test_a_cancelled_jobs_chunk_does_nothing(settings: Settings):
     def unused(_: RegisteredModel) -> Model:
         raise AssertionError("a cancelled job's chunk must not load the model")
 
-    outcome = run(settings, job_id, todo, unused)
+    outcome = run(settings, todo, unused)
     assert (outcome.skipped, outcome.done) == (todo, [])
     assert {r["status"] for r in stored_results(settings.database_url, job_id)} == {"pending"}
     assert count_rows(settings.database_url, GridCell) == 0
@@ -124,8 +124,8 @@ def test_a_cancelled_jobs_chunk_does_nothing(settings: Settings):
 
 def test_the_same_paper_again_reuses_its_result(settings: Settings, engine_model: Model):
     team = make_team(settings.database_url)
-    first_id, todo = submit(settings, team, PAPERS[:1])
-    run(settings, first_id, todo, lambda _: engine_model)
+    _, todo = submit(settings, team, PAPERS[:1])
+    run(settings, todo, lambda _: engine_model)
     with session_scope(settings.database_url) as session:
         before = session.execute(select(Result.id, Result.compute_ms)).all()
     second_id, again = submit(settings, team, PAPERS[:1])
@@ -141,7 +141,7 @@ def test_a_queued_result_is_shared_and_finishes_both_jobs(settings: Settings, en
     first_id, todo = submit(settings, team, PAPERS[1:2])
     second_id, again = submit(settings, team, PAPERS[1:2])  # before the first is computed
     assert again == [] and job_of(settings, second_id).status == "queued"
-    run(settings, first_id, todo, lambda _: engine_model)
+    run(settings, todo, lambda _: engine_model)
     assert job_of(settings, first_id).status == job_of(settings, second_id).status == "done"
 
 
@@ -154,7 +154,7 @@ def test_a_result_whose_worker_died_every_time_is_failed(settings: Settings):
     def unused(_: RegisteredModel) -> Model:
         raise AssertionError("a paper that kills its worker must not be tried again")
 
-    outcome = run(settings, job_id, todo, unused)
+    outcome = run(settings, todo, unused)
     assert outcome.failed == todo
     [stored] = stored_results(settings.database_url, job_id)
     assert stored["status"] == "failed" and "gave up after 3 attempts" in stored["error"]

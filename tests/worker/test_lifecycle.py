@@ -33,10 +33,10 @@ def test_a_cancelled_jobs_paper_submitted_again_is_computed(
     first_id, todo = submit(settings, team, PAPERS[:1])
     with session_scope(settings.database_url) as session:
         assert cancel_job(session, session.get_one(Job, first_id))
-    assert run(settings, first_id, todo, unused).skipped == todo  # left pending, no live job
+    assert run(settings, todo, unused).skipped == todo  # left pending, no live job
     second_id, again = submit(settings, team, PAPERS[:1])
     assert again == todo  # nothing else would ever send it
-    assert run(settings, second_id, again, lambda _: engine_model).done == todo
+    assert run(settings, again, lambda _: engine_model).done == todo
     assert job_of(settings, second_id).status == "done"
     assert job_of(settings, first_id).status == "cancelled"
 
@@ -49,7 +49,7 @@ def test_the_same_paper_twice_in_one_job_is_sent_once(settings: Settings) -> Non
 def fail_paper(settings: Settings, job_id: int, ids: list[int], model: Model) -> None:
     """Run the job's chunk, and its retries, until the poisoned paper has failed."""
     while ids:
-        ids = run(settings, job_id, ids, lambda _: model).retry
+        ids = run(settings, ids, lambda _: model).retry
 
 
 @pytest.mark.parametrize("n_papers", [1, 2])
@@ -70,7 +70,7 @@ def test_a_finished_job_stays_finished_when_its_failed_paper_is_tried_again(
         seen.append(job_of(settings, first_id).status)
         return engine_model
 
-    run(settings, second_id, again, watching)
+    run(settings, again, watching)
     with session_scope(settings.database_url) as session:
         refresh_jobs(session, [first_id, second_id])
     after = job_of(settings, first_id)

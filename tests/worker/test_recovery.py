@@ -49,11 +49,11 @@ def test_a_database_error_after_the_claim_puts_the_results_back(
 
     monkeypatch.setattr(worker.processing, "store_explanation", locked)
     with pytest.raises(OperationalError):
-        run(settings, job_id, todo, lambda _: engine_model)
+        run(settings, todo, lambda _: engine_model)
     assert attempts_and_statuses(settings, job_id) == [("pending", 1), ("failed", 3)]
     assert "gave up after 3 attempts" in stored_results(settings.database_url, job_id)[1]["error"]
     monkeypatch.undo()
-    assert run(settings, job_id, todo, lambda _: engine_model).done == todo[:1]
+    assert run(settings, todo, lambda _: engine_model).done == todo[:1]
     job = job_of(settings, job_id)
     assert (job.status, job.done, job.failed) == ("done", 1, 1)
 
@@ -73,7 +73,7 @@ def test_cells_saved_first_by_another_copy_are_skipped_not_an_error(
         real_store(session, result, e, ms)
 
     monkeypatch.setattr(worker.processing, "store_explanation", other_copy_first)
-    outcome = run(settings, job_id, todo, lambda _: engine_model)
+    outcome = run(settings, todo, lambda _: engine_model)
     assert (outcome.skipped, outcome.done) == (todo, [])
     assert stored_results(settings.database_url, job_id)[0]["cells"] == {(1, 1): 0.5}
 
@@ -85,7 +85,7 @@ def test_the_task_retries_the_chunk_after_an_error(
     task = create_celery_app(settings).tasks[PROCESS_CHUNK]
     calls: list[list[int]] = []
 
-    def flaky(_sessions: Any, _job: int, ids: list[int], *_: Any, **__: Any) -> ChunkOutcome:
+    def flaky(_sessions: Any, ids: list[int], *_: Any, **__: Any) -> ChunkOutcome:
         calls.append(ids)
         if len(calls) == 1:
             raise OperationalError("UPDATE", {}, Exception("database is locked"))

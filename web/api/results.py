@@ -11,7 +11,7 @@ import json
 from flask import Blueprint, jsonify
 from werkzeug.wrappers import Response as BaseResponse
 
-from shared.models import Result
+from shared.models import Result, ResultStatus
 from shared.results.stored import render_result, team_result
 from web.api.tokens import require_token, team_id
 from web.downloads import cached_view, explain_json
@@ -33,7 +33,7 @@ def result_or_404(result_id: int) -> Result:
 def get_result(result_id: int) -> BaseResponse:
     """Not done yet: 200 with its status and the explanation keys as null (documented)."""
     result = result_or_404(result_id)
-    if result.status != "done":
+    if result.status != ResultStatus.DONE:
         response = jsonify(explain_json(result))
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -48,7 +48,7 @@ def _json_bytes(result: Result) -> bytes:
 @require_token
 def get_heatmap(result_id: int, fmt: str) -> BaseResponse:
     result = result_or_404(result_id)
-    if result.status != "done":
+    if result.status != ResultStatus.DONE:
         raise ApiError(
             409,
             f"result {result_id} is {result.status}: its heat map exists once it is done",

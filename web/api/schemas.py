@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.models import JobStatus, ResultStatus
+from shared.units import DEFAULT_UNIT_OPTIONS, UNITS
+
 JSON = "application/json"
 
 
@@ -32,11 +35,10 @@ PAPER = {
         "id": {"type": ["string", "integer"], "description": "Your id for the paper."},
     },
 }
-UNIT = {"type": "string", "enum": ["word", "sentence"]}
+UNIT = {"type": "string", "enum": list(UNITS)}
 OPTIONS = {
     "model": {"type": "string", "description": "'name' (newest version) or 'name:version'."},
-    "title_unit": {**UNIT, "default": "word"},
-    "abstract_unit": {**UNIT, "default": "sentence"},
+    **{name: {**UNIT, "default": unit} for name, unit in DEFAULT_UNIT_OPTIONS.items()},
 }
 SUBMISSION = {
     "type": "object",
@@ -81,7 +83,7 @@ JOB_SUMMARY = {
     "properties": {
         "id": {"type": "integer"},
         "url": {"type": "string"},
-        "status": {"type": "string", "enum": ["queued", "running", "done", "failed", "cancelled"]},
+        "status": {"type": "string", "enum": [s.value for s in JobStatus]},
         "total": {"type": "integer"},
         "done": {"type": "integer"},
         "failed": {"type": "integer"},
@@ -96,7 +98,7 @@ JOB_SUMMARY = {
         "error": _nullable("string"),
     },
 }
-RESULT_STATUS = {"type": "string", "enum": ["pending", "running", "done", "failed"]}
+RESULT_STATUS = {"type": "string", "enum": [s.value for s in ResultStatus]}
 ACCEPTED = {
     "type": "object",
     "properties": {

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 
-from shared.models import Result
+from shared.models import Result, ResultStatus
 from web.downloads import explain_json
 from web.pages.result_view import delta_scale
 from web.pages.results import explanation_view, result_or_404
@@ -39,7 +39,7 @@ def picked_ids() -> tuple[str, str, list[str]]:
 
 
 def _views(a: Result, b: Result) -> list[dict[str, Any]]:
-    explains = [explain_json(r) for r in (a, b) if r.status == "done"]
+    explains = [explain_json(r) for r in (a, b) if r.status == ResultStatus.DONE]
     scale = delta_scale(*explains)
     return [explanation_view(r, scale) for r in (a, b)]
 

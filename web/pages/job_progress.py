@@ -10,18 +10,32 @@ from flask import url_for
 from sqlalchemy import select
 
 from shared.db import utcnow
-from shared.models import Job, JobItem, Paper, Result
+from shared.models import FINISHED, Job, JobItem, JobStatus, Paper, Result, ResultStatus
 from web.extensions import db
 from web.params import ceil_div
 
 ITEMS_PER_PAGE = 100
 MAX_FAILURES = 50
-FINISHED = ("done", "failed", "cancelled")
-JOB_LABELS = {"queued": "Queued", "running": "Running", "done": "Done", "failed": "Failed",
-              "cancelled": "Cancelled"}  # fmt: skip
-RESULT_LABELS = {"pending": "Waiting", "running": "Running", "done": "Done", "failed": "Failed"}
-# A result's status shares the job badges' colours.
-RESULT_BADGES = {"pending": "queued", "running": "running", "done": "done", "failed": "failed"}
+JOB_LABELS = {
+    JobStatus.QUEUED: "Queued",
+    JobStatus.RUNNING: "Running",
+    JobStatus.DONE: "Done",
+    JobStatus.FAILED: "Failed",
+    JobStatus.CANCELLED: "Cancelled",
+}
+RESULT_LABELS = {
+    ResultStatus.PENDING: "Waiting",
+    ResultStatus.RUNNING: "Running",
+    ResultStatus.DONE: "Done",
+    ResultStatus.FAILED: "Failed",
+}
+# A result's status shares the job badges' colours: each badge is named by a job status.
+RESULT_BADGES = {
+    ResultStatus.PENDING: JobStatus.QUEUED,
+    ResultStatus.RUNNING: JobStatus.RUNNING,
+    ResultStatus.DONE: JobStatus.DONE,
+    ResultStatus.FAILED: JobStatus.FAILED,
+}
 
 
 def pages(total: int, per_page: int) -> int:
@@ -55,7 +69,7 @@ def progress(job: Job) -> dict[str, Any]:
     return {
         "id": job.id,
         "status": job.status,
-        "status_label": JOB_LABELS.get(job.status, job.status),
+        "status_label": JOB_LABELS[JobStatus(job.status)],
         "finished": finished,
         "cancellable": not finished,
         "total": job.total,
@@ -95,9 +109,9 @@ def _summary(job: Job) -> str:
 
 
 def _eta_text(job: Job, eta: float | None) -> str:
-    if job.status == "queued":
+    if job.status == JobStatus.QUEUED:
         return "Waiting for a worker…"
-    if job.status == "cancelled":
+    if job.status == JobStatus.CANCELLED:
         return "Cancelled: papers not yet started were dropped."
     if job.status in FINISHED:
         return f"Finished in {duration(_elapsed(job) or 0)}."
@@ -116,7 +130,7 @@ def items(job: Job, page: int) -> list[dict[str, Any]]:
 
 def failures(job: Job) -> list[dict[str, Any]]:
     """The first failed papers (``MAX_FAILURES``), each with its error."""
-    rows = _rows(job).where(Result.status == "failed").limit(MAX_FAILURES)
+    rows = _rows(job).where(Result.status == ResultStatus.FAILED).limit(MAX_FAILURES)
     return [_item(*row) for row in db.session.execute(rows)]
 
 
@@ -147,8 +161,8 @@ def _item(position: int, result_id: int, status: str, probability: float | None,
         "title": title,
         "external_id": external_id,
         "status": status,
-        "status_label": RESULT_LABELS.get(status, status),
-        "badge": RESULT_BADGES.get(status, "queued"),
+        "status_label": RESULT_LABELS[ResultStatus(status)],
+        "badge": RESULT_BADGES[ResultStatus(status)],
         "probability": probability,
         "probability_text": _probability(probability),
         "error": error,

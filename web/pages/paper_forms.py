@@ -24,8 +24,6 @@ from web.errors import sentence
 from web.extensions import db, settings
 from web.submissions import rejection
 
-FIELDS = ("title", "abstract")
-
 
 @dataclass
 class Choices:

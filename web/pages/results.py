@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template
 from werkzeug.wrappers import Response as BaseResponse
 
-from shared.models import Result
+from shared.models import Result, ResultStatus
 from shared.results.stored import grid_csv, render_result, team_result
 from web.downloads import cached_view, explain_json
 from web.extensions import db
@@ -37,7 +37,7 @@ def explanation_view(result: Result, scale: float | None = None) -> dict[str, An
     """Everything a result panel draws; ``scale`` shares the LOO colours across panels."""
     explain = explain_json(result)
     view: dict[str, Any] = {"result": result, "explain": explain}
-    if result.status != "done":
+    if result.status != ResultStatus.DONE:
         return view
     scale = scale or delta_scale(explain)
     view.update(
@@ -83,7 +83,7 @@ def json_download(result_id: int) -> BaseResponse:
 
 def _done(result_id: int) -> Result:
     result = result_or_404(result_id)
-    if result.status != "done":
+    if result.status != ResultStatus.DONE:
         abort(409, f"result {result_id} is {result.status}: downloads exist once it is done")
     return result
 

@@ -17,9 +17,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from shared.jobs.submit import JobRejected, Submission
 from shared.models import RegisteredModel
-from shared.units import DEFAULT_UNITS, InputError
+from shared.units import DEFAULT_UNITS, FIELDS, InputError
 from web.pages.paper_forms import (
-    FIELDS,
     Choices,
     chosen_model,
     chosen_units,

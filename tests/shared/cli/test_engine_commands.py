@@ -42,6 +42,44 @@ def test_module_entry_point_runs_the_cli():
     assert "explain" in result.stdout and "train" in result.stdout
 
 
+# Runs the CLI as ``python -m shared.cli`` would, then says whether torch was loaded.
+TORCH_PROBE = """
+import runpy, sys
+sys.argv = ["occlab", *sys.argv[1:]]
+try:
+    runpy.run_module("shared.cli", run_name="__main__", alter_sys=True)
+except SystemExit:
+    pass
+print("torch loaded:", "torch" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["web", "--help"], ["train", "--help"]])
+def test_help_never_loads_torch(args: list[str]):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    argv = [sys.executable, "-c", TORCH_PROBE, *args]
+    result = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout
+    assert result.stdout.rstrip().endswith("torch loaded: False"), result.stdout
+
+
+def test_train_help_shows_the_train_config_defaults():
+    from shared.cli.engine import train
+    from shared.engine.options import TrainConfig
+
+    defaults = TrainConfig()
+    options = [p for p in train.params if p.name in TrainConfig.__dataclass_fields__]
+    assert len(options) >= 9
+    assert all(p.default == getattr(defaults, str(p.name)) for p in options)
+    result = occlab("train", "--help")
+    assert result.returncode == 0, result.stderr
+    shown = " ".join(result.stdout.split())
+    for p in options:
+        if p.default is not None:
+            assert f"[default: {p.default}]" in shown, p.name
+
+
 def test_one_paper_json(tiny_model_dir, tiny_model):
     result = occlab("explain", "--model", tiny_model_dir, "--title", TITLE, "--abstract", ABSTRACT)
     assert result.returncode == 0, result.stderr

@@ -56,3 +56,15 @@ def test_documented_statuses(client: FlaskClient) -> None:
     assert {"202", "400", "401", "413"} <= set(submit)
     assert {"404", "409"} <= set(paths["/api/v1/jobs/{id}/cancel"]["post"]["responses"])
     assert "409" in paths["/api/v1/results/{id}/heatmap.png"]["get"]["responses"]
+
+
+def test_enums_and_defaults_come_from_the_models(client: FlaskClient) -> None:
+    from shared.models import JobStatus, ResultStatus
+    from shared.units import DEFAULT_UNIT_OPTIONS, UNITS
+
+    schemas = client.get("/api/v1/openapi.json").json["components"]["schemas"]
+    assert schemas["JobSummary"]["properties"]["status"]["enum"] == list(JobStatus)
+    assert schemas["Result"]["properties"]["status"]["enum"] == list(ResultStatus)
+    submission = schemas["Submission"]["properties"]
+    for name, unit in DEFAULT_UNIT_OPTIONS.items():
+        assert (submission[name]["enum"], submission[name]["default"]) == (list(UNITS), unit)
