@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from shared.engine.dataset import read_labelled_csv
-from shared.engine.explain import OcclusionGrid, occlusion_grid, occlusion_grids
+from shared.engine.explanations import OcclusionGrid, occlusion_grid, occlusion_grids
 from shared.engine.runtime import Model, load_model
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "labelled-papers.csv"

@@ -10,7 +10,7 @@ from typing import Any
 from tqdm import tqdm
 
 from shared.config import load_settings
-from shared.engine.explain import explain
+from shared.engine.explanations import explain
 from shared.engine.export import to_csv, to_image, to_json
 from shared.engine.model_dir import ModelFileError
 from shared.engine.runtime import Model, load_model

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from shared.engine.explain import Activations, Explanation
+from shared.engine.explanations import Activations, Explanation
 from shared.heatmap import render_heatmap
 
 TOP_FEATURES = 20

@@ -21,7 +21,7 @@ from tests.web.conftest import GRID, LOO
 
 def explanation(model_dir: Path):  # type: ignore[no-untyped-def]  # engine types, test only
     # Imported here: the engine (and torch) is for the reference, never for the web.
-    from shared.engine.explain import Explanation, OcclusionGrid
+    from shared.engine.explanations import Explanation, OcclusionGrid
 
     vocab = read_vocab(model_dir)
     fields = [

@@ -8,7 +8,7 @@ import torch
 
 from shared.engine.classifier import Architecture, Classifier
 from shared.engine.dataset import read_labelled_csv
-from shared.engine.explain import explain, occlusion_grid, occlusion_grids
+from shared.engine.explanations import explain, occlusion_grid, occlusion_grids
 from shared.engine.runtime import Model, load_model
 from shared.text import tokenize
 from tests.conftest import TOY_ABSTRACT, TOY_TITLE

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pkgutil
 import subprocess
 import sys
 
@@ -13,7 +14,7 @@ from tests.conftest import REPO
 # Each in a fresh interpreter: which submodule is imported first is the point.
 FIRST_IMPORTS = [
     "from shared.engine import load_model, occlusion_grid, occlusion_grids, explain",
-    "import shared.engine.explain; from shared.engine import explain",
+    "import shared.engine.explanations; from shared.engine import explain",
     "from shared.engine.export import to_json; from shared.engine import explain",
 ]
 
@@ -38,3 +39,11 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
 
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         _ = shared.engine.nothing  # type: ignore[attr-defined]
+
+
+def test_no_submodule_is_named_like_a_public_name() -> None:
+    # Importing a submodule binds it on the package: one named like an export would shadow it.
+    import shared.engine
+
+    submodules = {m.name for m in pkgutil.iter_modules(shared.engine.__path__)}
+    assert submodules and not submodules & set(shared.engine.__all__)
