@@ -61,7 +61,15 @@ def train(data: Path, out: Path, **options: Any) -> None:
 @click.option("--abstract-unit", type=click.Choice(UNITS), default=DEFAULT_UNITS["abstract"])
 @click.option("--batch-size", default=32, show_default=True)
 def explain(
-    papers: Path | None, title: str | None, abstract: str | None, batch_size: int, **opts: Any
+    papers: Path | None,
+    title: str | None,
+    abstract: str | None,
+    fmt: str | None,
+    out: Path | None,
+    model_dir: Path | None,
+    title_unit: str,
+    abstract_unit: str,
+    batch_size: int,
 ) -> None:
     """Explain one paper (--title/--abstract) or every paper in a CSV/JSONL file."""
     from shared.cli import explain_papers
@@ -70,15 +78,24 @@ def explain(
         raise BadInput("give --title and --abstract for one paper, or a CSV/JSONL file of papers")
     if papers is not None and (title is not None or abstract is not None):
         raise BadInput("give either a file of papers or --title/--abstract, not both")
+    units = {"title": title_unit, "abstract": abstract_unit}
+    # One paper's format follows --out's suffix; a file's --out is a directory.
+    fmt = fmt or (_suffix_format(out) if papers is None else "json")
+    opts = explain_papers.Options(model_dir, fmt, out, units, batch_size)
     try:
         if papers is None:
             explain_papers.explain_one_paper(
-                {"title": title or "", "abstract": abstract or ""}, **opts
+                {"title": title or "", "abstract": abstract or ""}, opts
             )
         else:
-            explain_papers.explain_file(papers, batch_size=batch_size, **opts)
+            explain_papers.explain_file(papers, opts)
     except explain_papers.CommandInputError as exc:
         raise BadInput(str(exc)) from exc
+
+
+def _suffix_format(out: Path | None) -> str:
+    suffix = out.suffix.lower().lstrip(".") if out else ""
+    return suffix if suffix in FORMATS else "json"
 
 
 @click.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +32,15 @@ def _model(model_dir: Path | None) -> Model:
         raise CommandInputError(str(exc)) from exc
 
 
-def _format(fmt: str | None, out: Path | None) -> str:
-    if fmt:
-        return fmt
-    suffix = out.suffix.lower().lstrip(".") if out else ""
-    return suffix if suffix in ("json", "csv", "png", "svg") else "json"
+@dataclass(frozen=True)
+class Options:
+    """What ``occlab explain`` was asked for, the same for one paper and for a file."""
+
+    model_dir: Path | None
+    fmt: str  # json, csv, png or svg
+    out: Path | None
+    units: dict[str, str]
+    batch_size: int = 32
 
 
 def _render(e: Any, fmt: str, full: bool = True) -> bytes:
@@ -46,21 +51,13 @@ def _render(e: Any, fmt: str, full: bool = True) -> bytes:
     return (json.dumps(to_json(e, full), ensure_ascii=False) + "\n").encode()
 
 
-def explain_one_paper(
-    paper: dict[str, str],
-    *,
-    model_dir: Path | None,
-    fmt: str | None,
-    out: Path | None,
-    title_unit: str,
-    abstract_unit: str,
-) -> None:
-    fmt = _format(fmt, out)
+def explain_one_paper(paper: dict[str, str], opts: Options) -> None:
+    fmt, out = opts.fmt, opts.out
     if fmt in ("png", "svg") and out is None:
         raise CommandInputError(f"--format {fmt} writes an image: give a file with --out")
-    model = _model(model_dir)
+    model = _model(opts.model_dir)
     try:
-        (e,) = explain(model, [paper], title_unit, abstract_unit, activations=fmt == "json")
+        (e,) = explain(model, [paper], units=opts.units, activations=fmt == "json")
     except InputError as exc:
         raise CommandInputError(str(exc)) from exc
     data = _render(e, fmt)
@@ -71,17 +68,9 @@ def explain_one_paper(
         print(f"P = {e.grid.probability:.4f}; wrote {out}", file=sys.stderr)
 
 
-def explain_file(
-    papers: Path,
-    *,
-    model_dir: Path | None,
-    fmt: str | None,
-    out: Path | None,
-    title_unit: str,
-    abstract_unit: str,
-    batch_size: int,
-) -> None:
+def explain_file(papers: Path, opts: Options) -> None:
     """Explain every good row; report each bad row with its line and carry on."""
+    out, fmt, units, batch_size = opts.out, opts.fmt, opts.units, opts.batch_size
     if out is None:
         raise CommandInputError("explaining a file writes a directory: give it with --out")
     if not papers.is_file():
@@ -90,22 +79,15 @@ def explain_file(
         parsed = read_papers(papers, load_settings().max_upload_bytes)
     except (FileError, ValueError) as exc:  # ValueError: a malformed OCCLAB_* setting
         raise CommandInputError(str(exc)) from exc
-    model = _model(model_dir)
-    units = {"title": title_unit, "abstract": abstract_unit}
+    model = _model(opts.model_dir)
     good, errors = _validate(model, parsed.rows, units)
     errors = sorted(errors + parsed.errors, key=lambda e: e.line)
     out.mkdir(parents=True, exist_ok=True)
-    fmt = fmt or "json"
     with (out / "results.jsonl").open("w", encoding="utf-8") as fh:
         for start in tqdm(range(0, len(good), batch_size), desc="explaining", unit="batch"):
             chunk = good[start : start + batch_size]
-            for row, e in zip(
-                chunk,
-                explain(
-                    model, [r.paper for r in chunk], title_unit, abstract_unit, activations=True
-                ),
-                strict=True,
-            ):
+            explained = explain(model, [r.paper for r in chunk], units=units, activations=True)
+            for row, e in zip(chunk, explained, strict=True):
                 record = {
                     "line": row.line,
                     "id": row.external_id,
