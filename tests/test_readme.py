@@ -71,3 +71,36 @@ def test_each_explain_line_runs(argv: list[str], tmp_path: Path, default_model_d
     elif out is not None:  # a directory with one JSON line per paper
         rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
         assert [(r["line"], r["id"]) for r in rows] == [(2, "WOS:1"), (3, "WOS:2")]
+
+
+# "20 MiB", "3600 s", "7 days (s)", "20,000", "off", "`occlab`": the README's ways of
+# writing a default, read back as the value the Settings field holds.
+_SCALES = {"MiB": 1024 * 1024, "s": 1, "days": 24 * 3600}
+
+
+def _value(cell: str) -> object:
+    cell = cell.strip()
+    if cell in ("off", "on"):
+        return cell == "on"
+    if cell.startswith("`"):
+        return cell.strip("`")
+    number, _, unit = cell.partition(" ")
+    scale = _SCALES.get(unit.split(" ")[0], 1)
+    value = float(number.replace(",", "")) * scale
+    return int(value) if value.is_integer() and "." not in number else value
+
+
+def test_the_settings_table_states_the_code_defaults() -> None:
+    from shared.config import _DEFAULTS, _FROM_ENV
+
+    field_of = {var: name for name, var, _ in _FROM_ENV}
+    rows = re.findall(r"^\| (`OCCLAB_[^|]+) \| ([^|]+) \|", README, re.M)
+    checked = set()
+    for names, defaults in rows:
+        variables = [v.strip().strip("`") for v in names.split(",")]
+        cells = defaults.split(", ") if len(variables) > 1 else [defaults]
+        for variable, cell in zip(variables, cells, strict=True):
+            if variable in field_of:
+                assert _value(cell) == _DEFAULTS[field_of[variable]], variable
+                checked.add(variable)
+    assert checked == set(field_of), "variables the README's table does not give"
