@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, inspect
 
 import shared.models  # noqa: F401  - registers the tables
 from shared.db import Base
-from tests.service_fixtures import *  # noqa: F403  - postgres_url and the require() policy
-from tests.service_fixtures import PG_ADMIN_URL
+from tests.fixtures.services import create_database, drop_database
 
 REPO = Path(__file__).resolve().parents[1]
 TABLES = set(Base.metadata.tables)
@@ -29,26 +26,16 @@ def alembic_config(url: str | None) -> Config:
     return cfg
 
 
-def _admin(sql: str) -> None:
-    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(text(sql))
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database; a PostgreSQL one of its own so no other test's tables interfere."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrate.db'}"
         return
-    base = request.getfixturevalue("postgres_url")  # skips (or fails in CI) without PostgreSQL
-    name = f"occlab_mig_{uuid.uuid4().hex[:12]}"
-    _admin(f'CREATE DATABASE "{name}"')
-    yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    request.getfixturevalue("postgres_url")  # skips (or fails in CI) without PostgreSQL
+    url = create_database("occlab_mig")
+    yield url
+    drop_database(url)
 
 
 def tables(url: str) -> set[str]:
