@@ -15,14 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.accounts import (
     AccountError,
     accept_invitation,
-    add_member,
     authenticate_token,
-    create_token,
     find_invitation,
-    get_or_create_team,
 )
 from shared.db import utcnow
 from shared.models import ApiToken, Invitation, Membership, Team, User
+from tests.fixtures import factories
 from tests.fixtures.factories import ADA, BOB, PASSWORD, Factory, Member
 from tests.fixtures.web import AuthActions, csrf_from
 
@@ -60,14 +58,13 @@ def test_account_page_shows_teams_and_tokens(login: AuthActions) -> None:
     assert 'aria-current="page"' in html and 'href="/account"' in html
 
 
-def test_switch_team(login: AuthActions, sessions: sessionmaker[Session]) -> None:
+def test_switch_team(
+    login: AuthActions, sessions: sessionmaker[Session], ada: Member, make: Factory
+) -> None:
     owner = login.login()
+    other_id = make.user("stranger@example.org", "Strangers").team_id
     with sessions.begin() as session:
-        user = session.scalar(select(User).filter_by(email=OWNER))
-        assert user is not None
-        add_member(session, user, get_or_create_team(session, "Babbage Lab")[0])
-        other_id = get_or_create_team(session, "Strangers")[0].id
-        babbage_id = get_or_create_team(session, "Babbage Lab")[0].id
+        babbage_id = factories.membership(session, ada.user_id, "Babbage Lab")
     html = owner.get("/account").get_data(as_text=True)
     assert 'id="team-switch-select"' in html and '<label for="team-switch-select">' in html
     refused = owner.post("/teams/switch", data={"team_id": str(other_id)})
@@ -152,9 +149,7 @@ def test_revoke_member_and_their_tokens(
     member = _membership(sessions, MEMBER)
     assert member is not None
     with sessions.begin() as session:
-        bob = session.get(User, member.user_id)
-        assert bob is not None
-        _, plain = create_token(session, bob)
+        plain = factories.api_token(session, member.user_id)
     assert owner.get("/api/v1/jobs", headers=_bearer(plain)).status_code == 200
     html = owner.get("/account").get_data(as_text=True)
     assert MEMBER in html
@@ -224,9 +219,7 @@ def test_last_used_is_written_at_most_every_five_minutes(
     sessions: sessionmaker[Session], ada: Member
 ) -> None:
     with sessions.begin() as session:
-        user = session.scalar(select(User))
-        assert user is not None
-        _, plain = create_token(session, user)
+        plain = factories.api_token(session, ada.user_id)
     with sessions.begin() as session:
         row = authenticate_token(session, plain)
         assert row is not None and row.last_used_at is not None
