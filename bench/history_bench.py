@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/history_bench.py [--results 100000] [--repeat 15] [--keep]
 
-A database of its own is created (as tests/service_fixtures.py's ``postgres_url`` does, on
+A database of its own is created (as tests/fixtures/services.py's ``postgres_url`` does, on
 ``OCCLAB_TEST_POSTGRES``), migrated to head, filled by bulk inserts (papers, results, and
 jobs with job items for the submitter filter; no grid cells: history never reads them),
 then each query of :func:`shared.results.history.history_page` (one page plus the capped count)
@@ -25,10 +25,11 @@ from sqlalchemy import insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from shared.db import session_factory
+from shared.config import load_settings
+from shared.db import session_factory, upgrade_database
 from shared.models import Job, JobItem, Paper, RegisteredModel, Result, Team, User
 from shared.results.history import Cursor, HistoryFilter, history_page
-from tests.service_fixtures import create_database, drop_database, migrate
+from tests.fixtures.services import create_database, drop_database
 
 WORDS = [
     "social",
@@ -198,7 +199,7 @@ def main() -> None:
     args = ap.parse_args()
     url = create_database("occlab_bench")
     try:
-        migrate(url)
+        upgrade_database(load_settings({"DATABASE_URL": url}))
         t0 = time.perf_counter()
         fill(url, args.results, random.Random(7))
         print(f"filled {args.results:,} results in {time.perf_counter() - t0:.1f} s ({url})")

@@ -35,7 +35,7 @@ from shared.manifest import DEFAULT_MODEL_DIR
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests/ is not installed: its database helpers are shared
 
-from tests.service_fixtures import create_database, drop_database  # noqa: E402
+from tests.fixtures.services import create_database, drop_database  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "labelled-papers.csv"
 TABLES = ("papers", "results", "job_items", "grid_cells", "loo_units", "jobs")

@@ -1,4 +1,8 @@
-"""Shared fixtures: the labelled data, a tiny model trained once per session, the default model."""
+"""Shared fixtures: the labelled data, a tiny model trained once per session, the default model.
+
+The service, factory and web fixtures come from tests/fixtures as plugins, so that every
+test directory sees one set of them without importing it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+pytest_plugins = ["tests.fixtures.services", "tests.fixtures.factories", "tests.fixtures.web"]
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "labelled-papers.csv"
@@ -27,9 +33,11 @@ def _one_thread() -> None:
 
 @pytest.fixture(scope="session")
 def data_path() -> Path:
+    """The labelled papers, which live beside the clone (../shared/data), not in it: their
+    absence skips a test, or fails it under OCCLAB_REQUIRE_SERVICES, since CI lays them out."""
     if not DATA.is_file():
-        # CI lays ../shared beside the clone: there the engine's exactness tests must run.
-        from tests.service_fixtures import require
+        # Imported here: importing a plugin before pytest loads it stops its assert rewriting.
+        from tests.fixtures.services import require
 
         require(f"labelled data not found at {DATA}")
     return DATA

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.service_fixtures import require
+from tests.fixtures.services import require
 
 REPO = Path(__file__).resolve().parents[1]
 APP_SERVICES = ("web", "worker", "worker-gpu")

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, inspect, text
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, func, inspect, pool, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 import shared.models  # noqa: F401  - registers the tables
 from shared.db import Base
-from tests.service_fixtures import *  # noqa: F403  - postgres_url and the require() policy
-from tests.service_fixtures import PG_ADMIN_URL
+from shared.models import Team
+from tests.fixtures.services import create_database, drop_database
 
 REPO = Path(__file__).resolve().parents[1]
 TABLES = set(Base.metadata.tables)
@@ -29,26 +30,16 @@ def alembic_config(url: str | None) -> Config:
     return cfg
 
 
-def _admin(sql: str) -> None:
-    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(text(sql))
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database; a PostgreSQL one of its own so no other test's tables interfere."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrate.db'}"
         return
-    base = request.getfixturevalue("postgres_url")  # skips (or fails in CI) without PostgreSQL
-    name = f"occlab_mig_{uuid.uuid4().hex[:12]}"
-    _admin(f'CREATE DATABASE "{name}"')
-    yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    request.getfixturevalue("postgres_url")  # skips (or fails in CI) without PostgreSQL
+    url = create_database("occlab_mig")
+    yield url
+    drop_database(url)
 
 
 def tables(url: str) -> set[str]:
@@ -57,6 +48,34 @@ def tables(url: str) -> set[str]:
         return set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+def _teams(url: str, add: bool = False) -> tuple[int, str | None]:
+    """The number of teams and the revision at ``url``, after adding a team if ``add``;
+    on a connection closed afterwards: a PostgreSQL template must have none open."""
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with Session(engine) as session, session.begin():
+            if add:
+                session.add(Team(name="Written by this test"))
+            revision = session.scalar(text("SELECT version_num FROM alembic_version"))
+            return session.scalar(select(func.count()).select_from(Team)) or 0, revision
+    finally:
+        engine.dispose()
+
+
+def test_each_test_gets_a_migrated_empty_copy_of_the_template(
+    database_url: str, request: pytest.FixtureRequest
+) -> None:
+    head = ScriptDirectory.from_config(alembic_config(None)).get_current_head()
+    if database_url.startswith("sqlite"):
+        template = f"sqlite:///{request.getfixturevalue('sqlite_template')}"
+    else:
+        name = request.getfixturevalue("postgres_template")
+        template = make_url(database_url).set(database=name).render_as_string(False)
+    assert database_url != template
+    assert _teams(database_url, add=True) == (1, head)
+    assert _teams(template) == (0, head)  # the write went to this test's copy only
 
 
 def test_upgrade_downgrade_upgrade_matches_the_models(empty_url: str) -> None:

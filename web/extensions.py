@@ -54,7 +54,10 @@ class Database:
 
 
 class CeleryClient:
-    """A bare Celery app: it sends tasks by name and never imports the worker's tasks."""
+    """A bare Celery app: it sends tasks by name and never imports the worker's tasks.
+
+    Every task the web sends goes through ``app.extensions[key]``, so a test can put a
+    stand-in there (tests/fixtures/web.py ``broker``) to watch the sends or fail them."""
 
     key = "occlab.celery"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import request
@@ -40,15 +40,12 @@ class QueueUnavailable(RuntimeError):
         self.cause = cause
 
 
-Enqueue = Callable[..., int]
-
-
-def start_job(sub: Submission, enqueue: Enqueue | None = None) -> Job:
+def start_job(sub: Submission) -> Job:
     """Store the job (committed) and send its chunks: the API's and the pages' one path.
 
     Raises ``JobRejected`` or ``InputError`` (unknown model) with nothing stored, or
-    :class:`QueueUnavailable` when the broker is unreachable. ``enqueue`` defaults to
-    :func:`shared.jobs.dispatch.enqueue_chunks` (tests pass a stand-in).
+    :class:`QueueUnavailable` when the broker is unreachable. Tasks go through the app's
+    Celery client (``web.extensions.celery``), the one place tests replace the broker.
     """
     session = db.session
     try:
@@ -57,15 +54,15 @@ def start_job(sub: Submission, enqueue: Enqueue | None = None) -> Job:
         session.rollback()
         raise
     session.commit()  # before enqueueing: a worker must find every row it is sent
-    _enqueue(job, todo, enqueue or enqueue_chunks)
+    _enqueue(job, todo)
     return job
 
 
-def _enqueue(job: Job, todo: Sequence[int], enqueue: Enqueue) -> None:
+def _enqueue(job: Job, todo: Sequence[int]) -> None:
     """Send the chunks; if the broker is unreachable, fail the job and its new results so
     that submitting the papers again retries them instead of waiting forever."""
     try:
-        enqueue(celery.app, settings(), job.id, todo)
+        enqueue_chunks(celery.app, settings(), job.id, todo)
     except Exception as exc:
         log.exception("could not enqueue job %s", job.id)
         session = db.session

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
-from shared.accounts import create_user
 from shared.config import Settings, load_settings
 from shared.db import session_factory
-from tests.service_fixtures import *  # noqa: F403
-from tests.service_fixtures import require
+from tests.fixtures import factories
+from tests.fixtures.factories import ADA, ADA_TEAM, PASSWORD
+from tests.fixtures.services import require
 
 CHROMIUM = os.environ.get("OCCLAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -31,7 +31,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PASSWORD = "correct horse battery"
 WIDTHS = {"desktop": 1280, "phone": 390}
 
 
@@ -52,11 +51,12 @@ def browser(chromium_path: str) -> Iterator[Any]:
 
 
 @pytest.fixture
-def ui_settings(tmp_path: Path, sqlite_url: str, system_redis_url: str) -> Settings:
-    """SQLite (migrated) and the system Redis, with queues of this test's own."""
-    from tests.service_fixtures import migrate
-
-    migrate(sqlite_url)
+def ui_settings(tmp_path: Path, sqlite_template: Path, system_redis_url: str) -> Settings:
+    """SQLite (a copy of the migrated template) and the system Redis, with queues of this
+    test's own."""
+    database = tmp_path / "ui.db"
+    shutil.copyfile(sqlite_template, database)
+    sqlite_url = f"sqlite:///{database}"
     tag = os.urandom(4).hex()
     return load_settings(
         {
@@ -94,9 +94,9 @@ def db_session(ui_settings: Settings) -> Iterator[Session]:
 @pytest.fixture
 def user(db_session: Session) -> dict[str, str]:
     """A user with a team, committed: log in with these."""
-    create_user(db_session, "ada@example.org", PASSWORD, "Lovelace Lab")
+    factories.user(db_session, ADA, ADA_TEAM)
     db_session.commit()
-    return {"email": "ada@example.org", "password": PASSWORD, "team": "Lovelace Lab"}
+    return {"email": ADA, "password": PASSWORD, "team": ADA_TEAM}
 
 
 @pytest.fixture(params=list(WIDTHS))
@@ -110,10 +110,15 @@ def page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
     context.close()
 
 
-def login(page: Any, base_url: str, user: dict[str, str]) -> None:
-    """Log in through the real form."""
-    page.goto(f"{base_url}/login")
-    page.get_by_label("Email").fill(user["email"])
-    page.get_by_label("Password").fill(user["password"])
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
+@pytest.fixture
+def log_in(page: Any, live_server: str) -> Callable[[dict[str, str]], None]:
+    """``log_in(user)``: log ``page`` in through the real form."""
+
+    def log_in(user: dict[str, str]) -> None:
+        page.goto(f"{live_server}/login")
+        page.get_by_label("Email").fill(user["email"])
+        page.get_by_label("Password").fill(user["password"])
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_load_state()
+
+    return log_in

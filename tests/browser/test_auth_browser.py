@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
-from tests.browser.conftest import PASSWORD, login
+from tests.fixtures.factories import PASSWORD
 
 SHOTS = os.environ.get("OCCLAB_SCREENSHOTS", "/tmp")
 NAV = ("History", "Submit", "Upload", "Compare", "Account")
@@ -51,11 +52,13 @@ def test_sign_up_see_nav_create_token_log_out(page: Any, live_server: str) -> No
     assert page.get_by_role("status").get_by_text("You have logged out.").is_visible()
 
 
-def test_log_in_and_see_the_nav(page: Any, live_server: str, user: dict[str, str]) -> None:
+def test_log_in_and_see_the_nav(
+    page: Any, live_server: str, user: dict[str, str], log_in: Callable[[dict[str, str]], None]
+) -> None:
     page.goto(f"{live_server}/login")
     assert _fits(page)
     _shot(page, "login")
-    login(page, live_server, user)
+    log_in(user)
     page.goto(f"{live_server}/account")
     assert page.get_by_role("heading", name="Account").is_visible()
     assert page.get_by_role("cell", name=user["team"], exact=True).is_visible()
@@ -63,8 +66,10 @@ def test_log_in_and_see_the_nav(page: Any, live_server: str, user: dict[str, str
     assert _fits(page)
 
 
-def test_wrong_password_shows_an_error(page: Any, live_server: str, user: dict[str, str]) -> None:
-    login(page, live_server, {**user, "password": "not the password"})
+def test_wrong_password_shows_an_error(
+    page: Any, live_server: str, user: dict[str, str], log_in: Callable[[dict[str, str]], None]
+) -> None:
+    log_in({**user, "password": "not the password"})
     assert page.get_by_role("alert").inner_text().startswith("That email and password")
     assert page.get_by_label("Email").input_value() == user["email"]
 

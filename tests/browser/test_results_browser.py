@@ -3,13 +3,14 @@ tooltip by mouse and keyboard, the values toggle, no sideways page scroll, scree
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.models import GridCell, LooUnit, Paper, RegisteredModel, Result, Team
-from tests.browser.conftest import login
+from shared.models import Team
+from tests.fixtures import factories
 
 TITLE = 'Exploration of <script>alert(1)</script> & "quotes" in social media'
 ABSTRACT = (
@@ -53,26 +54,12 @@ def _activations() -> dict[str, Any]:
 
 
 def seed(session: Session, team: str, title: str = TITLE, version: str = "1.0.0") -> int:
+    """A finished result of a model ``default`` ``version`` with a grid of every word by
+    every sentence, leave-one-out deltas and traced activations; committed."""
     team_id = session.scalar(select(Team.id).where(Team.name == team))
-    model = RegisteredModel(
-        name="default",
-        version=version,
-        manifest_sha256="0" * 64,
-        path="/",
-        fields=["title", "abstract"],
-    )
-    paper = Paper(team_id=team_id, title=title, abstract=ABSTRACT, content_hash=title + version)
-    session.add_all([model, paper])
-    session.flush()
-    grid = _grid()
-    r = Result(
-        team_id=team_id,
-        paper_id=paper.id,
-        model_id=model.id,
-        title_unit="word",
-        abstract_unit="sentence",
-        status="done",
-        probability=grid[-1][-1],
+    assert team_id is not None
+    explained = factories.Explained(
+        grid=_grid(),
         units={
             "title": {"unit": "word", "units": [[w.lower()] for w in WORDS], "labels": WORDS},
             "abstract": {
@@ -81,27 +68,19 @@ def seed(session: Session, team: str, title: str = TITLE, version: str = "1.0.0"
                 "labels": SENTENCES,
             },
         },
+        loo={
+            "title": [0.02 * ((i % 5) - 2) for i in range(len(WORDS))],
+            "abstract": [-0.12, 0.05, -0.02, -0.2],
+        },
         skipped={"title": ["<script>alert(1)</script>"], "abstract": ["weber", "freud"]},
         activations=_activations(),
     )
-    session.add(r)
-    session.flush()
-    session.add_all(
-        GridCell(result_id=r.id, title_len=i + 1, abstract_len=j + 1, probability=p)
-        for i, row in enumerate(grid)
-        for j, p in enumerate(row)
-    )
-    loo = {
-        "title": [0.02 * ((i % 5) - 2) for i in range(len(WORDS))],
-        "abstract": [-0.12, 0.05, -0.02, -0.2],
-    }
-    session.add_all(
-        LooUnit(result_id=r.id, field=f, unit_index=u, delta=d)
-        for f, ds in loo.items()
-        for u, d in enumerate(ds)
-    )
+    model_id = factories.model(session, version=version).id
+    fields = {"abstract": ABSTRACT}
+    rid = factories.result(session, team_id, model_id, title=title, explained=explained,
+                           paper_fields=fields).id  # fmt: skip
     session.commit()
-    return r.id
+    return rid
 
 
 def no_page_overflow(page: Any) -> bool:
@@ -113,10 +92,14 @@ def tooltip(page: Any) -> str:
 
 
 def test_result_page_tooltip_toggle_and_layout(
-    page: Any, live_server: str, user: dict[str, str], db_session: Session
+    page: Any,
+    live_server: str,
+    user: dict[str, str],
+    db_session: Session,
+    log_in: Callable[[dict[str, str]], None],
 ) -> None:
     rid = seed(db_session, user["team"])
-    login(page, live_server, user)
+    log_in(user)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -151,11 +134,15 @@ def test_result_page_tooltip_toggle_and_layout(
 
 
 def test_history_and_compare_pages(
-    page: Any, live_server: str, user: dict[str, str], db_session: Session
+    page: Any,
+    live_server: str,
+    user: dict[str, str],
+    db_session: Session,
+    log_in: Callable[[dict[str, str]], None],
 ) -> None:
     a = seed(db_session, user["team"])
     b = seed(db_session, user["team"], "Deep learning for graph mining", "2.0.0")
-    login(page, live_server, user)
+    log_in(user)
     page.goto(f"{live_server}/history")
     page.get_by_label("Search titles and abstracts").fill("graph")
     page.get_by_role("button", name="Apply").click()

@@ -9,7 +9,7 @@ Screenshots land in /tmp/ui-submit-*.png, /tmp/ui-upload-*.png and /tmp/ui-job-*
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from shared.config import Settings
 from shared.jobs.status import refresh_jobs
 from shared.models import Job, JobItem, Result
-from tests.browser.conftest import login
 
 TITLE = "Social media and political trust"
 ABSTRACT = (
@@ -68,10 +67,14 @@ def finish_job(session: Session, job_id: int, fail_last: bool = False) -> None:
 
 
 def test_submit_preview_and_follow_the_job(
-    page: Any, live_server: str, user: dict[str, str], db_session: Session
+    page: Any,
+    live_server: str,
+    user: dict[str, str],
+    db_session: Session,
+    log_in: Callable[[dict[str, str]], None],
 ) -> None:
     expect = pytest.importorskip("playwright.sync_api").expect
-    login(page, live_server, user)
+    log_in(user)
     page.goto(f"{live_server}/submit")
     page.get_by_label("Title", exact=True).fill(TITLE)
     page.get_by_label("Abstract", exact=True).fill(ABSTRACT)
@@ -103,10 +106,14 @@ def test_submit_preview_and_follow_the_job(
 
 
 def test_upload_preview_mapping_and_start(
-    page: Any, live_server: str, user: dict[str, str], db_session: Session
+    page: Any,
+    live_server: str,
+    user: dict[str, str],
+    db_session: Session,
+    log_in: Callable[[dict[str, str]], None],
 ) -> None:
     expect = pytest.importorskip("playwright.sync_api").expect
-    login(page, live_server, user)
+    log_in(user)
     page.goto(f"{live_server}/upload")
     page.get_by_label("File of papers").set_input_files(
         {"name": "papers.csv", "mimeType": "text/csv", "buffer": CSV.encode()}

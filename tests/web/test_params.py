@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from shared.units import InputError
-from tests.web.pages.test_results_pages import log_in
+from tests.fixtures.web import AuthActions
 from web.pages import submit as submit_page
 from web.params import MAX_ID, IdConverter, ceil_div, positive_int
 
@@ -44,30 +44,29 @@ def test_api_page_numbers_are_400(client: FlaskClient, auth: dict[str, str], val
      "/jobs?page=²", f"/jobs?page={HUGE}", "/history?model=²", f"/history?submitter={HUGE}",
      f"/history?after=2026-01-01T00:00:00_{HUGE}"],
 )  # fmt: skip
-def test_pages_with_bad_numbers_still_answer(client: FlaskClient, token: str, path: str) -> None:
-    log_in(client)
-    assert client.get(path).status_code == 200
+def test_pages_with_bad_numbers_still_answer(login: AuthActions, path: str) -> None:
+    assert login.login().get(path).status_code == 200
 
 
 @pytest.mark.parametrize(
     "path", [f"/api/v1/jobs/{HUGE}", f"/api/v1/results/{HUGE}", f"/jobs/{HUGE}"]
 )
 def test_ids_too_big_for_the_database_are_404(
-    client: FlaskClient, auth: dict[str, str], path: str
+    client: FlaskClient, login: AuthActions, auth: dict[str, str], path: str
 ) -> None:
     if not path.startswith("/api"):
-        log_in(client)
+        login.login()
     assert client.get(path, headers=auth).status_code == 404
 
 
 def test_submit_page_shows_a_model_problem_as_a_form_error(
-    client: FlaskClient, token: str, monkeypatch: pytest.MonkeyPatch
+    client: FlaskClient, login: AuthActions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def changed(*_a: Any, **_k: Any) -> None:
         raise InputError("the model's files changed since it was registered", "model")
 
     monkeypatch.setattr(submit_page, "start_job", changed)
-    log_in(client)
+    login.login()
     data = {"title": "Social media", "abstract": "We study social media.", "action": "submit"}
     response = client.post("/submit", data=data)
     assert response.status_code == 400

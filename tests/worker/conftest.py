@@ -1,4 +1,5 @@
-"""Worker tests: real services from tests.service_fixtures, the default model, labelled data."""
+"""Worker tests: settings with only a database (chunks are processed without Redis), and
+the default model loaded once in this process to compute reference grids."""
 
 from __future__ import annotations
 
@@ -6,20 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA
-from tests.service_fixtures import *  # noqa: F403  - database_url, service_env, ...
+from shared.config import Settings, load_settings
 
 
 @pytest.fixture(scope="session")
 def engine_model(default_model_dir: Path):
-    """The default model, loaded once in the test process to compute reference grids."""
     from shared.engine import load_model
 
     return load_model(default_model_dir, device="cpu")
 
 
-@pytest.fixture(scope="session")
-def labelled() -> Path:
-    if not DATA.is_file():
-        pytest.skip(f"labelled data not found at {DATA}: the end-to-end tests submit it")
-    return DATA
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Overrides the plugins' ``settings``: a migrated database and nothing else."""
+    return load_settings({"DATABASE_URL": database_url, "OCCLAB_INSTANCE": str(tmp_path)})

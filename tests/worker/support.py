@@ -17,9 +17,13 @@ from sqlalchemy import func, select
 
 from shared.config import Settings
 from shared.db import session_factory, session_scope
+from shared.engine import Model
 from shared.jobs.dispatch import enqueue_chunks, make_celery
 from shared.jobs.submit import Submission, create_job
 from shared.models import GridCell, Job, JobItem, LooUnit, Result, Team
+from tests.conftest import TOY_ABSTRACT, TOY_TITLE
+from worker.outcome import ChunkOutcome
+from worker.processing import process_chunk
 
 REPO = Path(__file__).resolve().parents[2]
 # No mingle/gossip/heartbeat: other test runs share the system Redis, and a test worker
@@ -180,3 +184,45 @@ def read_papers(path: Path, limit: int, seed: int) -> list[dict[str, str]]:
     return [
         {"title": p.title, "abstract": p.abstract} for p in read_labelled_csv(path, limit, seed)
     ]
+
+
+# Chunks processed in this process (tests/worker/test_chunks.py and the tests built on it).
+PAPERS = [
+    {"title": TOY_TITLE, "abstract": TOY_ABSTRACT},
+    {"title": "Deep learning for text", "abstract": "We study words. It works."},
+    {"title": "Social history of science", "abstract": "We read archives. Society changed."},
+]
+
+
+class Poisoned(Model):
+    """The default model, except that one paper makes it raise (as a bad input would)."""
+
+    def __init__(self, model: Model, bad_title: str) -> None:
+        super().__init__(model.classifier, model.vectors, model.manifest, model.device)
+        self.bad_title = bad_title
+
+    def split(self, paper: Mapping[str, object], units: Mapping[str, str]) -> Any:
+        if paper.get("title") == self.bad_title:
+            raise RuntimeError("poisoned paper")
+        return super().split(paper, units)
+
+
+def store_job(
+    settings: Settings, team_id: int, papers: Sequence[Mapping[str, str]]
+) -> tuple[int, list[int]]:
+    """A job created and committed as a submission would, with nothing sent: (id, todo)."""
+    with session_scope(settings.database_url) as session:
+        job, todo = create_job(session, settings, Submission(team_id, None, list(papers)))
+        session.flush()
+        return job.id, todo
+
+
+def run(settings: Settings, ids: Sequence[int], loader: Any, backoff: float = 2.0) -> ChunkOutcome:
+    """``process_chunk`` called directly, as the task calls it."""
+    sessions = session_factory(settings.database_url)
+    return process_chunk(sessions, ids, settings.max_attempts, backoff, loader)
+
+
+def job_of(settings: Settings, job_id: int) -> Job:
+    with session_scope(settings.database_url) as session:
+        return session.get_one(Job, job_id)

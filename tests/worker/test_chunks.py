@@ -5,67 +5,28 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any
 
-import pytest
 from sqlalchemy import select, text
 
-from shared.config import Settings, load_settings
+from shared.config import Settings
 from shared.db import session_factory, session_scope
 from shared.engine import Model
 from shared.jobs.status import cancel_job, refresh_jobs
-from shared.jobs.submit import Submission, create_job
 from shared.models import GridCell, Job, LooUnit, RegisteredModel, Result
-from tests.conftest import TOY_ABSTRACT, TOY_TITLE
-from tests.worker.support import count_rows, make_team, stored_results
-from worker.processing import process_chunk
-
-PAPERS = [
-    {"title": TOY_TITLE, "abstract": TOY_ABSTRACT},
-    {"title": "Deep learning for text", "abstract": "We study words. It works."},
-    {"title": "Social history of science", "abstract": "We read archives. Society changed."},
-]
-
-
-class Poisoned(Model):
-    """The default model, except that one paper makes it raise (as a bad input would)."""
-
-    def __init__(self, model: Model, bad_title: str) -> None:
-        super().__init__(model.classifier, model.vectors, model.manifest, model.device)
-        self.bad_title = bad_title
-
-    def split(self, paper: Mapping[str, object], units: Mapping[str, str]) -> Any:
-        if paper.get("title") == self.bad_title:
-            raise RuntimeError("poisoned paper")
-        return super().split(paper, units)
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return load_settings({"DATABASE_URL": database_url, "OCCLAB_INSTANCE": str(tmp_path)})
-
-
-def submit(settings: Settings, team_id: int, papers: Sequence[Mapping[str, str]]) -> tuple:
-    with session_scope(settings.database_url) as session:
-        job, todo = create_job(session, settings, Submission(team_id, None, list(papers)))
-        session.flush()
-        return job.id, todo
-
-
-def run(settings: Settings, ids: Sequence[int], loader: Any, backoff: float = 2.0):
-    sessions = session_factory(settings.database_url)
-    return process_chunk(sessions, ids, settings.max_attempts, backoff, loader)
-
-
-def job_of(settings: Settings, job_id: int) -> Job:
-    with session_scope(settings.database_url) as session:
-        return session.get_one(Job, job_id)
+from tests.worker.support import (
+    PAPERS,
+    Poisoned,
+    count_rows,
+    job_of,
+    make_team,
+    run,
+    store_job,
+    stored_results,
+)
 
 
 def test_a_failing_paper_is_retried_alone_then_failed(settings: Settings, engine_model: Model):
-    job_id, todo = submit(settings, make_team(settings.database_url), PAPERS)
+    job_id, todo = store_job(settings, make_team(settings.database_url), PAPERS)
     poisoned = Poisoned(engine_model, PAPERS[1]["title"])
     first = run(settings, todo, lambda _: poisoned)
     assert (first.done, first.retry, first.retry_in_s) == ([todo[0], todo[2]], [todo[1]], 2.0)
@@ -82,7 +43,7 @@ def test_a_failing_paper_is_retried_alone_then_failed(settings: Settings, engine
 
 
 def test_a_job_whose_papers_all_fail_is_failed(settings: Settings):
-    job_id, todo = submit(settings, make_team(settings.database_url), PAPERS[:2])
+    job_id, todo = store_job(settings, make_team(settings.database_url), PAPERS[:2])
 
     def broken(_: RegisteredModel) -> Model:
         raise RuntimeError("model files changed")
@@ -95,7 +56,7 @@ def test_a_job_whose_papers_all_fail_is_failed(settings: Settings):
 
 
 def test_computing_a_chunk_twice_adds_no_rows(settings: Settings, engine_model: Model):
-    _, todo = submit(settings, make_team(settings.database_url), PAPERS)
+    _, todo = store_job(settings, make_team(settings.database_url), PAPERS)
     first = run(settings, todo, lambda _: engine_model)
     cells, loo = (
         count_rows(settings.database_url, GridCell),
@@ -108,7 +69,7 @@ def test_computing_a_chunk_twice_adds_no_rows(settings: Settings, engine_model: 
 
 
 def test_a_cancelled_jobs_chunk_does_nothing(settings: Settings):
-    job_id, todo = submit(settings, make_team(settings.database_url), PAPERS)
+    job_id, todo = store_job(settings, make_team(settings.database_url), PAPERS)
     with session_scope(settings.database_url) as session:
         assert cancel_job(session, session.get_one(Job, job_id))
 
@@ -124,11 +85,11 @@ def test_a_cancelled_jobs_chunk_does_nothing(settings: Settings):
 
 def test_the_same_paper_again_reuses_its_result(settings: Settings, engine_model: Model):
     team = make_team(settings.database_url)
-    _, todo = submit(settings, team, PAPERS[:1])
+    _, todo = store_job(settings, team, PAPERS[:1])
     run(settings, todo, lambda _: engine_model)
     with session_scope(settings.database_url) as session:
         before = session.execute(select(Result.id, Result.compute_ms)).all()
-    second_id, again = submit(settings, team, PAPERS[:1])
+    second_id, again = store_job(settings, team, PAPERS[:1])
     assert again == []  # nothing to compute, so nothing is enqueued
     job = job_of(settings, second_id)
     assert (job.status, job.done, job.total) == ("done", 1, 1)
@@ -138,15 +99,15 @@ def test_the_same_paper_again_reuses_its_result(settings: Settings, engine_model
 
 def test_a_queued_result_is_shared_and_finishes_both_jobs(settings: Settings, engine_model: Model):
     team = make_team(settings.database_url)
-    first_id, todo = submit(settings, team, PAPERS[1:2])
-    second_id, again = submit(settings, team, PAPERS[1:2])  # before the first is computed
+    first_id, todo = store_job(settings, team, PAPERS[1:2])
+    second_id, again = store_job(settings, team, PAPERS[1:2])  # before the first is computed
     assert again == [] and job_of(settings, second_id).status == "queued"
     run(settings, todo, lambda _: engine_model)
     assert job_of(settings, first_id).status == job_of(settings, second_id).status == "done"
 
 
 def test_a_result_whose_worker_died_every_time_is_failed(settings: Settings):
-    job_id, todo = submit(settings, make_team(settings.database_url), PAPERS[:1])
+    job_id, todo = store_job(settings, make_team(settings.database_url), PAPERS[:1])
     with session_scope(settings.database_url) as session:  # as left by three killed workers
         result = session.get_one(Result, todo[0])
         result.status, result.attempts = "running", settings.max_attempts
@@ -163,7 +124,7 @@ def test_a_result_whose_worker_died_every_time_is_failed(settings: Settings):
 
 def test_two_chunks_finishing_together_leave_the_job_done(settings: Settings):
     """The later refresh must count after the earlier one commits, or its stale count wins."""
-    job_id, (first, second) = submit(settings, make_team(settings.database_url), PAPERS[:2])
+    job_id, (first, second) = store_job(settings, make_team(settings.database_url), PAPERS[:2])
     with session_scope(settings.database_url) as session:
         session.get_one(Result, first).status = "done"
         session.get_one(Result, second).status = "running"

@@ -75,12 +75,12 @@ def test_fifty_papers_are_computed_and_stored_exactly(
     service_env: dict[str, str],
     request: pytest.FixtureRequest,
     tmp_path: Path,
-    labelled: Path,
+    data_path: Path,
     engine_model: Any,
 ) -> None:
     env = env_for(service_env, request, broker)
     settings = load_settings(env)
-    papers = read_papers(labelled, 50, seed=2024)
+    papers = read_papers(data_path, 50, seed=2024)
     log = tmp_path / "worker.log"
     # Two pool children: each must drop inherited connections and load its own model.
     worker = start_worker(worker_env(env), log, concurrency=2, cli=broker == "embedded")
@@ -104,7 +104,7 @@ def test_a_killed_worker_loses_nothing_and_duplicates_nothing(
     database_url: str,
     service_env: dict[str, str],
     tmp_path: Path,
-    labelled: Path,
+    data_path: Path,
     engine_model: Any,
 ) -> None:
     # Small chunks so several are queued; a short visibility timeout so Redis hands the dead
@@ -112,7 +112,7 @@ def test_a_killed_worker_loses_nothing_and_duplicates_nothing(
     # exceed the longest chunk, or a chunk still being computed is handed out twice.
     env = {**service_env, "OCCLAB_CHUNK_SIZE": "4", "OCCLAB_VISIBILITY_TIMEOUT": "5"}
     settings = load_settings(env)
-    papers = read_papers(labelled, 24, seed=7)
+    papers = read_papers(data_path, 24, seed=7)
     log = tmp_path / "worker.log"
     first = start_worker(worker_env(env), log)
     second = None

@@ -16,10 +16,7 @@ from shared.jobs.status import cancel_job, refresh_jobs
 from shared.jobs.submit import JobRejected, Submission, check_papers, create_job
 from shared.manifest import DEFAULT_MODEL_DIR
 from shared.models import Job, RegisteredModel, Result
-from tests.worker.support import make_team, stored_results
-from tests.worker.test_chunks import PAPERS, Poisoned, job_of, run, settings, submit
-
-__all__ = ["settings"]  # the fixture, shared with test_chunks
+from tests.worker.support import PAPERS, Poisoned, job_of, make_team, run, store_job, stored_results
 
 
 def unused(_: RegisteredModel) -> Model:
@@ -30,11 +27,11 @@ def test_a_cancelled_jobs_paper_submitted_again_is_computed(
     settings: Settings, engine_model: Model
 ) -> None:
     team = make_team(settings.database_url)
-    first_id, todo = submit(settings, team, PAPERS[:1])
+    first_id, todo = store_job(settings, team, PAPERS[:1])
     with session_scope(settings.database_url) as session:
         assert cancel_job(session, session.get_one(Job, first_id))
     assert run(settings, todo, unused).skipped == todo  # left pending, no live job
-    second_id, again = submit(settings, team, PAPERS[:1])
+    second_id, again = store_job(settings, team, PAPERS[:1])
     assert again == todo  # nothing else would ever send it
     assert run(settings, again, lambda _: engine_model).done == todo
     assert job_of(settings, second_id).status == "done"
@@ -42,7 +39,7 @@ def test_a_cancelled_jobs_paper_submitted_again_is_computed(
 
 
 def test_the_same_paper_twice_in_one_job_is_sent_once(settings: Settings) -> None:
-    _, todo = submit(settings, make_team(settings.database_url), [PAPERS[0], PAPERS[0]])
+    _, todo = store_job(settings, make_team(settings.database_url), [PAPERS[0], PAPERS[0]])
     assert len(todo) == 1
 
 
@@ -58,11 +55,11 @@ def test_a_finished_job_stays_finished_when_its_failed_paper_is_tried_again(
 ) -> None:
     team = make_team(settings.database_url)
     papers = PAPERS[2 - n_papers : 2]  # the poisoned paper, alone or after a good one
-    first_id, todo = submit(settings, team, papers)
+    first_id, todo = store_job(settings, team, papers)
     fail_paper(settings, first_id, todo, Poisoned(engine_model, PAPERS[1]["title"]))
     before = job_of(settings, first_id)
     assert before.status == ("failed" if n_papers == 1 else "done")
-    second_id, again = submit(settings, team, PAPERS[1:2])  # resets the shared failed result
+    second_id, again = store_job(settings, team, PAPERS[1:2])  # resets the shared failed result
     assert again == [todo[-1]]
     seen: list[str] = []
 
@@ -81,7 +78,7 @@ def test_a_finished_job_stays_finished_when_its_failed_paper_is_tried_again(
 
 
 def test_cancel_leaves_a_job_that_finished_meanwhile_done(settings: Settings) -> None:
-    job_id, todo = submit(settings, make_team(settings.database_url), PAPERS[:1])
+    job_id, todo = store_job(settings, make_team(settings.database_url), PAPERS[:1])
     session = session_factory(settings.database_url)()
     try:
         job = session.get_one(Job, job_id)
@@ -133,5 +130,5 @@ def test_an_external_id_over_300_characters_is_a_problem_naming_id(settings: Set
     with pytest.raises(JobRejected) as rejected, session_scope(settings.database_url) as s:
         create_job(s, settings, Submission(team, None, papers))  # no DataError on PostgreSQL
     assert [p.field for p in rejected.value.problems] == ["id"]
-    job_id, _ = submit(settings, team, papers[:1])
+    job_id, _ = store_job(settings, team, papers[:1])
     assert stored_results(settings.database_url, job_id)[0]["status"] == "pending"

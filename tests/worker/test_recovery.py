@@ -25,12 +25,9 @@ from shared.jobs.dispatch import PROCESS_CHUNK
 from shared.jobs.requeue import requeue_stale
 from shared.jobs.status import cancel_job
 from shared.models import GridCell, Job, Result
-from tests.worker.support import make_team, stored_results
-from tests.worker.test_chunks import PAPERS, job_of, run, settings, submit
+from tests.worker.support import PAPERS, job_of, make_team, run, store_job, stored_results
 from worker.app import create_celery_app
 from worker.processing import ChunkOutcome, _claim
-
-__all__ = ["settings"]  # the fixture, shared with test_chunks
 
 
 def attempts_and_statuses(settings: Settings, job_id: int) -> list[tuple[str, int]]:
@@ -40,7 +37,7 @@ def attempts_and_statuses(settings: Settings, job_id: int) -> list[tuple[str, in
 def test_a_database_error_after_the_claim_puts_the_results_back(
     settings: Settings, engine_model: Model, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    job_id, todo = submit(settings, make_team(settings.database_url), PAPERS[:2])
+    job_id, todo = store_job(settings, make_team(settings.database_url), PAPERS[:2])
     with session_scope(settings.database_url) as session:  # its last attempt comes next
         session.get_one(Result, todo[1]).attempts = settings.max_attempts - 1
 
@@ -63,7 +60,7 @@ def test_cells_saved_first_by_another_copy_are_skipped_not_an_error(
     settings: Settings, engine_model: Model, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """SQLite has no row lock: another copy can commit between this one's read and write."""
-    job_id, todo = submit(settings, make_team(settings.database_url), PAPERS[:1])
+    job_id, todo = store_job(settings, make_team(settings.database_url), PAPERS[:1])
     real_store = worker.processing.store_explanation
 
     def other_copy_first(session: Any, result: Result, e: Any, ms: float) -> None:
@@ -98,7 +95,7 @@ def test_the_task_retries_the_chunk_after_an_error(
 
 @pytest.mark.parametrize("hold_s", [0, 3600])
 def test_two_copies_of_a_chunk_at_once_claim_it_once(settings: Settings, hold_s: int) -> None:
-    job_id, todo = submit(settings, make_team(settings.database_url), PAPERS[:1])
+    job_id, todo = store_job(settings, make_team(settings.database_url), PAPERS[:1])
     sessions = session_factory(settings.database_url)
     first = sessions()
     first.begin()
@@ -135,12 +132,12 @@ def age(settings: Settings, job_id: int, result_id: int, seconds: int, **result:
 
 def test_the_reaper_finds_old_pending_and_running_results_of_live_jobs(settings: Settings):
     team = make_team(settings.database_url)
-    job_id, (pending, running, fresh) = submit(settings, team, PAPERS)
+    job_id, (pending, running, fresh) = store_job(settings, team, PAPERS)
     hour_ago = utcnow() - timedelta(hours=1)
     age(settings, job_id, pending, 7200)
     age(settings, job_id, running, 7200, status="running", started_at=hour_ago, attempts=1)
     age(settings, job_id, fresh, 7200, status="running", started_at=utcnow(), attempts=1)
-    gone_id, gone = submit(settings, team, [{"title": "Lost", "abstract": "It is. Gone."}])
+    gone_id, gone = store_job(settings, team, [{"title": "Lost", "abstract": "It is. Gone."}])
     age(settings, gone_id, gone[0], 7200)
     with session_scope(settings.database_url) as session:
         assert cancel_job(session, session.get_one(Job, gone_id))
@@ -159,7 +156,7 @@ def test_occlab_requeue_sends_the_orphans(
     for name, value in service_env.items():
         monkeypatch.setenv(name, value)
     settings = load_settings(service_env)
-    job_id, todo = submit(settings, make_team(settings.database_url), PAPERS[:2])
+    job_id, todo = store_job(settings, make_team(settings.database_url), PAPERS[:2])
     done = CliRunner().invoke(main, ["requeue", "--older-than", "0"])
     assert done.exit_code == 0, done.output
     assert "requeued 2 result(s) of 1 job(s)" in done.output

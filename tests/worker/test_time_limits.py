@@ -14,12 +14,9 @@ from celery.exceptions import SoftTimeLimitExceeded
 from shared.config import Settings, load_settings
 from shared.engine import Model
 from tests.worker import support
-from tests.worker.support import make_team, stored_results
-from tests.worker.test_chunks import PAPERS, job_of, run, settings, submit
+from tests.worker.support import PAPERS, job_of, make_team, run, store_job, stored_results
 from worker.app import create_celery_app
 from worker.processing import TIMED_OUT
-
-__all__ = ["settings"]  # the fixture, shared with test_chunks
 
 
 @pytest.mark.parametrize(("timeout", "soft", "hard"), [(3600, 2880, 3240), (5, 4, 4.5)])
@@ -47,7 +44,7 @@ class OutOfTime(Model):
 def test_a_chunk_out_of_time_puts_its_results_back_until_out_of_attempts(
     settings: Settings, engine_model: Model
 ) -> None:
-    job_id, todo = submit(settings, make_team(settings.database_url), PAPERS[:2])
+    job_id, todo = store_job(settings, make_team(settings.database_url), PAPERS[:2])
     model = OutOfTime(engine_model)
     for attempt in range(1, settings.max_attempts + 1):
         with pytest.raises(SoftTimeLimitExceeded):

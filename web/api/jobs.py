@@ -10,7 +10,6 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from shared.jobs.dispatch import enqueue_chunks
 from shared.jobs.status import cancel_job, team_job
 from shared.jobs.submit import JobRejected
 from shared.models import Job, JobItem, Result
@@ -86,8 +85,7 @@ def create() -> tuple[Response, int, dict[str, str]]:
     token = current_token()
     sub = read_submission(token.team_id, token.user_id)
     try:
-        # enqueue_chunks is looked up here so that tests can stand in for the broker.
-        job = start_job(sub, enqueue_chunks)
+        job = start_job(sub)
     except JobRejected as exc:
         raise rejection(exc, sub) from exc
     except InputError as exc:  # the model named does not exist

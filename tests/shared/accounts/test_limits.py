@@ -9,7 +9,6 @@ import uuid
 import redis
 
 from shared.accounts.limits import AttemptLimiter
-from tests.service_fixtures import *  # noqa: F403
 
 
 def test_counts_in_redis_with_one_window(redis_url: str) -> None:

@@ -6,42 +6,23 @@ from sqlalchemy.orm import Session
 
 from shared.accounts import get_or_create_team
 from shared.db import session_factory
-from shared.models import GridCell, Paper, RegisteredModel, Result
 from shared.results.queries import flips_on_last_sentence
-from tests.service_fixtures import *  # noqa: F403
+from tests.fixtures import factories
 
 
 def _result(
     session: Session, team_id: int, model_id: int, title: str, grid: list[list[float]]
 ) -> int:
-    paper = Paper(team_id=team_id, title=title, abstract="a", content_hash=title)
-    session.add(paper)
-    session.flush()
-    result = Result(
-        team_id=team_id,
-        paper_id=paper.id,
-        model_id=model_id,
-        title_unit="word",
-        abstract_unit="sentence",
-        status="done",
-    )
-    session.add(result)
-    session.flush()
-    session.add_all(
-        GridCell(result_id=result.id, title_len=i + 1, abstract_len=j + 1, probability=p)
-        for i, row in enumerate(grid)
-        for j, p in enumerate(row)
-    )
-    return result.id
+    # Only the grid matters to the query: no units or leave-one-out rows.
+    done = factories.Explained(grid=grid, units={}, loo={})
+    return factories.result(session, team_id, model_id, title=title, explained=done).id
 
 
 def test_flips_on_last_sentence(database_url: str) -> None:
     with session_factory(database_url).begin() as session:
         team, _ = get_or_create_team(session, "T")
         other, _ = get_or_create_team(session, "Other")
-        model = RegisteredModel(name="m", version="1", manifest_sha256="x", path="/m", fields=[])
-        session.add(model)
-        session.flush()
+        model = factories.model(session, "m", "1")
         # Flips up on the full title only (the first row's flip must not count).
         up = _result(session, team.id, model.id, "up", [[0.9, 0.2], [0.4, 0.7]])
         down = _result(session, team.id, model.id, "down", [[0.1, 0.1, 0.6], [0.2, 0.8, 0.3]])

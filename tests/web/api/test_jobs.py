@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 import redis
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import Settings
+from shared.jobs.dispatch import PROCESS_CHUNK
 from shared.models import Job, JobItem, Paper, Result
-from web.api import jobs as api_jobs
+from tests.fixtures.web import FakeCelery, SentTask
 
 PAPERS = [
     {"title": "Social media", "abstract": "We study it. It matters.", "id": 7},
@@ -30,24 +30,12 @@ def test_submit_stores_rows_and_sends_chunks_after_commit(
     auth: dict[str, str],
     settings: Settings,
     sessions: sessionmaker[Session],
-    redis_client: redis.Redis,
-    monkeypatch: pytest.MonkeyPatch,
+    broker: FakeCelery,
 ) -> None:
-    seen: list[int] = []
-    real = api_jobs.enqueue_chunks
-
-    def committed_first(app: Any, s: Settings, job_id: int, ids: list[int]) -> int:
-        with sessions() as other:  # another connection sees the rows only once committed
-            seen.append(len(other.scalars(select(Result).where(Result.id.in_(ids))).all()))
-        return real(app, s, job_id, ids)
-
-    monkeypatch.setattr(api_jobs, "enqueue_chunks", committed_first)
     response = submit(client, auth)
     assert response.status_code == 202, response.json
     job_id = response.json["id"]
     assert response.headers["Location"] == response.json["url"] == f"/api/v1/jobs/{job_id}"
-    assert seen == [2]
-    assert redis_client.llen(settings.task_queue) == 1  # two results, one chunk of 16
     with sessions() as session:
         job = session.get_one(Job, job_id)
         assert (job.status, job.total, job.source) == ("queued", 2, "api")
@@ -56,6 +44,12 @@ def test_submit_stores_rows_and_sends_chunks_after_commit(
             ("Social media", "7"),
             ("Deep learning", None),
         ]
+        ids = [
+            i.result_id for i in session.scalars(select(JobItem).where(JobItem.job_id == job_id))
+        ]
+    # Two results, one chunk of 16, sent once both were committed (another connection saw them).
+    chunk = SentTask(PROCESS_CHUNK, [job_id, ids], settings.task_queue, committed=2)
+    assert broker.sent == [chunk]
 
 
 def test_chunks_follow_the_chunk_size(
@@ -92,7 +86,9 @@ def test_job_json_shape_and_submission_order(
     assert (body["status"], body["total"], body["done"], body["failed"]) == ("queued", 3, 0, 0)
     assert body["created_at"].endswith("Z") and body["finished_at"] is None
     with sessions() as session:
-        items = session.scalars(select(JobItem).where(JobItem.job_id == job_id)).all()
+        items = session.scalars(
+            select(JobItem).where(JobItem.job_id == job_id).order_by(JobItem.position)
+        ).all()
         by_position = {i.position: i.result.paper.title for i in items}
     results = body["results"]
     assert [by_position[r["position"]] for r in results] == [p["title"] for p in papers]
@@ -131,14 +127,10 @@ def test_cancel_then_cancel_again_is_409(
 
 
 def test_broker_down_fails_the_job_with_503(
-    make_app: Callable[..., Any], auth: dict[str, str], settings: Settings,
-    sessions: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
-    def broker_down(*_args: Any, **_kw: Any) -> int:
-        raise ConnectionError("Redis is down")
-
-    monkeypatch.setattr(api_jobs, "enqueue_chunks", broker_down)
-    response = submit(make_app().test_client(), auth)
+    client: FlaskClient, auth: dict[str, str], sessions: sessionmaker[Session], broker: FakeCelery
+) -> None:
+    broker.down = ConnectionError("Redis is down")
+    response = submit(client, auth)
     assert response.status_code == 503
     with sessions() as session:
         job = session.scalars(select(Job)).one()

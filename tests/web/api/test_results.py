@@ -15,15 +15,15 @@ from shared.config import Settings
 from shared.heatmap import render_heatmap
 from shared.models import GridCell, Result
 from shared.results.stored import EXPLAIN_KEYS
-from tests.web.conftest import ACTIVATIONS, GRID, LOO, UNITS
+from tests.fixtures.factories import ACTIVATIONS, GRID, LOO, UNITS, Factory
 
 URL = "/api/v1/results/{}"
 
 
 def test_done_result_json(
-    client: FlaskClient, auth: dict[str, str], seed_result: Callable[..., int], team_id: int
+    client: FlaskClient, auth: dict[str, str], make: Factory, team_id: int
 ) -> None:
-    rid = seed_result(team_id)
+    rid = make.result(team_id)
     body = client.get(URL.format(rid), headers=auth).json
     assert body == {
         "id": rid,
@@ -50,9 +50,9 @@ def test_done_result_json(
 
 
 def test_pending_result_is_200_with_nulls_uncached(
-    client: FlaskClient, auth: dict[str, str], seed_result: Callable[..., int], team_id: int
+    client: FlaskClient, auth: dict[str, str], make: Factory, team_id: int
 ) -> None:
-    rid = seed_result(team_id, status="pending")
+    rid = make.result(team_id, status="pending")
     response = client.get(URL.format(rid), headers=auth)
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     assert "ETag" not in response.headers
@@ -77,10 +77,8 @@ def expected_image(fmt: str) -> bytes:
     )
 
 
-def test_heatmaps(
-    client: FlaskClient, auth: dict[str, str], seed_result: Callable[..., int], team_id: int
-) -> None:
-    rid = seed_result(team_id)
+def test_heatmaps(client: FlaskClient, auth: dict[str, str], make: Factory, team_id: int) -> None:
+    rid = make.result(team_id)
     png = client.get(URL.format(rid) + "/heatmap.png", headers=auth)
     assert png.mimetype == "image/png" and png.data.startswith(b"\x89PNG")
     svg = client.get(URL.format(rid) + "/heatmap.svg", headers=auth)
@@ -90,9 +88,9 @@ def test_heatmaps(
 
 
 def test_etag_and_304(
-    client: FlaskClient, auth: dict[str, str], seed_result: Callable[..., int], team_id: int
+    client: FlaskClient, auth: dict[str, str], make: Factory, team_id: int
 ) -> None:
-    rid = seed_result(team_id)
+    rid = make.result(team_id)
     for path in (URL.format(rid), URL.format(rid) + "/heatmap.svg"):
         first = client.get(path, headers=auth)
         etag = first.headers["ETag"]
@@ -106,12 +104,12 @@ def test_etag_and_304(
 def test_second_request_is_served_from_redis(
     client: FlaskClient,
     auth: dict[str, str],
-    seed_result: Callable[..., int],
+    make: Factory,
     team_id: int,
     sessions: sessionmaker[Session],
     redis_client: redis.Redis,
 ) -> None:
-    rid = seed_result(team_id)
+    rid = make.result(team_id)
     paths = [URL.format(rid), URL.format(rid) + "/heatmap.png"]
     first = [client.get(p, headers=auth).data for p in paths]
     assert len(list(redis_client.scan_iter(f"occlab:*:result:{rid}:*"))) >= 2
@@ -124,12 +122,12 @@ def test_redis_down_renders_uncached(
     make_app: Callable[..., Any],
     settings: Settings,
     auth: dict[str, str],
-    seed_result: Callable[..., int],
+    make: Factory,
     team_id: int,
 ) -> None:
     down = settings.with_overrides(redis_url="redis://127.0.0.1:1/0")
     client = make_app(SETTINGS=down).test_client()
-    rid = seed_result(team_id)
+    rid = make.result(team_id)
     for path in (URL.format(rid), URL.format(rid) + "/heatmap.svg"):
         response = client.get(path, headers=auth)
         assert response.status_code == 200 and response.headers["ETag"]
@@ -141,11 +139,11 @@ def test_redis_down_renders_uncached(
 def test_failed_result_reports_its_error(
     client: FlaskClient,
     auth: dict[str, str],
-    seed_result: Callable[..., int],
+    make: Factory,
     team_id: int,
     sessions: sessionmaker[Session],
 ) -> None:
-    rid = seed_result(team_id, status="failed")
+    rid = make.result(team_id, status="failed")
     with sessions.begin() as session:
         session.get_one(Result, rid).error = "InputError: title is empty"
     body = client.get(URL.format(rid), headers=auth).json

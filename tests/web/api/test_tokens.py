@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.accounts import authenticate_token, revoke_token
+from tests.fixtures.factories import Factory
 
 JOB = {"papers": [{"title": "Social media", "abstract": "We study it."}]}
 
@@ -37,11 +36,11 @@ def test_other_teams_ids_are_404_like_missing_ones(
     client: FlaskClient,
     auth: dict[str, str],
     other_token: str,
-    seed_result: Callable[..., int],
+    make: Factory,
     team_id: int,
 ) -> None:
     job_id = client.post("/api/v1/jobs", json=JOB, headers=auth).json["id"]
-    rid = seed_result(team_id)
+    rid = make.result(team_id)
     other = {"Authorization": f"Bearer {other_token}"}
     paths = ["/api/v1/jobs/{j}", "/api/v1/results/{r}", "/api/v1/results/{r}/heatmap.png"]
     for path in paths:

@@ -15,28 +15,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.accounts import (
     AccountError,
     accept_invitation,
-    add_member,
     authenticate_token,
-    create_token,
     find_invitation,
-    get_or_create_team,
 )
 from shared.db import utcnow
 from shared.models import ApiToken, Invitation, Membership, Team, User
-from tests.web.pages.auth_helpers import PASSWORD, csrf_from, log_in, make_user
+from tests.fixtures import factories
+from tests.fixtures.factories import ADA, BOB, PASSWORD, Factory, Member
+from tests.fixtures.web import AuthActions, csrf_from
 
-OWNER = "ada@example.org"
-MEMBER = "bob@example.org"
+OWNER = ADA  # owner of Lovelace Lab, the ``ada`` fixture
+MEMBER = BOB
 INVITE = re.compile(r"/signup\?invite=([\w-]+)")
 TOKEN = re.compile(r'id="new-token">(ocl_[\w-]+)<')
-
-
-@pytest.fixture
-def owner(sessions: sessionmaker[Session], client: FlaskClient) -> FlaskClient:
-    """Ada owns Lovelace Lab and is logged in."""
-    make_user(sessions, OWNER, "Lovelace Lab")
-    log_in(client, OWNER)
-    return client
 
 
 def _invite(client: FlaskClient) -> str:
@@ -59,20 +50,21 @@ def _membership(sessions: sessionmaker[Session], email: str) -> Membership | Non
         return session.scalar(select(Membership).join(User).where(User.email == email))
 
 
-def test_account_page_shows_teams_and_tokens(owner: FlaskClient) -> None:
+def test_account_page_shows_teams_and_tokens(login: AuthActions) -> None:
+    owner = login.login()
     html = owner.get("/account").get_data(as_text=True)
     assert "Lovelace Lab" in html and "owner" in html
     assert "API tokens" in html and "Create invitation link" in html
     assert 'aria-current="page"' in html and 'href="/account"' in html
 
 
-def test_switch_team(owner: FlaskClient, sessions: sessionmaker[Session]) -> None:
+def test_switch_team(
+    login: AuthActions, sessions: sessionmaker[Session], ada: Member, make: Factory
+) -> None:
+    owner = login.login()
+    other_id = make.user("stranger@example.org", "Strangers").team_id
     with sessions.begin() as session:
-        user = session.scalar(select(User).filter_by(email=OWNER))
-        assert user is not None
-        add_member(session, user, get_or_create_team(session, "Babbage Lab")[0])
-        other_id = get_or_create_team(session, "Strangers")[0].id
-        babbage_id = get_or_create_team(session, "Babbage Lab")[0].id
+        babbage_id = factories.membership(session, ada.user_id, "Babbage Lab")
     html = owner.get("/account").get_data(as_text=True)
     assert 'id="team-switch-select"' in html and '<label for="team-switch-select">' in html
     refused = owner.post("/teams/switch", data={"team_id": str(other_id)})
@@ -85,8 +77,9 @@ def test_switch_team(owner: FlaskClient, sessions: sessionmaker[Session]) -> Non
 
 
 def test_invitation_is_accepted_once(
-    owner: FlaskClient, app: Flask, sessions: sessionmaker[Session]
+    login: AuthActions, app: Flask, sessions: sessionmaker[Session]
 ) -> None:
+    owner = login.login()
     token = _invite(owner)
     client, status, _ = _join(app, token)
     assert status == 302
@@ -102,11 +95,12 @@ def test_invitation_is_accepted_once(
 
 
 def test_an_invitation_found_by_two_requests_is_used_by_one(
-    owner: FlaskClient, sessions: sessionmaker[Session]
+    login: AuthActions, sessions: sessionmaker[Session], make: Factory
 ) -> None:
     """Two sign-ups with one link, interleaved: both find it unused, only one may use it."""
+    owner = login.login()
     token = _invite(owner)
-    user_ids = [make_user(sessions, f"u{n}@example.org", f"Team {n}") for n in range(2)]
+    user_ids = [make.user(f"u{n}@example.org", f"Team {n}").user_id for n in range(2)]
     with sessions() as first, sessions() as second:
         found = [find_invitation(s, token) for s in (first, second)]
         users = [s.get_one(User, i) for s, i in zip((first, second), user_ids, strict=True)]
@@ -121,8 +115,9 @@ def test_an_invitation_found_by_two_requests_is_used_by_one(
 
 
 def test_expired_and_unknown_invitations_are_refused(
-    owner: FlaskClient, app: Flask, sessions: sessionmaker[Session]
+    login: AuthActions, app: Flask, sessions: sessionmaker[Session]
 ) -> None:
+    owner = login.login()
     token = _invite(owner)
     with sessions.begin() as session:
         row = session.scalar(select(Invitation))
@@ -134,12 +129,12 @@ def test_expired_and_unknown_invitations_are_refused(
 
 
 def test_logged_in_user_joins_another_team(
-    owner: FlaskClient, app: Flask, sessions: sessionmaker[Session]
+    login: AuthActions, app: Flask, sessions: sessionmaker[Session], make: Factory
 ) -> None:
+    owner = login.login()
     token = _invite(owner)
-    make_user(sessions, MEMBER, "Bob's Lab")
-    bob = app.test_client()
-    log_in(bob, MEMBER)
+    make.user(MEMBER, "Bob's Lab")
+    bob = login.other_browser().login(MEMBER)
     assert "Join Lovelace Lab" in bob.get(f"/signup?invite={token}").get_data(as_text=True)
     assert bob.post("/join", data={"invite": token}).status_code == 302
     html = bob.get("/account").get_data(as_text=True)
@@ -147,15 +142,14 @@ def test_logged_in_user_joins_another_team(
 
 
 def test_revoke_member_and_their_tokens(
-    owner: FlaskClient, app: Flask, sessions: sessionmaker[Session]
+    login: AuthActions, app: Flask, sessions: sessionmaker[Session]
 ) -> None:
+    owner = login.login()
     _join(app, _invite(owner))
     member = _membership(sessions, MEMBER)
     assert member is not None
     with sessions.begin() as session:
-        bob = session.get(User, member.user_id)
-        assert bob is not None
-        _, plain = create_token(session, bob)
+        plain = factories.api_token(session, member.user_id)
     assert owner.get("/api/v1/jobs", headers=_bearer(plain)).status_code == 200
     html = owner.get("/account").get_data(as_text=True)
     assert MEMBER in html
@@ -165,7 +159,8 @@ def test_revoke_member_and_their_tokens(
     assert owner.get("/api/v1/jobs", headers=_bearer(plain)).status_code == 401
 
 
-def test_last_owner_cannot_leave(owner: FlaskClient, sessions: sessionmaker[Session]) -> None:
+def test_last_owner_cannot_leave(login: AuthActions, sessions: sessionmaker[Session]) -> None:
+    owner = login.login()
     mine = _membership(sessions, OWNER)
     assert mine is not None
     response = owner.post(f"/account/members/{mine.id}/revoke")
@@ -173,8 +168,9 @@ def test_last_owner_cannot_leave(owner: FlaskClient, sessions: sessionmaker[Sess
 
 
 def test_members_cannot_manage_members(
-    owner: FlaskClient, app: Flask, sessions: sessionmaker[Session]
+    login: AuthActions, app: Flask, sessions: sessionmaker[Session]
 ) -> None:
+    owner = login.login()
     bob, _, _ = _join(app, _invite(owner))
     mine = _membership(sessions, OWNER)
     assert mine is not None
@@ -186,7 +182,8 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_token_create_list_revoke(owner: FlaskClient, sessions: sessionmaker[Session]) -> None:
+def test_token_create_list_revoke(login: AuthActions, sessions: sessionmaker[Session]) -> None:
+    owner = login.login()
     response = owner.post("/account/tokens", data={"name": "laptop <b>"})
     assert response.status_code == 201
     found = TOKEN.search(response.get_data(as_text=True))
@@ -205,27 +202,24 @@ def test_token_create_list_revoke(owner: FlaskClient, sessions: sessionmaker[Ses
 
 
 def test_token_needs_a_name_and_an_owner(
-    owner: FlaskClient, app: Flask, sessions: sessionmaker[Session]
+    login: AuthActions, app: Flask, sessions: sessionmaker[Session], make: Factory
 ) -> None:
+    owner = login.login()
     assert owner.post("/account/tokens", data={"name": " "}).status_code == 400
     owner.post("/account/tokens", data={"name": "mine"})
     with sessions() as session:
         row = session.scalar(select(ApiToken))
         assert row is not None
-    make_user(sessions, "eve@example.org", "Eve's")
-    eve = app.test_client()
-    log_in(eve, "eve@example.org")
+    make.user("eve@example.org", "Eve's")
+    eve = login.other_browser().login("eve@example.org")
     assert eve.post(f"/account/tokens/{row.id}/revoke").status_code == 404
 
 
 def test_last_used_is_written_at_most_every_five_minutes(
-    sessions: sessionmaker[Session],
+    sessions: sessionmaker[Session], ada: Member
 ) -> None:
-    make_user(sessions, OWNER, "Lovelace Lab")
     with sessions.begin() as session:
-        user = session.scalar(select(User))
-        assert user is not None
-        _, plain = create_token(session, user)
+        plain = factories.api_token(session, ada.user_id)
     with sessions.begin() as session:
         row = authenticate_token(session, plain)
         assert row is not None and row.last_used_at is not None
@@ -246,8 +240,9 @@ def _invitation_ids(sessions: sessionmaker[Session]) -> list[int]:
 
 
 def test_owners_see_pending_invitations_without_their_tokens(
-    owner: FlaskClient, app: Flask, sessions: sessionmaker[Session]
+    login: AuthActions, app: Flask, sessions: sessionmaker[Session]
 ) -> None:
+    owner = login.login()
     assert "No pending invitations." in owner.get("/account").get_data(as_text=True)
     used, expired, pending = _invite(owner), _invite(owner), _invite(owner)
     _join(app, used)
@@ -266,8 +261,9 @@ def test_owners_see_pending_invitations_without_their_tokens(
 
 
 def test_owner_cancels_an_invitation_and_its_link_stops_working(
-    owner: FlaskClient, app: Flask, sessions: sessionmaker[Session]
+    login: AuthActions, app: Flask, sessions: sessionmaker[Session]
 ) -> None:
+    owner = login.login()
     token = _invite(owner)
     (invitation_id,) = _invitation_ids(sessions)
     response = owner.post(f"/account/invitations/{invitation_id}/cancel")
@@ -281,15 +277,15 @@ def test_owner_cancels_an_invitation_and_its_link_stops_working(
 
 
 def test_only_owners_of_the_team_cancel_its_invitations(
-    owner: FlaskClient, app: Flask, sessions: sessionmaker[Session]
+    login: AuthActions, app: Flask, sessions: sessionmaker[Session], make: Factory
 ) -> None:
+    owner = login.login()
     bob, _, _ = _join(app, _invite(owner))
     _invite(owner)
     pending = _invitation_ids(sessions)[-1]
     assert bob.post(f"/account/invitations/{pending}/cancel").status_code == 403
-    make_user(sessions, "eve@example.org", "Eve's")
-    eve = app.test_client()
-    log_in(eve, "eve@example.org")  # owns another team
+    make.user("eve@example.org", "Eve's")
+    eve = login.other_browser().login("eve@example.org")  # owns another team
     assert eve.post(f"/account/invitations/{pending}/cancel").status_code == 404
     assert pending in _invitation_ids(sessions)
     # A used one is not pending: it stays, as the record of who joined.
@@ -298,13 +294,11 @@ def test_only_owners_of_the_team_cancel_its_invitations(
 
 
 def test_cancelling_needs_csrf(
-    make_app: Callable[..., Flask], sessions: sessionmaker[Session]
+    make_app: Callable[..., Flask], sessions: sessionmaker[Session], ada: Member
 ) -> None:
-    app = make_app(WTF_CSRF_ENABLED=True)
-    make_user(sessions, OWNER, "Lovelace Lab")
-    client = app.test_client()
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
     page = client.get("/login").get_data(as_text=True)
-    log_in(client, OWNER, csrf_token=csrf_from(page))
+    AuthActions(client).login(csrf_token=csrf_from(page))
     html = client.get("/account").get_data(as_text=True)
     client.post("/account/invitations", data={"csrf_token": csrf_from(html)})
     (invitation_id,) = _invitation_ids(sessions)
@@ -316,8 +310,9 @@ def test_cancelling_needs_csrf(
 
 
 def test_owner_promotes_and_demotes(
-    owner: FlaskClient, app: Flask, sessions: sessionmaker[Session]
+    login: AuthActions, app: Flask, sessions: sessionmaker[Session]
 ) -> None:
+    owner = login.login()
     bob, _, _ = _join(app, _invite(owner))
     member, mine = _membership(sessions, MEMBER), _membership(sessions, OWNER)
     assert member is not None and mine is not None
@@ -339,8 +334,9 @@ def test_owner_promotes_and_demotes(
 
 
 def test_the_last_owner_cannot_be_demoted(
-    owner: FlaskClient, app: Flask, sessions: sessionmaker[Session]
+    login: AuthActions, app: Flask, sessions: sessionmaker[Session]
 ) -> None:
+    owner = login.login()
     _join(app, _invite(owner))
     mine = _membership(sessions, OWNER)
     assert mine is not None
@@ -353,9 +349,10 @@ def test_the_last_owner_cannot_be_demoted(
 
 
 def test_roles_change_only_in_your_own_team(
-    owner: FlaskClient, app: Flask, sessions: sessionmaker[Session]
+    login: AuthActions, app: Flask, sessions: sessionmaker[Session], make: Factory
 ) -> None:
-    make_user(sessions, "eve@example.org", "Eve's")
+    owner = login.login()
+    make.user("eve@example.org", "Eve's")
     eve = _membership(sessions, "eve@example.org")
     assert eve is not None
     assert owner.post(f"/account/members/{eve.id}/role", data={"role": "member"}).status_code == 404

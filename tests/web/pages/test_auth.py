@@ -18,15 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.accounts.limits import AttemptLimiter
 from shared.models import Membership, User
-from tests.web.pages.auth_helpers import PASSWORD, csrf_from, log_in, make_user
+from tests.fixtures.factories import ADA, PASSWORD, Member
+from tests.fixtures.web import AuthActions, csrf_from
 from web.pages import auth as auth_pages
 
-EMAIL = "ada@example.org"
-
-
-@pytest.fixture
-def ada(sessions: sessionmaker[Session]) -> int:
-    return make_user(sessions, EMAIL, "Lovelace Lab")
+EMAIL = ADA
 
 
 def _signup(client: FlaskClient, email: str, team: str, **extra: str) -> tuple[int, str]:
@@ -67,15 +63,15 @@ def test_signup_creates_a_team_you_own_and_logs_you_in(
 
 
 def test_signup_never_joins_an_existing_team_by_name(
-    client: FlaskClient, ada: int, sessions: sessionmaker[Session]
+    client: FlaskClient, ada: Member, sessions: sessionmaker[Session]
 ) -> None:
-    status, html = _signup(client, "eve@example.org", "Lovelace Lab")
+    status, html = _signup(client, "eve@example.org", ada.team)
     assert status == 400 and "invitation" in html
     with sessions() as session:
         assert session.scalar(select(User).filter_by(email="eve@example.org")) is None
 
 
-def test_signup_checks_its_fields(client: FlaskClient, ada: int) -> None:
+def test_signup_checks_its_fields(client: FlaskClient, ada: Member) -> None:
     status, html = _signup(client, "x@example.org", "T", confirm="something else")
     assert status == 400 and "The two passwords differ." in html
     status, html = _signup(client, EMAIL, "Other team")
@@ -84,12 +80,12 @@ def test_signup_checks_its_fields(client: FlaskClient, ada: int) -> None:
     assert status == 400 and "Name your team" in html
 
 
-def test_login_and_logout(client: FlaskClient, ada: int) -> None:
+def test_login_and_logout(client: FlaskClient, login: AuthActions) -> None:
     assert client.get("/account").status_code == 302
-    log_in(client, EMAIL)
+    login.login()
     assert client.get("/account").status_code == 200
     assert client.get("/logout").status_code == 405  # only POST logs out
-    response = client.post("/logout")
+    response = login.logout()
     assert response.status_code == 302 and response.headers["Location"] == "/login"
     assert client.get("/account").status_code == 302
 
@@ -111,14 +107,14 @@ def test_unauthenticated_pages_redirect_to_login_with_next(client: FlaskClient) 
     ],
 )
 def test_next_only_goes_to_local_paths(
-    client: FlaskClient, ada: int, target: str, expected: str
+    client: FlaskClient, ada: Member, target: str, expected: str
 ) -> None:
     data = {"email": EMAIL, "password": PASSWORD, "next": target}
     response = client.post("/login", data=data)
     assert response.headers["Location"] == expected
 
 
-def test_wrong_password_is_refused(client: FlaskClient, ada: int) -> None:
+def test_wrong_password_is_refused(client: FlaskClient, ada: Member) -> None:
     response = client.post("/login", data={"email": EMAIL, "password": "wrong password"})
     assert response.status_code == 401
     assert "do not match" in response.get_data(as_text=True)
@@ -126,7 +122,7 @@ def test_wrong_password_is_refused(client: FlaskClient, ada: int) -> None:
     assert unknown.status_code == 401
 
 
-def test_failed_logins_are_rate_limited(client: FlaskClient, ada: int) -> None:
+def test_failed_logins_are_rate_limited(client: FlaskClient, ada: Member) -> None:
     bad = {"email": EMAIL, "password": "wrong password"}
     statuses = [client.post("/login", data=bad).status_code for _ in range(5)]
     assert statuses == [401, 401, 401, 401, 429]
@@ -141,7 +137,7 @@ def test_failed_logins_are_rate_limited(client: FlaskClient, ada: int) -> None:
 
 
 def test_parallel_logins_cannot_outrun_the_limit(
-    make_app: Callable[..., Flask], ada: int, monkeypatch: pytest.MonkeyPatch
+    make_app: Callable[..., Flask], ada: Member, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Twelve wrong passwords at once: the hash is slow, so a limit checked before any was
     counted would let them all be tried. Only the limit's worth may reach the hash."""
@@ -163,7 +159,7 @@ def test_parallel_logins_cannot_outrun_the_limit(
 
 
 def test_one_address_spraying_many_emails_is_limited(
-    make_app: Callable[..., Flask], ada: int
+    make_app: Callable[..., Flask], ada: Member
 ) -> None:
     client = make_app(LOGIN_MAX_FAILURES_PER_IP=3).test_client()
     statuses = [
@@ -183,11 +179,11 @@ def test_one_address_spraying_many_emails_is_limited(
 
 
 def test_successful_logins_do_not_use_up_the_address_budget(
-    make_app: Callable[..., Flask], ada: int
+    make_app: Callable[..., Flask], ada: Member
 ) -> None:
     app = make_app(LOGIN_MAX_FAILURES_PER_IP=2)
     for _ in range(4):
-        log_in(app.test_client(), EMAIL)
+        AuthActions(app.test_client()).login()
 
 
 @pytest.mark.parametrize("store", ["redis", "memory"])
@@ -212,13 +208,13 @@ def test_the_limiter_counts_before_checking(store: str, system_redis_url: str) -
     limiter.reset(key)
 
 
-def test_csrf_is_required_on_forms(make_app: Callable[..., Flask], ada: int) -> None:
+def test_csrf_is_required_on_forms(make_app: Callable[..., Flask], ada: Member) -> None:
     client = make_app(WTF_CSRF_ENABLED=True).test_client()
     refused = client.post("/login", data={"email": EMAIL, "password": PASSWORD})
     assert refused.status_code == 400
     assert refused.mimetype == "text/html" and "Reload the page" in refused.get_data(as_text=True)
     token = csrf_from(client.get("/login").get_data(as_text=True))
-    log_in(client, EMAIL, csrf_token=token)
+    AuthActions(client).login(csrf_token=token)
     # The API authenticates with bearer tokens, so it is exempt: 401, not a CSRF 400.
     assert client.post("/api/v1/jobs", json={}).status_code == 401
 
@@ -228,7 +224,7 @@ def _cookie(client: FlaskClient, **data: str) -> str:
     return "\n".join(response.headers.getlist("Set-Cookie"))
 
 
-def test_cookie_flags(make_app: Callable[..., Flask], ada: int) -> None:
+def test_cookie_flags(make_app: Callable[..., Flask], ada: Member) -> None:
     cookies = _cookie(make_app().test_client(), remember="on")
     assert "session=" in cookies and "remember_token=" in cookies
     for line in cookies.splitlines():
@@ -298,11 +294,11 @@ def test_signups_are_rate_limited_per_address(
     assert other.status_code == 302
 
 
-def test_a_refused_signup_gives_its_count_back(make_app: Callable[..., Flask], ada: int) -> None:
+def test_a_refused_signup_gives_its_count_back(make_app: Callable[..., Flask], ada: Member) -> None:
     app = make_app(SIGNUP_MAX_PER_IP=1)
     status, html = _signup(app.test_client(), EMAIL, "Another team")  # email taken
     assert status == 400 and "already has an account" in html
-    assert _signup(app.test_client(), "new@example.org", "Lovelace Lab")[0] == 400  # team taken
+    assert _signup(app.test_client(), "new@example.org", ada.team)[0] == 400  # team taken
     assert _signup(app.test_client(), "new@example.org", "New team")[0] == 302
     assert _signup(app.test_client(), "newer@example.org", "Newer team")[0] == 429
 

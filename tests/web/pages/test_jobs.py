@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.config import Settings
 from shared.jobs.status import refresh_jobs
 from shared.jobs.submit import Submission, create_job
-from shared.models import Job, JobItem, Membership, Result, User
-from tests.web.pages.auth_helpers import log_in, make_user
+from shared.models import Job, JobItem, Result
+from tests.fixtures.factories import BOB, Factory, Member
+from tests.fixtures.web import AuthActions, csrf_from
 
 EVIL = '<script>alert(1)</script> social media & "trust"'
 PAPERS = [
@@ -27,19 +28,10 @@ PAPERS = [
 ]
 
 
-def team_of(sessions: sessionmaker[Session], email: str) -> tuple[int, int]:
-    with sessions() as session:
-        user = session.scalars(select(User).filter_by(email=email)).one()
-        team = session.scalars(select(Membership.team_id).filter_by(user_id=user.id)).one()
-        return user.id, team
-
-
 @pytest.fixture
-def new_job(
-    sessions: sessionmaker[Session], settings: Settings, ada: FlaskClient
-) -> Callable[..., int]:
-    """``new_job(papers=PAPERS)``: a job stored as a submission would store it; its id."""
-    user_id, team_id = team_of(sessions, "ada@example.org")
+def new_job(sessions: sessionmaker[Session], settings: Settings, ada: Member) -> Callable[..., int]:
+    """``new_job(papers=PAPERS)``: a job of Ada's, stored as a submission would store it."""
+    user_id, team_id = ada.user_id, ada.team_id
 
     def make(papers: list[dict[str, str]] = PAPERS) -> int:
         with sessions.begin() as session:
@@ -66,8 +58,9 @@ def finish(sessions: sessionmaker[Session], job_id: int, statuses: list[str]) ->
 
 
 def test_job_page_lists_papers_in_order_with_live_progress(
-    ada: FlaskClient, new_job: Callable[..., int]
+    login: AuthActions, new_job: Callable[..., int]
 ) -> None:
+    ada = login.login()
     job_id = new_job()
     html = ada.get(f"/jobs/{job_id}").get_data(as_text=True)
     assert "0 of 3 papers explained" in html and "Waiting for a worker" in html
@@ -82,8 +75,9 @@ def test_job_page_lists_papers_in_order_with_live_progress(
 
 
 def test_progress_json_follows_the_results(
-    ada: FlaskClient, new_job: Callable[..., int], sessions: sessionmaker[Session]
+    login: AuthActions, new_job: Callable[..., int], sessions: sessionmaker[Session]
 ) -> None:
+    ada = login.login()
     job_id = new_job()
     first = ada.get(f"/jobs/{job_id}/progress.json").json
     assert (first["status"], first["processed"], first["total"], first["finished"]) == (
@@ -107,7 +101,8 @@ def test_progress_json_follows_the_results(
     assert "Cancel job" not in page and "the model crashed" in page
 
 
-def test_cancel(ada: FlaskClient, new_job: Callable[..., int]) -> None:
+def test_cancel(login: AuthActions, new_job: Callable[..., int]) -> None:
+    ada = login.login()
     job_id = new_job()
     response = ada.post(f"/jobs/{job_id}/cancel", follow_redirects=True)
     html = response.get_data(as_text=True)
@@ -121,27 +116,20 @@ def test_cancel_needs_the_csrf_token(
     make_app: Callable[..., Flask], new_job: Callable[..., int]
 ) -> None:
     client = make_app(WTF_CSRF_ENABLED=True).test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert token is not None
-    form = {"email": "ada@example.org", "password": "correct horse battery", "csrf_token": token[1]}
-    assert client.post("/login", data=form).status_code == 302
+    AuthActions(client).login(csrf_token=csrf_from(client.get("/login").get_data(as_text=True)))
     job_id = new_job()
     assert client.post(f"/jobs/{job_id}/cancel").status_code == 400
     html = client.get(f"/jobs/{job_id}").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert token is not None
-    ok = client.post(f"/jobs/{job_id}/cancel", data={"csrf_token": token[1]})
+    ok = client.post(f"/jobs/{job_id}/cancel", data={"csrf_token": csrf_from(html)})
     assert ok.status_code == 303
 
 
 def test_another_teams_job_is_404(
-    app: Flask, new_job: Callable[..., int], sessions: sessionmaker[Session]
+    login: AuthActions, new_job: Callable[..., int], make: Factory
 ) -> None:
     job_id = new_job()
-    make_user(sessions, "bob@example.org", "Beta")
-    bob = app.test_client()
-    log_in(bob, "bob@example.org")
+    make.user(BOB, "Beta")
+    bob = login.other_browser().login(BOB)
     for path in (f"/jobs/{job_id}", f"/jobs/{job_id}/progress.json"):
         assert bob.get(path).status_code == 404, path
     assert bob.post(f"/jobs/{job_id}/cancel").status_code == 404
@@ -149,8 +137,9 @@ def test_another_teams_job_is_404(
 
 
 def test_job_list_is_newest_first_and_paginated(
-    ada: FlaskClient, new_job: Callable[..., int]
+    login: AuthActions, new_job: Callable[..., int]
 ) -> None:
+    ada = login.login()
     ids = [new_job([{**PAPERS[0], "title": f"Social media {n}"}]) for n in range(22)]
     first = ada.get("/jobs").get_data(as_text=True)
     shown = [int(n) for n in re.findall(r">Job #(\d+)</a>", first)]

@@ -6,17 +6,16 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.models import Result
-from tests.web.conftest import GRID, LOO
+from tests.fixtures.factories import GRID, LOO, Factory, Member
+from tests.fixtures.web import AuthActions
 from web.pages.result_view import colour_class
 
-PASSWORD = "correct horse battery"
 EVIL = '<script>alert(1)</script> & "quotes"'
 TRACED = {
     "bias": -0.25,
@@ -47,26 +46,16 @@ TRACED = {
 }
 
 
-def log_in(client: FlaskClient, email: str = "ada@example.org") -> None:
-    response = client.post("/login", data={"email": email, "password": PASSWORD})
-    assert response.status_code in (302, 303), response.status_code
-
-
-@pytest.fixture
-def member(client: FlaskClient, token: str) -> FlaskClient:
-    log_in(client)
-    return client
-
-
 def cells(html: str) -> dict[tuple[int, int], str]:
     found = re.findall(r'data-i="(\d+)" data-j="(\d+)" data-p="([0-9.]+)"', html)
     return {(int(i), int(j)): p for i, j, p in found}
 
 
 def test_result_page_draws_every_cell_with_its_value_and_prefixes(
-    member: FlaskClient, seed_result: Callable[..., int], team_id: int
+    login: AuthActions, make: Factory, team_id: int
 ) -> None:
-    rid = seed_result(team_id)
+    member = login.login()
+    rid = make.result(team_id)
     html = member.get(f"/results/{rid}").get_data(as_text=True)
     grid = cells(html)
     assert grid == {(i, j): f"{p:.6f}" for i, row in enumerate(GRID) for j, p in enumerate(row)}
@@ -83,9 +72,10 @@ def test_result_page_draws_every_cell_with_its_value_and_prefixes(
 
 
 def test_leave_one_out_colours_values_and_skipped_words(
-    member: FlaskClient, seed_result: Callable[..., int], team_id: int
+    login: AuthActions, make: Factory, team_id: int
 ) -> None:
-    html = member.get(f"/results/{seed_result(team_id)}").get_data(as_text=True)
+    member = login.login()
+    html = member.get(f"/results/{make.result(team_id)}").get_data(as_text=True)
     scale = 0.5  # the largest |delta|
     for delta in LOO["title"] + LOO["abstract"]:
         assert f"ΔP when removed: {delta:+.4f}" in html
@@ -96,12 +86,13 @@ def test_leave_one_out_colours_values_and_skipped_words(
 
 
 def test_activations_bars_traces_and_running_probability(
-    member: FlaskClient,
-    seed_result: Callable[..., int],
+    login: AuthActions,
+    make: Factory,
     team_id: int,
     sessions: sessionmaker[Session],
 ) -> None:
-    rid = seed_result(team_id)
+    member = login.login()
+    rid = make.result(team_id)
     with sessions.begin() as session:
         session.get_one(Result, rid).activations = TRACED
     html = member.get(f"/results/{rid}").get_data(as_text=True)
@@ -113,15 +104,15 @@ def test_activations_bars_traces_and_running_probability(
     assert "Running probability over the title tokens" in html
 
 
-def test_activations_without_traces_say_so(
-    member: FlaskClient, seed_result: Callable[..., int], team_id: int
-) -> None:
-    html = member.get(f"/results/{seed_result(team_id)}").get_data(as_text=True)
+def test_activations_without_traces_say_so(login: AuthActions, make: Factory, team_id: int) -> None:
+    member = login.login()
+    html = member.get(f"/results/{make.result(team_id)}").get_data(as_text=True)
     assert "stores no per-token traces" in html
 
 
-def test_downloads(member: FlaskClient, seed_result: Callable[..., int], team_id: int) -> None:
-    rid = seed_result(team_id)
+def test_downloads(login: AuthActions, make: Factory, team_id: int) -> None:
+    member = login.login()
+    rid = make.result(team_id)
     png = member.get(f"/results/{rid}/heatmap.png")
     assert png.mimetype == "image/png" and png.data.startswith(b"\x89PNG")
     svg = member.get(f"/results/{rid}/heatmap.svg")
@@ -143,17 +134,12 @@ def test_downloads(member: FlaskClient, seed_result: Callable[..., int], team_id
 
 
 def test_other_teams_result_is_404_everywhere(
-    member: FlaskClient,
-    seed_result: Callable[..., int],
-    sessions: sessionmaker[Session],
-    other_token: str,
+    login: AuthActions,
+    make: Factory,
+    bob: Member,
 ) -> None:
-    with sessions() as session:
-        from shared.accounts import authenticate_token
-
-        row = authenticate_token(session, other_token)
-        assert row is not None
-        theirs = seed_result(row.team_id)
+    member = login.login()
+    theirs = make.result(bob.team_id)
     for suffix in ("", "/heatmap.png", "/heatmap.svg", "/grid.csv", "/result.json"):
         assert member.get(f"/results/{theirs}{suffix}").status_code == 404
     assert member.get("/results/999999").status_code == 404
@@ -164,19 +150,19 @@ def test_logged_out_is_sent_to_login(client: FlaskClient) -> None:
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 
 
-def test_user_text_is_escaped(
-    member: FlaskClient, seed_result: Callable[..., int], team_id: int
-) -> None:
-    html = member.get(f"/results/{seed_result(team_id, title=EVIL)}").get_data(as_text=True)
+def test_user_text_is_escaped(login: AuthActions, make: Factory, team_id: int) -> None:
+    member = login.login()
+    html = member.get(f"/results/{make.result(team_id, title=EVIL)}").get_data(as_text=True)
     assert "<script>alert(1)" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#34;quotes&#34;" in html
 
 
 @pytest.mark.parametrize("status", ["pending", "running"])
 def test_pending_result_shows_its_status(
-    member: FlaskClient, seed_result: Callable[..., int], team_id: int, status: str
+    login: AuthActions, make: Factory, team_id: int, status: str
 ) -> None:
-    rid = seed_result(team_id, status=status)
+    member = login.login()
+    rid = make.result(team_id, status=status)
     html = member.get(f"/results/{rid}").get_data(as_text=True)
     assert "Not ready yet" in html and f"<strong>{status}</strong>" in html
     assert "data-heatmap" not in html
@@ -184,12 +170,13 @@ def test_pending_result_shows_its_status(
 
 
 def test_failed_result_shows_the_error(
-    member: FlaskClient,
-    seed_result: Callable[..., int],
+    login: AuthActions,
+    make: Factory,
     team_id: int,
     sessions: sessionmaker[Session],
 ) -> None:
-    rid = seed_result(team_id, status="failed")
+    member = login.login()
+    rid = make.result(team_id, status="failed")
     with sessions.begin() as session:
         session.get_one(Result, rid).error = "title: no word the model <knows>"
     html = member.get(f"/results/{rid}").get_data(as_text=True)

@@ -16,9 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import Settings
+from shared.jobs.dispatch import PROCESS_CHUNK
 from shared.models import Job, Paper, Result
-from tests.web.pages.auth_helpers import log_in, make_user
-from web import submissions
+from tests.fixtures.factories import BOB, Factory, Member
+from tests.fixtures.web import AuthActions, FakeCelery, SentTask
 
 TITLE = "Social media and trust"
 ABSTRACT = "We study social media. Xqzzyv wrrbltk users matter."
@@ -51,7 +52,8 @@ def test_pages_need_a_login(client: FlaskClient) -> None:
     assert client.post("/submit/preview", data=form()).status_code == 302
 
 
-def test_form_has_labelled_controls_and_defaults(ada: FlaskClient) -> None:
+def test_form_has_labelled_controls_and_defaults(login: AuthActions) -> None:
+    ada = login.login()
     html = ada.get("/submit").get_data(as_text=True)
     for control in ("title", "abstract", "model"):
         assert f'<label for="{control}">' in html and f'id="{control}"' in html
@@ -61,7 +63,8 @@ def test_form_has_labelled_controls_and_defaults(ada: FlaskClient) -> None:
     assert 'aria-live="polite"' in html and "<script>" not in html.replace("<script src", "")
 
 
-def test_preview_json_has_numbered_units_and_skipped_words(ada: FlaskClient) -> None:
+def test_preview_json_has_numbered_units_and_skipped_words(login: AuthActions) -> None:
+    ada = login.login()
     response = ada.post("/submit/preview", data=form())
     assert response.status_code == 200
     fields = response.json["fields"]
@@ -82,7 +85,8 @@ def test_preview_json_has_numbered_units_and_skipped_words(ada: FlaskClient) -> 
     assert '<span class="oov"' in html and "(skipped)" in html and "2 sentences" in html
 
 
-def test_preview_by_words_and_field_errors(ada: FlaskClient) -> None:
+def test_preview_by_words_and_field_errors(login: AuthActions) -> None:
+    ada = login.login()
     body = ada.post("/submit/preview", data=form(title="", abstract_unit="word")).json
     assert "title is empty" in body["errors"]["title"].lower()
     assert body["fields"]["title"]["units"] == []
@@ -92,8 +96,9 @@ def test_preview_by_words_and_field_errors(ada: FlaskClient) -> None:
 
 
 def test_preview_button_without_js_renders_the_split(
-    ada: FlaskClient, nothing_stored: Callable[[], None]
+    login: AuthActions, nothing_stored: Callable[[], None]
 ) -> None:
+    ada = login.login()
     response = ada.post("/submit", data=form(action="preview"))
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -103,8 +108,9 @@ def test_preview_button_without_js_renders_the_split(
 
 
 def test_bad_input_shows_errors_next_to_fields_and_stores_nothing(
-    ada: FlaskClient, nothing_stored: Callable[[], None]
+    login: AuthActions, nothing_stored: Callable[[], None]
 ) -> None:
+    ada = login.login()
     data = form(title="  ", abstract="Xqzzyv wrrbltk.", title_unit="letter", action="submit")
     response = ada.post("/submit", data=data)
     assert response.status_code == 400
@@ -117,8 +123,9 @@ def test_bad_input_shows_errors_next_to_fields_and_stores_nothing(
 
 
 def test_unknown_model_is_a_field_error(
-    ada: FlaskClient, nothing_stored: Callable[[], None]
+    login: AuthActions, nothing_stored: Callable[[], None]
 ) -> None:
+    ada = login.login()
     response = ada.post("/submit", data=form(model="nope:9", action="submit"))
     assert response.status_code == 400
     assert 'id="model-error"' in response.get_data(as_text=True)
@@ -126,39 +133,28 @@ def test_unknown_model_is_a_field_error(
 
 
 def test_submit_creates_the_job_and_enqueues_after_commit(
-    ada: FlaskClient,
-    sessions: sessionmaker[Session],
-    redis_client: redis.Redis,
-    settings: Settings,
-    monkeypatch: pytest.MonkeyPatch,
+    login: AuthActions, broker: FakeCelery, sessions: sessionmaker[Session], settings: Settings
 ) -> None:
-    seen: list[int] = []
-    real = submissions.enqueue_chunks
-
-    def committed_first(app: Any, s: Settings, job_id: int, ids: list[int]) -> int:
-        with sessions() as other:  # only committed rows are visible to another connection
-            seen.append(len(other.scalars(select(Result).where(Result.id.in_(ids))).all()))
-        return real(app, s, job_id, ids)
-
-    monkeypatch.setattr(submissions, "enqueue_chunks", committed_first)
+    ada = login.login()
     response = ada.post("/submit", data=form(action="submit", abstract_unit="word"))
     assert response.status_code == 303
     job_id = int(response.headers["Location"].rsplit("/", 1)[-1])
     assert response.headers["Location"].endswith(f"/jobs/{job_id}")
-    assert seen == [1] and redis_client.llen(settings.task_queue) == 1
     with sessions() as session:
         job = session.get_one(Job, job_id)
         assert (job.source, job.total, job.abstract_unit) == ("web", 1, "word")
         assert session.scalars(select(Paper)).one().title == TITLE
+        (result_id,) = session.scalars(select(Result.id))
+    # One chunk, sent only once its result was committed (visible to another connection).
+    chunk = SentTask(PROCESS_CHUNK, [job_id, [result_id]], settings.task_queue, committed=1)
+    assert broker.sent == [chunk]
 
 
 def test_broker_down_says_so_on_the_page(
-    ada: FlaskClient, monkeypatch: pytest.MonkeyPatch, sessions: sessionmaker[Session]
+    login: AuthActions, broker: FakeCelery, sessions: sessionmaker[Session]
 ) -> None:
-    def down(*_a: Any, **_k: Any) -> int:
-        raise ConnectionError("Redis is down")
-
-    monkeypatch.setattr(submissions, "enqueue_chunks", down)
+    ada = login.login()
+    broker.down = ConnectionError("Redis is down")
     response = ada.post("/submit", data=form(action="submit"))
     assert response.status_code == 503
     assert "could not be queued" in response.get_data(as_text=True)
@@ -166,7 +162,8 @@ def test_broker_down_says_so_on_the_page(
         assert session.scalars(select(Job)).one().status == "failed"
 
 
-def test_titles_are_escaped_in_the_preview(ada: FlaskClient) -> None:
+def test_titles_are_escaped_in_the_preview(login: AuthActions) -> None:
+    ada = login.login()
     body = ada.post("/submit/preview", data=form(title=EVIL, title_unit="sentence")).json
     assert "<script>" not in body["html"] and "&lt;script&gt;" in body["html"]
     page = ada.post("/submit", data=form(title=EVIL, action="preview")).get_data(as_text=True)
@@ -195,8 +192,9 @@ def upload_id(response: Any) -> str:
 
 
 def test_upload_preview_guesses_the_mapping_and_lists_problems_by_line(
-    ada: FlaskClient, nothing_stored: Callable[[], None]
+    login: AuthActions, nothing_stored: Callable[[], None]
 ) -> None:
+    ada = login.login()
     uid = upload_id(upload(ada, CSV, "papers.csv"))
     html = ada.get(f"/upload/{uid}").get_data(as_text=True)
     for target, column in (("title", "Paper Title"), ("abstract", "Summary"), ("id", "DOI")):
@@ -212,9 +210,10 @@ def test_upload_preview_guesses_the_mapping_and_lists_problems_by_line(
 
 
 def test_upload_start_needs_skip_when_rows_have_problems(
-    ada: FlaskClient, nothing_stored: Callable[[], None], sessions: sessionmaker[Session],
+    login: AuthActions, nothing_stored: Callable[[], None], sessions: sessionmaker[Session],
     settings: Settings, redis_client: redis.Redis,
 ) -> None:  # fmt: skip
+    ada = login.login()
     uid = upload_id(upload(ada, CSV, "papers.csv"))
     refused = ada.post(f"/upload/{uid}", data={"action": "start"})
     assert refused.status_code == 400 and "rows have problems" in refused.get_data(as_text=True)
@@ -231,7 +230,8 @@ def test_upload_start_needs_skip_when_rows_have_problems(
     assert not list((settings.instance_dir / "uploads").glob("*/*"))
 
 
-def test_csv_mapping_chosen_by_hand(ada: FlaskClient, sessions: sessionmaker[Session]) -> None:
+def test_csv_mapping_chosen_by_hand(login: AuthActions, sessions: sessionmaker[Session]) -> None:
+    ada = login.login()
     data = b"A,B,C\nSocial media,We study it. It matters.,x1\n"
     uid = upload_id(upload(ada, data, "odd.csv"))
     first = ada.get(f"/upload/{uid}").get_data(as_text=True)
@@ -247,7 +247,8 @@ def test_csv_mapping_chosen_by_hand(ada: FlaskClient, sessions: sessionmaker[Ses
         assert (paper.title, paper.external_id) == ("Social media", "x1")
 
 
-def test_jsonl_and_bibtex_uploads_name_their_lines(ada: FlaskClient) -> None:
+def test_jsonl_and_bibtex_uploads_name_their_lines(login: AuthActions) -> None:
+    ada = login.login()
     jsonl = b'{"title": "Social media", "abstract": "We study it."}\n{oops\n'
     html = ada.get(f"/upload/{upload_id(upload(ada, jsonl, 'p.jsonl'))}").get_data(as_text=True)
     assert "Line 2</span> — Not valid JSON" in html and "map_title" not in html
@@ -258,7 +259,8 @@ def test_jsonl_and_bibtex_uploads_name_their_lines(ada: FlaskClient) -> None:
     assert "Line 5</span> — Entry k2 has no abstract" in html and "k1" in html
 
 
-def test_upload_rejects_other_files(ada: FlaskClient) -> None:
+def test_upload_rejects_other_files(login: AuthActions) -> None:
+    ada = login.login()
     response = upload(ada, b"hello", "notes.txt")
     assert response.status_code == 400
     assert "not a .csv, .jsonl or .bib file" in response.get_data(as_text=True)
@@ -267,25 +269,21 @@ def test_upload_rejects_other_files(ada: FlaskClient) -> None:
     assert "is not UTF-8" in ada.get(f"/upload/{bad}").get_data(as_text=True)
 
 
-def test_uploads_are_private_to_the_team(
-    app: Flask, ada: FlaskClient, sessions: sessionmaker[Session]
-) -> None:
+def test_uploads_are_private_to_the_team(login: AuthActions, make: Factory) -> None:
+    ada = login.login()
     uid = upload_id(upload(ada, CSV, "papers.csv"))
-    make_user(sessions, "bob@example.org", "Beta")
-    bob = app.test_client()
-    log_in(bob, "bob@example.org")
+    make.user(BOB, "Beta")
+    bob = login.other_browser().login(BOB)
     assert bob.get(f"/upload/{uid}").status_code == 404
     assert bob.post(f"/upload/{uid}", data={"action": "start"}).status_code == 404
     assert ada.get("/upload/..%2F..%2Fetc%2Fpasswd").status_code == 404
 
 
 def test_too_large_upload_is_an_html_page(
-    make_app: Callable[..., Flask], settings: Settings, sessions: sessionmaker[Session]
+    make_app: Callable[..., Flask], settings: Settings, ada: Member
 ) -> None:
     app = make_app(SETTINGS=settings.with_overrides(max_upload_bytes=2000))
-    make_user(sessions, "ada@example.org", "Alpha")
-    client = app.test_client()
-    log_in(client, "ada@example.org")
+    client = AuthActions(app.test_client()).login()
     response = upload(client, b"x" * 5000, "big.csv")
     assert response.status_code == 413
     assert response.mimetype == "text/html"

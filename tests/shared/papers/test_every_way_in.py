@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import make_server
 
 from shared.models import JobItem, Paper, Result
+from tests.fixtures.web import AuthActions
 
 CSV = (
     b"Article Title,Abstract,PMID\n"
@@ -78,7 +79,8 @@ def test_through_occlab_submit(
     assert stored(sessions) == EXPECTED
 
 
-def test_through_the_upload_page(logged_in: FlaskClient, sessions: sessionmaker[Session]) -> None:
+def test_through_the_upload_page(login: AuthActions, sessions: sessionmaker[Session]) -> None:
+    logged_in = login.login()
     files = {"file": (io.BytesIO(CSV), "wos.csv")}
     sent = logged_in.post("/upload", data=files, content_type="multipart/form-data")
     assert sent.status_code == 303, sent.get_data(as_text=True)[:400]
@@ -104,13 +106,3 @@ def test_through_occlab_explain(tmp_path: Path, default_model_dir: Path) -> None
         "survey methods",
         "social media",
     ]
-
-
-@pytest.fixture
-def logged_in(app: Flask, sessions: sessionmaker[Session]) -> FlaskClient:
-    from tests.web.pages.auth_helpers import log_in, make_user
-
-    make_user(sessions, "ada@example.org", "Alpha")
-    client = app.test_client()
-    log_in(client, "ada@example.org")
-    return client

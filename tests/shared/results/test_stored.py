@@ -3,7 +3,6 @@ for the same explanation, once a worker has stored it as rows."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ from shared.manifest import read_vocab
 from shared.models import GridCell, Result
 from shared.results.stored import IncompleteResult, render_result, result_json
 from shared.units import split_units
-from tests.web.conftest import GRID, LOO
+from tests.fixtures.factories import GRID, LOO, Factory
 
 
 def explanation(model_dir: Path):  # type: ignore[no-untyped-def]  # engine types, test only
@@ -35,7 +34,7 @@ def explanation(model_dir: Path):  # type: ignore[no-untyped-def]  # engine type
 def test_api_json_equals_occlab_explain_json(
     client: FlaskClient,
     auth: dict[str, str],
-    seed_result: Callable[..., int],
+    make: Factory,
     team_id: int,
     sessions: sessionmaker[Session],
     default_model_dir: Path,
@@ -44,7 +43,7 @@ def test_api_json_equals_occlab_explain_json(
     from worker.processing import store_explanation
 
     e = explanation(default_model_dir)
-    rid = seed_result(team_id, status="running")
+    rid = make.result(team_id, status="running")
     with sessions.begin() as session:
         store_explanation(session, session.get_one(Result, rid), e, 1.0)
     body = client.get(f"/api/v1/results/{rid}", headers=auth).json
@@ -54,9 +53,9 @@ def test_api_json_equals_occlab_explain_json(
 
 
 def test_incomplete_grid_is_an_error_not_a_wrong_picture(
-    seed_result: Callable[..., int], team_id: int, sessions: sessionmaker[Session]
+    make: Factory, team_id: int, sessions: sessionmaker[Session]
 ) -> None:
-    rid = seed_result(team_id)
+    rid = make.result(team_id)
     with sessions.begin() as session:
         session.execute(delete(GridCell).where(GridCell.result_id == rid, GridCell.title_len == 2))
     with sessions() as session:
