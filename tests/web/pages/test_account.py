@@ -360,10 +360,11 @@ def test_roles_change_only_in_your_own_team(
 
 
 def test_a_refusal_quotes_what_was_typed_as_typed(
-    owner: FlaskClient, sessions: sessionmaker[Session]
+    login: AuthActions, sessions: sessionmaker[Session]
 ) -> None:
     """Messages become sentences by raising their first letter only: the role typed as
     'Owner' is quoted as 'Owner', not lower-cased to 'owner'."""
+    owner = login.login()
     mine = _membership(sessions, OWNER)
     assert mine is not None
     response = owner.post(f"/account/members/{mine.id}/role", data={"role": "Owner"})
@@ -371,7 +372,8 @@ def test_a_refusal_quotes_what_was_typed_as_typed(
     assert "&#39;Owner&#39; is not a role: use owner or member." in response.get_data(as_text=True)
 
 
-def test_a_token_name_that_is_too_long_is_refused_and_kept(owner: FlaskClient) -> None:
+def test_a_token_name_that_is_too_long_is_refused_and_kept(login: AuthActions) -> None:
+    owner = login.login()
     response = owner.post("/account/tokens", data={"name": "x" * 201})
     html = response.get_data(as_text=True)
     assert response.status_code == 400 and "Name the token (up to 200 characters)" in html
