@@ -1,6 +1,5 @@
-"""BibTeX uploads (shared.papers.bibtex, through shared.papers_io): entries with abstracts become
-papers; every problem is located by the entry's line and key. Kept here, next to the API
-that accepts .bib files."""
+"""BibTeX uploads (shared.papers.bibtex, reached through shared.papers.parse_papers):
+entries with abstracts become papers; every problem is located by the entry's line and key."""
 
 from __future__ import annotations
 
