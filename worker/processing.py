@@ -112,7 +112,10 @@ def _locked(session: Session, query: Any, result_ids: Sequence[int]) -> Any:
         # select below sees every claim committed before and none can start until we commit.
         _set(session, result_ids, attempts=Result.attempts)
         return query
-    return query.with_for_update(skip_locked=True, of=Result)
+    # NO KEY UPDATE, not UPDATE: a submission that links one of these results to its job
+    # (an INSERT into job_items) holds a KEY SHARE lock on the row until it commits, which
+    # FOR UPDATE would conflict with, so SKIP LOCKED would pass over a result nobody works on.
+    return query.with_for_update(skip_locked=True, key_share=True, of=Result)
 
 
 def _set(session: Session, ids: Sequence[int], **values: Any) -> None:

@@ -24,7 +24,7 @@ from shared.engine import Model
 from shared.jobs.dispatch import PROCESS_CHUNK
 from shared.jobs.requeue import requeue_stale
 from shared.jobs.status import cancel_job
-from shared.models import GridCell, Job, Result
+from shared.models import GridCell, Job, JobItem, Result
 from tests.worker.support import PAPERS, job_of, make_team, run, store_job, stored_results
 from worker.app import create_celery_app
 from worker.processing import ChunkOutcome, _claim
@@ -166,3 +166,20 @@ def test_occlab_requeue_sends_the_orphans(
     [message] = [json.loads(m) for m in queued]
     assert message["headers"]["task"] == PROCESS_CHUNK
     assert json.loads(base64.b64decode(message["body"]))[0] == [job_id, todo]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # row locks
+def test_a_submission_linking_a_result_does_not_hide_it_from_a_worker(
+    settings: Settings,
+) -> None:
+    # A second job that reuses a result links it in job_items, in a transaction of its own;
+    # PostgreSQL key-share-locks the result row for that until the submission commits.
+    job_id, todo = store_job(settings, make_team(settings.database_url), PAPERS[:1])
+    sessions = session_factory(settings.database_url)
+    with sessions() as linking:
+        linking.add(JobItem(job_id=job_id, position=1, result_id=todo[0]))
+        linking.flush()
+        with sessions.begin() as session:
+            claimed = _claim(session, todo, settings.max_attempts)[0]
+        linking.rollback()
+    assert claimed == todo
