@@ -1,4 +1,5 @@
-"""``/history``: every result of the team, newest first, searchable and filterable.
+"""``/history`` (and ``/``, which leads there): every result of the team, newest first,
+searchable and filterable.
 
 The query lives in :mod:`shared.results.history` (keyset pages, a capped count); this view only
 reads the form, says which values it could not use, and renders. Ticking two results and
@@ -10,8 +11,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
 
 from shared.results.history import Cursor, HistoryFilter, history_page, team_models, team_submitters
 from web.extensions import db
@@ -20,6 +22,12 @@ from web.params import MAX_ID, positive_int
 from web.session import current_team_id, login_required
 
 history_pages = Blueprint("history_pages", __name__)
+
+
+@history_pages.get("/")
+def home() -> Response:
+    """The address ``occlab run`` prints: the team's history (after logging in, if need be)."""
+    return redirect(url_for(".history"))
 
 
 def _number(args: MultiDict[str, str], name: str, problems: list[str]) -> float | None:

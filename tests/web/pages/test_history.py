@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from flask.testing import FlaskClient
+
 from tests.fixtures.factories import Factory, Member
 from tests.fixtures.web import AuthActions
 
@@ -45,3 +47,14 @@ def test_history_shows_only_the_team_and_escapes(
     html = member.get("/history").get_data(as_text=True)
     assert listed(html) == [mine] and theirs not in listed(html)
     assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
+
+
+def test_the_address_occlab_run_prints_opens_a_page(
+    client: FlaskClient, login: AuthActions
+) -> None:
+    first = client.get("/", follow_redirects=True)  # not logged in: the login form, then back
+    assert first.status_code == 200 and 'name="password"' in first.get_data(as_text=True)
+    assert first.request.path == "/login" and first.request.args["next"] == "/history"
+    login.login()
+    home = client.get("/", follow_redirects=True)
+    assert home.status_code == 200 and home.request.path == "/history"
