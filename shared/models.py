@@ -67,6 +67,8 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(300))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # What a login cookie carries; replaced at logout, password change, "log out everywhere".
+    session_token: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 
@@ -185,6 +187,8 @@ class Job(Base):
     failed: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set once every chunk is published; None means no task was sent (yet) for this job.
+    sent_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     model: Mapped[RegisteredModel] = relationship()
@@ -200,6 +204,8 @@ class Result(Base):
         Index("ix_results_team_status", "team_id", "status"),
         # History: a team's results newest first, paged by (created_at, id).
         Index("ix_results_team_created_id", "team_id", "created_at", "id"),
+        # The reaper: running results whose worker stopped beating.
+        Index("ix_results_status_heartbeat", "status", "heartbeat_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
@@ -218,6 +224,9 @@ class Result(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # The delivery (task id) that claimed it, and that worker's last sign of life.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    heartbeat_at: Mapped[datetime | None]
     paper: Mapped[Paper] = relationship()
     model: Mapped[RegisteredModel] = relationship()
 
