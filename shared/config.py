@@ -49,6 +49,13 @@ class Settings:
       (``OCCLAB_MAX_PAPERS_PER_JOB``): the size of one submission.
     - ``visibility_timeout_s`` (``OCCLAB_VISIBILITY_TIMEOUT``): when an unacknowledged task
       is redelivered.
+    - ``heartbeat_s`` (``OCCLAB_HEARTBEAT``) and ``lost_after_s`` (``OCCLAB_LOST_AFTER``):
+      a worker stamps the results it computes every ``heartbeat_s``; one not stamped for
+      ``lost_after_s`` lost its worker and is sent again.
+    - ``reap_interval_s`` (``OCCLAB_REAP_INTERVAL``): how often each worker looks for
+      results no task will compute.
+    - ``publish_timeout_s`` (``OCCLAB_PUBLISH_TIMEOUT``): how long a submission waits on
+      the broker before answering 503 (the job is kept and sent later).
     - ``task_queue`` (``OCCLAB_QUEUE``), ``gpu_queue`` (``OCCLAB_GPU_QUEUE``) and
       ``gpu_threshold`` (``OCCLAB_GPU_THRESHOLD``): a job with this many new results goes
       to the GPU queue.
@@ -66,6 +73,10 @@ class Settings:
     max_upload_bytes: int = 20 * 1024 * 1024
     max_papers_per_job: int = 20_000
     visibility_timeout_s: int = 3600
+    heartbeat_s: float = 5.0
+    lost_after_s: float = 30.0
+    reap_interval_s: float = 15.0
+    publish_timeout_s: float = 5.0
     task_queue: str = "occlab"
     gpu_queue: str = "occlab-gpu"
     gpu_threshold: int = 500
@@ -140,6 +151,10 @@ _FROM_ENV: tuple[tuple[str, str, Callable[[Mapping[str, str], str, Any], Any]], 
     ("max_upload_bytes", "OCCLAB_MAX_UPLOAD_BYTES", _int),
     ("max_papers_per_job", "OCCLAB_MAX_PAPERS_PER_JOB", _int),
     ("visibility_timeout_s", "OCCLAB_VISIBILITY_TIMEOUT", _int),
+    ("heartbeat_s", "OCCLAB_HEARTBEAT", _float),
+    ("lost_after_s", "OCCLAB_LOST_AFTER", _float),
+    ("reap_interval_s", "OCCLAB_REAP_INTERVAL", _float),
+    ("publish_timeout_s", "OCCLAB_PUBLISH_TIMEOUT", _float),
     ("gpu_threshold", "OCCLAB_GPU_THRESHOLD", _int),
     ("task_queue", "OCCLAB_QUEUE", _text),
     ("gpu_queue", "OCCLAB_GPU_QUEUE", _text),
