@@ -10,12 +10,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
-from sqlalchemy import String, and_, cast, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,15 +23,13 @@ from shared.engine.export import activations_json
 from shared.jobs.status import refresh_jobs
 from shared.manifest import sha256_file
 from shared.models import (
-    LIVE,
     GridCell,
-    Job,
-    JobItem,
     LooUnit,
     RegisteredModel,
     Result,
     ResultStatus,
 )
+from worker.claims import DIRECT, Delivery, claim, heartbeat, jobs_of, release
 from worker.outcome import ChunkOutcome, Verdict
 
 log = logging.getLogger(__name__)
@@ -54,76 +50,7 @@ def model_for(row: RegisteredModel) -> Model:
     return _MODELS[row.path]
 
 
-def _claim(
-    session: Session, result_ids: Sequence[int], max_attempts: int, hold_s: float = 0.0
-) -> tuple[list[int], list[int], list[int]]:
-    """Results of this chunk that still need work and belong to a live job; marks them running.
-
-    Returns (claimed, skipped, given-up) ids. Rows are locked first (PostgreSQL skips rows
-    another copy of the chunk is claiming; SQLite takes the write lock), so two copies never
-    both claim. A result running for less than ``hold_s`` belongs to a live worker and is
-    skipped; an older one lost its worker. One that has had every attempt yet is still
-    pending or running lost its worker each time (killed, out of memory): it is failed
-    here, or a paper that kills its worker would be redelivered forever.
-    """
-    recent = Result.started_at > utcnow() - timedelta(seconds=hold_s)
-    held = and_(Result.status == ResultStatus.RUNNING, Result.started_at.is_not(None), recent)
-    query = (
-        select(Result.id, Result.attempts)
-        .where(
-            Result.id.in_(result_ids),
-            Result.status.in_((ResultStatus.PENDING, ResultStatus.RUNNING)),
-            ~held,
-        )
-        .where(_live_job(Result.id))
-        .order_by(Result.id)
-    )
-    rows = session.execute(_locked(session, query, result_ids)).all()
-    gave_up = [i for i, attempts in rows if attempts >= max_attempts]
-    claimed = [i for i, attempts in rows if attempts < max_attempts]
-    _set(session, gave_up, status=ResultStatus.FAILED, finished_at=utcnow(), error=_GAVE_UP)
-    # attempts + 1 in SQL: a count read in Python and written back can lose an increment.
-    _set(
-        session,
-        claimed,
-        status=ResultStatus.RUNNING,
-        attempts=Result.attempts + 1,
-        started_at=utcnow(),
-    )
-    seen = set(claimed) | set(gave_up)
-    return claimed, [i for i in result_ids if i not in seen], gave_up
-
-
 TIMED_OUT = "its chunk ran past the task time limit and was stopped"
-_GAVE_UP = func.coalesce(
-    Result.error, "gave up after " + cast(Result.attempts, String) + " attempts: its worker stopped"
-)
-
-
-def _live_job(result_id: Any) -> Any:
-    return exists().where(
-        JobItem.result_id == result_id, JobItem.job_id == Job.id, Job.status.in_(LIVE)
-    )
-
-
-def _locked(session: Session, query: Any, result_ids: Sequence[int]) -> Any:
-    if session.get_bind().dialect.name == "sqlite":
-        # SQLite ignores FOR UPDATE; a first write takes the database's write lock, so the
-        # select below sees every claim committed before and none can start until we commit.
-        _set(session, result_ids, attempts=Result.attempts)
-        return query
-    # NO KEY UPDATE, not UPDATE: a submission that links one of these results to its job
-    # (an INSERT into job_items) holds a KEY SHARE lock on the row until it commits, which
-    # FOR UPDATE would conflict with, so SKIP LOCKED would pass over a result nobody works on.
-    return query.with_for_update(skip_locked=True, key_share=True, of=Result)
-
-
-def _set(session: Session, ids: Sequence[int], **values: Any) -> None:
-    if ids:
-        session.execute(
-            update(Result).where(Result.id.in_(ids)).values(**values),
-            execution_options={"synchronize_session": False},
-        )
 
 
 def _papers(rows: Sequence[Result]) -> list[dict[str, str]]:
@@ -172,7 +99,7 @@ def store_explanation(session: Session, result: Result, e: Explanation, ms: floa
     }
     result.skipped = g.skipped
     result.activations = activations_json(e.activations, full=False) if e.activations else None
-    result.status, result.error = ResultStatus.DONE, None
+    result.status, result.error, result.claimed_by = ResultStatus.DONE, None, None
     result.compute_ms, result.finished_at = ms, utcnow()
 
 
@@ -182,7 +109,7 @@ def process_chunk(
     max_attempts: int,
     backoff_s: float,
     loader: Callable[[RegisteredModel], Model] = model_for,
-    hold_s: float = 0.0,
+    delivery: Delivery = DIRECT,
 ) -> ChunkOutcome:
     """Compute and store the chunk's results; returns which to retry and when.
 
@@ -190,21 +117,25 @@ def process_chunk(
     limit), the claimed results not yet saved go back to pending (failed once out of
     attempts) before the error propagates, so the task's retry, or the reaper, finds them
     instead of leaving them running for ever. Each claim counts an attempt, so a chunk that
-    hangs every time ends with its results failed, not retried for ever.
+    hangs every time ends with its results failed, not retried for ever. While it computes,
+    the claimed results' heartbeat is kept fresh (see ``worker.claims``).
     """
     outcome = ChunkOutcome()
     with sessions.begin() as session:
-        claimed, outcome.skipped, outcome.failed = _claim(session, result_ids, max_attempts, hold_s)
+        claimed, outcome.skipped, outcome.failed = claim(
+            session, result_ids, max_attempts, delivery
+        )
         if claimed or outcome.failed:
-            _mark_job_running(session, claimed + outcome.failed)
+            refresh_jobs(session, jobs_of(session, claimed + outcome.failed))
     if not claimed:
         return outcome
     try:
-        _compute_and_save(sessions, claimed, max_attempts, backoff_s, loader, outcome)
+        with heartbeat(sessions, claimed, delivery):
+            _compute_and_save(sessions, claimed, max_attempts, backoff_s, loader, outcome)
     except Exception as exc:
         saved = set(outcome.done + outcome.failed + outcome.retry + outcome.skipped)
         error = TIMED_OUT if isinstance(exc, SoftTimeLimitExceeded) else None
-        _release(sessions, [i for i in claimed if i not in saved], max_attempts, error)
+        release(sessions, [i for i in claimed if i not in saved], max_attempts, delivery, error)
         raise
     return outcome
 
@@ -232,44 +163,6 @@ def _compute_and_save(
     if outcome.retry:
         outcome.retry_in_s = backoff_s * 2 ** (max(r.attempts for r in rows) - 1)
     _refresh(sessions, claimed)
-
-
-def _release(
-    sessions: sessionmaker[Session], ids: Sequence[int], max_attempts: int, error: str | None
-) -> None:
-    """Put claimed results back after an error: pending, or failed once out of attempts.
-    ``error``, if given, says why; otherwise a failed one says that it gave up."""
-    if not ids:
-        return
-    why = {"error": error} if error else {}
-    try:
-        with sessions.begin() as session:
-            still_ours = update(Result).where(
-                Result.id.in_(ids), Result.status == ResultStatus.RUNNING
-            )
-            failed = {"status": ResultStatus.FAILED, "finished_at": utcnow(), "error": _GAVE_UP}
-            for out_of_attempts, values in (
-                (False, {"status": ResultStatus.PENDING, **why}),
-                (True, {**failed, **why}),
-            ):
-                spent = Result.attempts >= max_attempts
-                session.execute(
-                    still_ours.where(spent if out_of_attempts else ~spent).values(**values),
-                    execution_options={"synchronize_session": False},
-                )
-            refresh_jobs(session, _jobs_of(session, ids))
-    except Exception:  # the database is still down: the reaper will find them running
-        log.exception("could not put back results %s", list(ids))
-
-
-def _mark_job_running(session: Session, result_ids: Sequence[int]) -> None:
-    refresh_jobs(session, _jobs_of(session, result_ids))
-
-
-def _jobs_of(session: Session, result_ids: Sequence[int]) -> list[int]:
-    return list(
-        session.scalars(select(JobItem.job_id).where(JobItem.result_id.in_(result_ids)).distinct())
-    )
 
 
 def _save_one(
@@ -307,4 +200,4 @@ def _store(session: Session, result_id: int, res: Any, ms: float, max_attempts: 
 
 def _refresh(sessions: sessionmaker[Session], result_ids: Sequence[int]) -> None:
     with sessions.begin() as session:
-        refresh_jobs(session, _jobs_of(session, result_ids))
+        refresh_jobs(session, jobs_of(session, result_ids))

@@ -20,6 +20,7 @@ from shared.db import get_engine
 from shared.jobs.dispatch import PROCESS_CHUNK
 from worker import processing
 from worker.app import settings_of
+from worker.claims import Delivery, still_waiting
 
 log = logging.getLogger(__name__)
 
@@ -107,17 +108,22 @@ def process_chunk(self: DatabaseTask, job_id: int, result_ids: list[int]) -> dic
 
 def _compute(task: DatabaseTask, job_id: int, result_ids: list[int]) -> processing.ChunkOutcome:
     settings = task.settings
+    # The task id names this delivery: Celery keeps it when it hands a killed child's chunk
+    # back and when the task retries, so those take their own claims back at once.
+    delivery = Delivery(task.request.id or "", settings.lost_after_s, settings.heartbeat_s)
     outcome = processing.process_chunk(
         task.sessions,
         result_ids,
         settings.max_attempts,
         settings.retry_backoff_s,
-        # Running for less than the visibility timeout: a live worker has it (Redis would
-        # not have redelivered it yet), so a second copy of the chunk leaves it alone.
-        hold_s=settings.visibility_timeout_s,
+        delivery=delivery,
     )
     if outcome.retry:
         _send_again(task, job_id, outcome.retry, outcome.retry_in_s)
+    if waiting := still_waiting(task.sessions, outcome.skipped):
+        # Skipped while another transaction held their rows, yet nobody claimed them: a
+        # copy a heartbeat later makes sure they are not left to the reaper.
+        _send_again(task, job_id, waiting, settings.heartbeat_s)
     return outcome
 
 

@@ -27,7 +27,8 @@ from shared.jobs.status import cancel_job
 from shared.models import GridCell, Job, JobItem, Result
 from tests.worker.support import PAPERS, job_of, make_team, run, store_job, stored_results
 from worker.app import create_celery_app
-from worker.processing import ChunkOutcome, _claim
+from worker.claims import Delivery, claim
+from worker.processing import ChunkOutcome
 
 
 def attempts_and_statuses(settings: Settings, job_id: int) -> list[tuple[str, int]]:
@@ -99,14 +100,15 @@ def test_two_copies_of_a_chunk_at_once_claim_it_once(settings: Settings, hold_s:
     sessions = session_factory(settings.database_url)
     first = sessions()
     first.begin()
-    assert _claim(first, todo, settings.max_attempts, hold_s)[0] == todo
+    delivery = Delivery("", lost_after_s=hold_s)
+    assert claim(first, todo, settings.max_attempts, delivery)[0] == todo
     second: dict[str, Any] = {}
     started = threading.Event()
 
     def second_copy() -> None:
         with sessions.begin() as session:
             started.set()
-            second["claimed"] = _claim(session, todo, settings.max_attempts, hold_s)[0]
+            second["claimed"] = claim(session, todo, settings.max_attempts, delivery)[0]
 
     thread = threading.Thread(target=second_copy)
     thread.start()
@@ -180,6 +182,6 @@ def test_a_submission_linking_a_result_does_not_hide_it_from_a_worker(
         linking.add(JobItem(job_id=job_id, position=1, result_id=todo[0]))
         linking.flush()
         with sessions.begin() as session:
-            claimed = _claim(session, todo, settings.max_attempts)[0]
+            claimed = claim(session, todo, settings.max_attempts, Delivery())[0]
         linking.rollback()
     assert claimed == todo
