@@ -11,7 +11,12 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.services", "tests.fixtures.factories", "tests.fixtures.web"]
+pytest_plugins = [
+    "tests.fixtures.services",
+    "tests.fixtures.private",
+    "tests.fixtures.factories",
+    "tests.fixtures.web",
+]
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "labelled-papers.csv"

@@ -24,7 +24,10 @@ from worker.claims import Delivery, still_waiting
 
 log = logging.getLogger(__name__)
 
-RETRY_LIMIT = 5  # whole-chunk retries after an exception (each paper also has max_attempts)
+RETRY_LIMIT = 12  # whole-chunk retries after an exception (each paper also has max_attempts)
+# Backoff doubles up to this: a database back after an outage is used within seconds, and
+# the retries span about two minutes; a longer outage is left to the reaper.
+MAX_RETRY_DELAY_S = 10.0
 
 
 class TaskSessions(sessionmaker[Session]):
@@ -87,7 +90,7 @@ def process_chunk(self: DatabaseTask, job_id: int, result_ids: list[int]) -> dic
     try:
         outcome = _compute(self, job_id, result_ids)
     except Exception as exc:
-        delay = settings.retry_backoff_s * 2**self.request.retries
+        delay = min(MAX_RETRY_DELAY_S, settings.retry_backoff_s * 2**self.request.retries)
         log.warning("job %s chunk failed (%s); retrying in %.1f s", job_id, exc, delay)
         raise self.retry(exc=exc, countdown=delay) from exc
     counts = {
