@@ -3,16 +3,22 @@
 The API (``/api/``) and ``/healthz`` answer ``{"error": message}``, plus ``problems`` when a
 submission has several, each naming the paper (``index``) or the file's ``line``. Pages get
 ``templates/errors/<code>.html`` (or the generic ``errors/error.html``) with the same status
-and headers (``Retry-After`` on a 429, ``Allow`` on a 405)."""
+and headers (``Retry-After`` on a 429, ``Allow`` on a 405).
+
+The database unreachable is not a bug but an outage: 503 with ``Retry-After``, and for pages
+``errors/unavailable.html``, which renders with no database at all (the usual error pages
+ask ``current_user`` and the nav for the person's teams, which is one more failing query)."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+import psycopg
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from jinja2 import TemplateNotFound
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from web.extensions import db, settings
@@ -26,6 +32,11 @@ PAGE_MESSAGES = {
     429: "Too many requests. Wait a little and try again.",
     500: "Something went wrong on our side. It has been logged; please try again.",
 }
+
+# How long a client is asked to wait after an outage (database, task queue).
+RETRY_AFTER_S = 30
+DATABASE_DOWN = (OperationalError, DisconnectionError, InterfaceError, psycopg.OperationalError)
+DATABASE_DOWN_MESSAGE = "the database is unreachable: try again in a minute"
 
 log = logging.getLogger(__name__)
 
@@ -137,9 +148,33 @@ def _unexpected(exc: Exception) -> Response:
     return html_error(500, PAGE_MESSAGES[500])
 
 
+def _unavailable_page() -> str:
+    """Rendered from the Jinja environment directly, skipping the context processors:
+    Flask-Login's puts ``current_user`` in every context, which loads the person from the
+    database that is down, so ``render_template`` itself would fail here."""
+    template = current_app.jinja_env.get_template("errors/unavailable.html")
+    return template.render(message=sentence(DATABASE_DOWN_MESSAGE), path=request.path)
+
+
+def _database_down(exc: Exception) -> Response:
+    log.error("database unreachable on %s %s: %s", request.method, request.path, exc)
+    try:
+        db.session.rollback()
+    except Exception:
+        log.debug("rolling back on a dead connection failed too", exc_info=True)
+    if wants_json():
+        response = json_error(503, DATABASE_DOWN_MESSAGE)
+    else:
+        response = Response(_unavailable_page(), status=503, mimetype="text/html")
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, _api_error)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
+    for error in DATABASE_DOWN:
+        app.register_error_handler(error, _database_down)
     app.register_error_handler(Exception, _unexpected)

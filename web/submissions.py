@@ -13,12 +13,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import request
-from sqlalchemy import update
 
 from shared.db import utcnow
 from shared.jobs.dispatch import enqueue_chunks
 from shared.jobs.submit import JobRejected, Submission, create_job
-from shared.models import Job, JobStatus, Result, ResultStatus
+from shared.models import Job
 from shared.papers import FileError, parse_papers
 from shared.units import DEFAULT_UNIT_OPTIONS, UNITS
 from web.errors import ApiError
@@ -32,10 +31,17 @@ FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
 class QueueUnavailable(RuntimeError):
-    """The job was stored but its tasks could not be sent; it is marked failed."""
+    """The job was stored but its tasks could not be sent (the broker is down or hung).
+
+    The job stays queued with ``sent_at`` NULL and its results pending: they were accepted,
+    and the workers' reaper, ``occlab requeue`` or a resubmission of the same papers sends
+    them once the broker is back."""
 
     def __init__(self, job: Job, cause: Exception) -> None:
-        super().__init__(f"job {job.id} could not be queued: try again shortly")
+        super().__init__(
+            f"job {job.id} is saved, but the task queue is unreachable: it will start when "
+            "the queue is back"
+        )
         self.job = job
         self.cause = cause
 
@@ -44,8 +50,9 @@ def start_job(sub: Submission) -> Job:
     """Store the job (committed) and send its chunks: the API's and the pages' one path.
 
     Raises ``JobRejected`` or ``InputError`` (unknown model) with nothing stored, or
-    :class:`QueueUnavailable` when the broker is unreachable. Tasks go through the app's
-    Celery client (``web.extensions.celery``), the one place tests replace the broker.
+    :class:`QueueUnavailable` when the broker is unreachable (within about
+    ``publish_timeout_s``). Tasks go through the app's Celery client
+    (``web.extensions.celery``), the one place tests replace the broker.
     """
     session = db.session
     try:
@@ -59,22 +66,16 @@ def start_job(sub: Submission) -> Job:
 
 
 def _enqueue(job: Job, todo: Sequence[int]) -> None:
-    """Send the chunks; if the broker is unreachable, fail the job and its new results so
-    that submitting the papers again retries them instead of waiting forever."""
+    """Send the chunks, then mark the job sent. If the broker fails, leave the job unsent
+    (not failed): its results are still wanted, and ``sent_at`` NULL is what tells the
+    reaper and the next submission of these papers that nothing is on its way."""
     try:
         enqueue_chunks(celery.app, settings(), job.id, todo)
     except Exception as exc:
-        log.exception("could not enqueue job %s", job.id)
-        session = db.session
-        job.status, job.error = JobStatus.FAILED, f"the task queue is unreachable: {exc}"
-        job.finished_at = utcnow()
-        session.execute(
-            update(Result)
-            .where(Result.id.in_(todo))
-            .values(status=ResultStatus.FAILED, error=job.error)
-        )
-        session.commit()
+        log.warning("job %s saved but not sent, the broker failed: %s", job.id, exc)
         raise QueueUnavailable(job, exc) from exc
+    job.sent_at = utcnow()
+    db.session.commit()
 
 
 def read_submission(team_id: int, user_id: int | None) -> Submission:

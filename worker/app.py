@@ -44,9 +44,10 @@ class WorkerCelery(Celery):
         self.settings = settings
 
     def start_reaper(self, sender: Any = None, **_: Any) -> None:
-        """``worker_ready``'s receiver: this app's worker runs the reaper."""
+        """``worker_ready``'s receiver: this app's worker runs the reaper and the beat."""
         if getattr(sender, "app", None) is self:
-            reaper.start_reaper(self, self.settings)
+            name = str(getattr(sender, "hostname", None) or "worker")
+            reaper.start_reaper(self, self.settings, name)
 
 
 def create_celery_app(settings: Settings | None = None) -> WorkerCelery:

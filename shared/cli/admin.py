@@ -103,19 +103,21 @@ def token_create(email: str, team_name: str | None, name: str) -> None:
     "--older-than",
     type=click.FloatRange(min=0),
     default=None,
-    help="Seconds a result must have waited [default: the visibility timeout].",
+    help="Seconds a running result must have gone without a heartbeat, or a pending one "
+    "unclaimed with the queues empty [default: OCCLAB_LOST_AFTER].",
 )
 def requeue_command(older_than: float | None) -> None:
-    """Send again the results of live jobs that no task will compute (left by a crash).
+    """Send the results of live jobs that no task will compute: jobs never sent (the queue
+    was down at submit, sent now), results whose worker died (left by a crash).
 
-    Workers do this by themselves every half visibility timeout; this does it at once."""
+    Workers do this by themselves every OCCLAB_REAP_INTERVAL; this does it at once."""
     from shared.jobs.dispatch import make_celery
     from shared.jobs.requeue import requeue_orphans
 
     settings = settings_or_fail()
     app = make_celery(settings)
     try:
-        sent = requeue_orphans(settings, app, older_than)
+        sent = requeue_orphans(settings, app, older_than, unsent_after_s=0)
     finally:
         app.close()
     n = sum(len(ids) for ids in sent.values())

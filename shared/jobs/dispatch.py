@@ -2,14 +2,20 @@
 
 The web process sends tasks by name through a bare Celery app, so it never imports the
 worker package (or torch); the worker builds its app from the same configuration.
+
+Publishing is bounded: a broker that hangs (a stopped Redis still accepts connections, then
+never answers) makes a publish give up after about ``publish_timeout_s`` instead of holding
+the request until gunicorn kills it. The caller keeps the job and sends it later.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from typing import Any
 
 from celery import Celery
+from kombu.exceptions import ChannelError
 
 from shared.config import Settings
 
@@ -42,11 +48,16 @@ class CeleryConfig:
         # Kombu looks for a dead worker's chunks every interval x throttle seconds (100 s by
         # default, whatever the timeout); look every fifth of the timeout, at most a minute.
         timeout = settings.visibility_timeout_s
+        # Two tries of half the publish timeout each (see PUBLISH_TRIES) fit the whole.
+        wait = publish_socket_timeout(settings)
         self.broker_transport_options = {
             "visibility_timeout": timeout,
             "unacked_restore_interval": max(1, min(60, timeout // 5)),
             "unacked_restore_throttle": 1,
+            "socket_timeout": wait,
+            "socket_connect_timeout": wait,
         }
+        self.broker_connection_timeout = wait
         # A chunk still running when Redis redelivers it runs twice, so a hung one is stopped
         # first: at the soft limit the task raises SoftTimeLimitExceeded and puts its claimed
         # results back; if it does not return, the hard limit kills its process, still
@@ -54,6 +65,22 @@ class CeleryConfig:
         self.task_soft_time_limit = SOFT_LIMIT_SHARE * timeout
         self.task_time_limit = HARD_LIMIT_SHARE * timeout
         self.result_backend = None
+
+
+# A publish is tried twice (one reconnect covers a connection the broker dropped while idle).
+PUBLISH_TRIES = 2
+# Kombu's redis channel polls with a 1 s BRPOP: a socket timeout below that would fail it.
+MIN_SOCKET_TIMEOUT_S = 2.0
+
+
+def publish_socket_timeout(settings: Settings) -> float:
+    return max(MIN_SOCKET_TIMEOUT_S, settings.publish_timeout_s / PUBLISH_TRIES)
+
+
+def publish_options() -> dict[str, Any]:
+    """``send_task`` options: retry a failed publish once, at once, then raise."""
+    policy = {"max_retries": PUBLISH_TRIES - 1, "interval_start": 0, "interval_step": 0.2}
+    return {"retry": True, "retry_policy": {**policy, "interval_max": 0.2}}
 
 
 def make_celery(settings: Settings, name: str = "occlab") -> Celery:
@@ -76,6 +103,31 @@ def enqueue_chunks(
     big = len(result_ids) >= settings.gpu_threshold
     queue = settings.gpu_queue if big else settings.task_queue
     chunks = chunked(result_ids, settings.chunk_size)
+    options = {**publish_options(), **options}
     for chunk in chunks:
         app.send_task(PROCESS_CHUNK, args=[job_id, chunk], queue=queue, **options)
     return len(chunks)
+
+
+def job_queues(settings: Settings) -> tuple[str, str]:
+    """Every queue ``enqueue_chunks`` may send a job's chunks to."""
+    return settings.task_queue, settings.gpu_queue
+
+
+def queued_messages(app: Celery, queues: Iterable[str]) -> int:
+    """Messages waiting in ``queues`` (not those a worker holds), by a passive declare: the
+    same call for Redis and AMQP. A queue that does not exist holds none (Redis deletes an
+    emptied list). Raises the transport's connection error when the broker is down."""
+    total = 0
+    with app.connection_for_read() as conn:
+        conn.ensure_connection(max_retries=1)
+        for name in queues:
+            channel = conn.channel()  # a 404 closes an AMQP channel: one per queue
+            try:
+                total += channel.queue_declare(queue=name, passive=True).message_count
+            except (ChannelError, *conn.channel_errors):
+                pass
+            finally:
+                with suppress(Exception):
+                    channel.close()
+    return total

@@ -135,9 +135,10 @@ def _result_for(session: Session, job: Job, paper: Mapping[str, Any]) -> tuple[R
 
     The same text already submitted by the team reuses its result (done, or queued by a
     live earlier job); a failed one is reset so the paper is tried again. A pending or
-    running result that no other live job holds (its job was cancelled, or the web died
-    before enqueueing) is sent again: nothing else would ever compute it, and a second copy
-    is harmless (a chunk skips results already done).
+    running result that no other live, sent job holds (its job was cancelled, or it was
+    never sent: the broker was down, or the web died before enqueueing) is sent again:
+    nothing else would compute it soon, and a second copy is harmless (a chunk skips
+    results already done).
     """
     title, abstract = paper["title"].strip(), paper["abstract"].strip()
     key = {"team_id": job.team_id, "content_hash": content_hash(title, abstract)}
@@ -169,5 +170,6 @@ def _held_by_live_job(session: Session, result_id: int, job_id: int) -> bool:
         JobItem.job_id == Job.id,
         Job.id != job_id,
         Job.status.in_(LIVE),
+        Job.sent_at.is_not(None),
     )
     return bool(session.scalar(select(held)))

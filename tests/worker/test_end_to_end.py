@@ -179,9 +179,9 @@ def test_only_the_failing_paper_is_retried_then_failed(
 def test_an_orphaned_result_is_requeued_and_finished_by_a_worker(
     database_url: str, service_env: dict[str, str], tmp_path: Path
 ) -> None:
-    # The web committed the job and died before sending it: only the workers' reaper, which
-    # looks every half visibility timeout, can find it.
-    env = {**service_env, "OCCLAB_VISIBILITY_TIMEOUT": "2"}
+    # The web committed the job and died before sending it (sent_at stays NULL): only the
+    # workers' reaper, which looks every OCCLAB_REAP_INTERVAL, can find it.
+    env = {**service_env, "OCCLAB_REAP_INTERVAL": "1", "OCCLAB_PUBLISH_TIMEOUT": "1"}
     settings = load_settings(env)
     papers = [{"title": "Deep learning for text", "abstract": "We study words. It works."}]
     sub = Submission(make_team(database_url), None, papers)
@@ -194,4 +194,4 @@ def test_an_orphaned_result_is_requeued_and_finished_by_a_worker(
     finally:
         stop_worker(worker)
     assert (job.status, job.done) == ("done", 1)
-    assert "1 orphaned result(s) sent again" in log.read_text()
+    assert "1 result(s) no task would compute sent" in log.read_text()

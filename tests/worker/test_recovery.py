@@ -144,12 +144,12 @@ def test_the_reaper_finds_old_pending_and_running_results_of_live_jobs(settings:
     with session_scope(settings.database_url) as session:
         assert cancel_job(session, session.get_one(Job, gone_id))
     with session_scope(settings.database_url) as session:
-        found = requeue_stale(session, settings, 1800)
+        found = requeue_stale(session, settings, True, 1800)
     assert found == {job_id: [pending, running]}
     statuses = [(r["status"], r["attempts"]) for r in stored_results(settings.database_url, job_id)]
     assert statuses == [("pending", 0), ("pending", 1), ("running", 1)]
     with session_scope(settings.database_url) as session:  # another reaper, just after
-        assert requeue_stale(session, settings, 1800) == {}
+        assert requeue_stale(session, settings, True, 1800) == {}
 
 
 def test_occlab_requeue_sends_the_orphans(

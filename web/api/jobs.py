@@ -15,7 +15,7 @@ from shared.jobs.submit import JobRejected
 from shared.models import Job, JobItem, Result
 from shared.units import InputError
 from web.api.tokens import current_token, require_token, team_id
-from web.errors import ApiError
+from web.errors import RETRY_AFTER_S, ApiError
 from web.extensions import db
 from web.params import MAX_ID, ceil_div, positive_int
 from web.submissions import QueueUnavailable, read_submission, rejection, start_job
@@ -91,10 +91,18 @@ def create() -> tuple[Response, int, dict[str, str]]:
     except InputError as exc:  # the model named does not exist
         raise ApiError(400, str(exc), [{"field": exc.field, "error": str(exc)}]) from exc
     except QueueUnavailable as exc:
-        raise ApiError(503, str(exc)) from exc
+        return _saved_not_sent(exc)
     url = url_for("api.jobs.get_job", job_id=job.id)
     body = {"id": job.id, "url": url, "status": job.status, "total": job.total}
     return jsonify(body), 202, {"Location": url}
+
+
+def _saved_not_sent(exc: QueueUnavailable) -> tuple[Response, int, dict[str, str]]:
+    """503, but the job exists: the client keeps its id and follows it rather than
+    submitting again (which would be harmless, but is not needed)."""
+    job = job_summary(exc.job)
+    headers = {"Retry-After": str(RETRY_AFTER_S), "Location": job["url"]}
+    return jsonify({"error": str(exc), "job": job}), 503, headers
 
 
 @blueprint.get("/jobs")

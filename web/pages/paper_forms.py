@@ -20,7 +20,7 @@ from shared.jobs.submit import JobRejected, Submission
 from shared.models import RegisteredModel
 from shared.text import words
 from shared.units import DEFAULT_UNITS, UNITS, InputError, split_units
-from web.errors import sentence
+from web.errors import RETRY_AFTER_S, sentence
 from web.extensions import db, settings
 from web.submissions import rejection
 
@@ -124,6 +124,12 @@ def refusal(exc: JobRejected | InputError, sub: Submission) -> str:
 
 def to_job(job_id: int) -> BaseResponse:
     return redirect(url_for("job_pages.job_page", job_id=job_id), code=303)
+
+
+def saved_not_sent(job_id: int) -> tuple[str, int, dict[str, str]]:
+    """The job is stored but the queue was unreachable: say it is kept and link to it."""
+    page = render_template("submit/not_sent.html", job_id=job_id)
+    return page, 503, {"Retry-After": str(RETRY_AFTER_S)}
 
 
 def too_large(_exc: RequestEntityTooLarge) -> tuple[str, int]:

@@ -25,6 +25,7 @@ from web.pages.paper_forms import (
     field_preview,
     model_choices,
     refusal,
+    saved_not_sent,
     to_job,
     too_large,
     vocab_of,
@@ -104,11 +105,7 @@ def submit() -> Any:
         state.errors["form"] = refusal(exc, sub)
         return render(choices, state, 400)
     except QueueUnavailable as exc:
-        state.errors["form"] = (
-            f"Job {exc.job.id} was saved but could not be queued: the task queue is "
-            "unreachable. Try again in a minute."
-        )
-        return render(choices, state, 503)
+        return saved_not_sent(exc.job.id)
     return to_job(job.id)
 
 

@@ -25,6 +25,7 @@ from web.pages.paper_forms import (
     chosen_units,
     model_choices,
     refusal,
+    saved_not_sent,
     to_job,
     vocab_of,
 )
@@ -215,8 +216,8 @@ def _start(upload: StoredUpload, state: ReviewState, rows: list[Row]) -> Any:
     except (JobRejected, InputError) as exc:
         state.errors["form"] = refusal(exc, sub)
         return _review(state, 400)
-    except QueueUnavailable as exc:
-        state.errors["form"] = f"Job {exc.job.id} could not be queued; try again shortly."
-        return _review(state, 503)
+    except QueueUnavailable as exc:  # the job is kept: the upload has served its purpose
+        store().delete(current_team_id(), upload.id)
+        return saved_not_sent(exc.job.id)
     store().delete(current_team_id(), upload.id)
     return to_job(job.id)

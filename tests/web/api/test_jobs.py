@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import Settings
 from shared.jobs.dispatch import PROCESS_CHUNK
-from shared.models import Job, JobItem, Paper, Result
+from shared.jobs.status import refresh_jobs
+from shared.models import Job, JobItem, Paper, Result, ResultStatus
 from tests.fixtures.web import FakeCelery, SentTask
 
 PAPERS = [
@@ -126,13 +127,30 @@ def test_cancel_then_cancel_again_is_409(
     assert again.status_code == 409 and "already cancelled" in again.json["error"]
 
 
-def test_broker_down_fails_the_job_with_503(
+def test_broker_down_keeps_the_job_unsent_and_answers_503_with_it(
     client: FlaskClient, auth: dict[str, str], sessions: sessionmaker[Session], broker: FakeCelery
 ) -> None:
     broker.down = ConnectionError("Redis is down")
     response = submit(client, auth)
-    assert response.status_code == 503
+    assert response.status_code == 503 and response.headers["Retry-After"].isdigit()
+    job_id = response.json["job"]["id"]
+    assert response.json["job"]["url"] == response.headers["Location"] == f"/api/v1/jobs/{job_id}"
+    assert "unreachable" in response.json["error"]
     with sessions() as session:
-        job = session.scalars(select(Job)).one()
-        assert job.status == "failed" and "unreachable" in (job.error or "")
-        assert {r.status for r in session.scalars(select(Result))} == {"failed"}
+        job = session.get_one(Job, job_id)
+        assert (job.status, job.sent_at, job.error) == ("queued", None, None)
+        results = session.scalars(select(Result)).all()
+        assert {r.status for r in results} == {"pending"}  # still wanted, not failed
+        for r in results:  # computed once the queue is back (by a resubmission's chunk)
+            r.status = ResultStatus.DONE
+        refresh_jobs(session, [job_id])
+        assert (job.status, job.done, job.failed) == ("done", job.total, 0)
+
+
+def test_a_sent_job_is_marked_sent(
+    client: FlaskClient, auth: dict[str, str], sessions: sessionmaker[Session], broker: FakeCelery
+) -> None:
+    job_id = submit(client, auth).json["id"]
+    with sessions() as session:
+        assert session.get_one(Job, job_id).sent_at is not None
+    assert len(broker.sent) == 1

@@ -156,10 +156,13 @@ def test_broker_down_says_so_on_the_page(
     ada = login.login()
     broker.down = ConnectionError("Redis is down")
     response = ada.post("/submit", data=form(action="submit"))
-    assert response.status_code == 503
-    assert "could not be queued" in response.get_data(as_text=True)
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    page = response.get_data(as_text=True)
     with sessions() as session:
-        assert session.scalars(select(Job)).one().status == "failed"
+        job = session.scalars(select(Job)).one()
+        assert (job.status, job.sent_at) == ("queued", None)  # kept, to be sent later
+    assert f"Job {job.id} is saved" in page and "will start by itself" in page
+    assert f'href="/jobs/{job.id}"' in page
 
 
 def test_titles_are_escaped_in_the_preview(login: AuthActions) -> None:
@@ -228,6 +231,20 @@ def test_upload_start_needs_skip_when_rows_have_problems(
     assert redis_client.llen(settings.task_queue) == 1
     assert ada.get(f"/upload/{uid}").status_code == 404  # the stored file is gone
     assert not list((settings.instance_dir / "uploads").glob("*/*"))
+
+
+def test_an_upload_with_the_broker_down_is_saved_and_says_so(
+    login: AuthActions, broker: FakeCelery, sessions: sessionmaker[Session]
+) -> None:
+    ada = login.login()
+    uid = upload_id(upload(ada, CSV, "papers.csv"))
+    broker.down = ConnectionError("Redis is down")
+    response = ada.post(f"/upload/{uid}", data={"action": "start", "skip_bad": "on"})
+    assert response.status_code == 503
+    with sessions() as session:
+        job = session.scalars(select(Job)).one()
+        assert (job.status, job.sent_at, job.total) == ("queued", None, 2)
+    assert f"Job {job.id} is saved" in response.get_data(as_text=True)
 
 
 def test_csv_mapping_chosen_by_hand(login: AuthActions, sessions: sessionmaker[Session]) -> None:
