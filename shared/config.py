@@ -42,7 +42,11 @@ class Settings:
     - ``proxy_hops`` (``OCCLAB_PROXY_HOPS``): reverse proxies in front of the web
       whose ``X-Forwarded-*`` headers are trusted; set it behind a proxy, or every client
       shares the proxy's address (and its login rate limit).
-    - ``chunk_size`` (``OCCLAB_CHUNK_SIZE``): results per task.
+    - ``chunk_size`` (``OCCLAB_CHUNK_SIZE``) and ``chunk_cells`` (``OCCLAB_CHUNK_CELLS``):
+      the most results, and grid cells, one task computes; a paper with at least
+      ``chunk_cells`` cells is a task of its own, on the GPU queue.
+    - ``max_grid_cells`` (``OCCLAB_MAX_GRID_CELLS``): the largest grid (title units x
+      abstract units) a paper may have; beyond it the paper is refused.
     - ``max_attempts`` (``OCCLAB_MAX_ATTEMPTS``) and ``retry_backoff_s``
       (``OCCLAB_RETRY_BACKOFF``, seconds): how often and how patiently a paper is retried.
     - ``max_upload_bytes`` (``OCCLAB_MAX_UPLOAD_BYTES``) and ``max_papers_per_job``
@@ -68,6 +72,8 @@ class Settings:
     secret_key: str
     model_dir: Path | None
     chunk_size: int = 16
+    chunk_cells: int = 20_000
+    max_grid_cells: int = 250_000
     max_attempts: int = 3
     retry_backoff_s: float = 2.0
     max_upload_bytes: int = 20 * 1024 * 1024
@@ -146,6 +152,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 # the Settings field's own, so it is written in one place.
 _FROM_ENV: tuple[tuple[str, str, Callable[[Mapping[str, str], str, Any], Any]], ...] = (
     ("chunk_size", "OCCLAB_CHUNK_SIZE", _int),
+    ("chunk_cells", "OCCLAB_CHUNK_CELLS", _int),
+    ("max_grid_cells", "OCCLAB_MAX_GRID_CELLS", _int),
     ("max_attempts", "OCCLAB_MAX_ATTEMPTS", _int),
     ("retry_backoff_s", "OCCLAB_RETRY_BACKOFF", _float),
     ("max_upload_bytes", "OCCLAB_MAX_UPLOAD_BYTES", _int),

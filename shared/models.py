@@ -227,6 +227,8 @@ class Result(Base):
     # The delivery (task id) that claimed it, and that worker's last sign of life.
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     heartbeat_at: Mapped[datetime | None]
+    # Title units x abstract units, known at submission: chunks are sized by it.
+    cells: Mapped[int | None] = mapped_column(Integer)
     paper: Mapped[Paper] = relationship()
     model: Mapped[RegisteredModel] = relationship()
 

@@ -14,8 +14,7 @@ from typing import Any
 
 from flask import request
 
-from shared.db import utcnow
-from shared.jobs.dispatch import enqueue_chunks
+from shared.jobs.dispatch import send_job
 from shared.jobs.submit import JobRejected, Submission, create_job
 from shared.models import Job
 from shared.papers import FileError, parse_papers
@@ -70,11 +69,10 @@ def _enqueue(job: Job, todo: Sequence[int]) -> None:
     (not failed): its results are still wanted, and ``sent_at`` NULL is what tells the
     reaper and the next submission of these papers that nothing is on its way."""
     try:
-        enqueue_chunks(celery.app, settings(), job.id, todo)
+        send_job(celery.app, settings(), db.session, job, todo)
     except Exception as exc:
         log.warning("job %s saved but not sent, the broker failed: %s", job.id, exc)
         raise QueueUnavailable(job, exc) from exc
-    job.sent_at = utcnow()
     db.session.commit()
 
 

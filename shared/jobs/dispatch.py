@@ -10,14 +10,18 @@ the request until gunicorn kills it. The caller keeps the job and sends it later
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
 from typing import Any
 
 from celery import Celery
 from kombu.exceptions import ChannelError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from shared.config import Settings
+from shared.db import utcnow
+from shared.models import Job, Result
 
 PROCESS_CHUNK = "occlab.process_chunk"
 # The chunk time limits, as shares of the visibility timeout (see CeleryConfig).
@@ -89,24 +93,68 @@ def make_celery(settings: Settings, name: str = "occlab") -> Celery:
     return app
 
 
-def chunked(ids: Sequence[int], size: int) -> list[list[int]]:
-    return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
+def plan_chunks(
+    settings: Settings, result_ids: Sequence[int], cells: Mapping[int, int | None] | None = None
+) -> list[tuple[str, list[int]]]:
+    """(queue, ids) per task: at most ``chunk_size`` results and about ``chunk_cells`` cells.
+
+    Sized by cells, not by count, so one huge grid never holds fifteen small papers behind
+    it: a result of ``chunk_cells`` or more is a task of its own, on the GPU queue (CPU
+    workers consume it too). A result of unknown size counts as an average share.
+    """
+    big_job = len(result_ids) >= settings.gpu_threshold
+    queue = settings.gpu_queue if big_job else settings.task_queue
+    share = max(1, settings.chunk_cells // max(1, settings.chunk_size))
+    plan: list[tuple[str, list[int]]] = []
+    chunk: list[int] = []
+    load = 0
+    for result_id in result_ids:
+        size = (cells or {}).get(result_id) or share
+        if size >= settings.chunk_cells:
+            plan.append((settings.gpu_queue, [result_id]))
+            continue
+        if chunk and (len(chunk) >= settings.chunk_size or load + size > settings.chunk_cells):
+            plan.append((queue, chunk))
+            chunk, load = [], 0
+        chunk.append(result_id)
+        load += size
+    if chunk:
+        plan.append((queue, chunk))
+    return plan
+
+
+def cells_of(session: Session, result_ids: Sequence[int]) -> dict[int, int | None]:
+    """The grid size of each result, as the submission measured it."""
+    rows = session.execute(select(Result.id, Result.cells).where(Result.id.in_(result_ids)))
+    return {result_id: cells for result_id, cells in rows}
 
 
 def enqueue_chunks(
-    app: Celery, settings: Settings, job_id: int, result_ids: Sequence[int], **options: Any
+    app: Celery,
+    settings: Settings,
+    job_id: int,
+    result_ids: Sequence[int],
+    cells: Mapping[int, int | None] | None = None,
+    **options: Any,
 ) -> int:
     """Send one task per chunk of result ids (ids only, never paper text); returns the count.
 
     Large jobs go to the GPU queue, which GPU workers consume; CPU workers consume both.
     """
-    big = len(result_ids) >= settings.gpu_threshold
-    queue = settings.gpu_queue if big else settings.task_queue
-    chunks = chunked(result_ids, settings.chunk_size)
+    plan = plan_chunks(settings, result_ids, cells)
     options = {**publish_options(), **options}
-    for chunk in chunks:
+    for queue, chunk in plan:
         app.send_task(PROCESS_CHUNK, args=[job_id, chunk], queue=queue, **options)
-    return len(chunks)
+    return len(plan)
+
+
+def send_job(
+    app: Celery, settings: Settings, session: Session, job: Job, todo: Sequence[int]
+) -> None:
+    """Publish a committed job's chunks, then mark it sent (the caller commits that). If
+    publishing raises, the job stays unsent: the reaper or a resubmission sends it later."""
+    enqueue_chunks(app, settings, job.id, todo, cells_of(session, todo))
+    job.sent_at = utcnow()
 
 
 def job_queues(settings: Settings) -> tuple[str, str]:

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from shared.config import Settings
 from shared.db import session_scope, utcnow
-from shared.jobs.dispatch import enqueue_chunks, job_queues, queued_messages
+from shared.jobs.dispatch import cells_of, enqueue_chunks, job_queues, queued_messages
 from shared.models import LIVE, Job, JobItem, Result, ResultStatus
 
 
@@ -145,6 +145,7 @@ def requeue_orphans(
     empty = queued_messages(app, job_queues(settings)) == 0
     with session_scope(settings.database_url) as session:
         by_job = requeue_stale(session, settings, empty, older_than_s, unsent_after_s)
+        cells = cells_of(session, [i for ids in by_job.values() for i in ids])
     for job_id, ids in by_job.items():
-        enqueue_chunks(app, settings, job_id, ids)
+        enqueue_chunks(app, settings, job_id, ids, cells)
     return by_job

@@ -54,26 +54,58 @@ def check_papers(
     vocab: frozenset[str],
     units: Mapping[str, str],
     indexes: Sequence[int] | None = None,
+    max_cells: int | None = None,
 ) -> list[PaperProblem]:
     """Every problem in the submission, each naming the paper and the field."""
-    problems = []
+    return measure_papers(papers, vocab, units, indexes, max_cells)[0]
+
+
+def measure_papers(
+    papers: Sequence[Mapping[str, Any]],
+    vocab: frozenset[str],
+    units: Mapping[str, str],
+    indexes: Sequence[int] | None = None,
+    max_cells: int | None = None,
+) -> tuple[list[PaperProblem], list[int]]:
+    """The problems, and each paper's grid size in cells (0 for a paper with problems)."""
+    problems: list[PaperProblem] = []
+    cells: list[int] = []
     for n, paper in enumerate(papers):
         index = indexes[n] if indexes else n + 1
-        if not isinstance(paper, Mapping):
-            problems.append(
-                PaperProblem(index, None, "each paper must be an object with title and abstract")
-            )
-            continue
-        external = paper.get("id")
-        if external is not None and len(str(external)) > MAX_EXTERNAL_ID:
-            message = f"id is {len(str(external)):,} characters; the limit is {MAX_EXTERNAL_ID}"
-            problems.append(PaperProblem(index, "id", message))
-        for f in FIELDS:
-            try:
-                split_units(f, paper.get(f), units[f], vocab)
-            except InputError as exc:
-                problems.append(PaperProblem(index, f, str(exc)))
-    return problems
+        found, size = _check_one(index, paper, vocab, units)
+        if not found and max_cells is not None and size > max_cells:
+            found = [PaperProblem(index, None, _too_big(size, max_cells))]
+        problems.extend(found)
+        cells.append(0 if found else size)
+    return problems, cells
+
+
+def _too_big(cells: int, limit: int) -> str:
+    return (
+        f"its grid would have {cells:,} cells (title units x abstract units); the limit is "
+        f"{limit:,} (OCCLAB_MAX_GRID_CELLS): cut the abstract into sentences, or shorten it"
+    )
+
+
+def _check_one(
+    index: int, paper: Any, vocab: frozenset[str], units: Mapping[str, str]
+) -> tuple[list[PaperProblem], int]:
+    if not isinstance(paper, Mapping):
+        return [
+            PaperProblem(index, None, "each paper must be an object with title and abstract")
+        ], 0
+    problems = []
+    external = paper.get("id")
+    if external is not None and len(str(external)) > MAX_EXTERNAL_ID:
+        message = f"id is {len(str(external)):,} characters; the limit is {MAX_EXTERNAL_ID}"
+        problems.append(PaperProblem(index, "id", message))
+    cells = 1
+    for f in FIELDS:
+        try:
+            cells *= len(split_units(f, paper.get(f), units[f], vocab).units)
+        except InputError as exc:
+            problems.append(PaperProblem(index, f, str(exc)))
+    return problems, cells
 
 
 @dataclass
@@ -105,7 +137,8 @@ def create_job(session: Session, settings: Settings, sub: Submission) -> tuple[J
             f"{settings.max_papers_per_job:,} a job: split the file",
         )
     model = find_model(session, settings, sub.model)
-    problems = check_papers(sub.papers, model_vocab(model.path), units, sub.indexes)
+    vocab = model_vocab(model.path)
+    problems, cells = measure_papers(sub.papers, vocab, units, sub.indexes, settings.max_grid_cells)
     if problems:
         raise JobRejected(problems)
     job = Job(
@@ -120,8 +153,8 @@ def create_job(session: Session, settings: Settings, sub: Submission) -> tuple[J
     session.add(job)
     session.flush()
     todo: list[int] = []
-    for position, paper in enumerate(sub.papers):
-        result, fresh = _result_for(session, job, paper)
+    for position, (paper, size) in enumerate(zip(sub.papers, cells, strict=True)):
+        result, fresh = _result_for(session, job, paper, size)
         session.add(JobItem(job_id=job.id, position=position, result_id=result.id))
         if fresh and result.id not in todo:  # the same paper twice in one job: one task
             todo.append(result.id)
@@ -130,7 +163,9 @@ def create_job(session: Session, settings: Settings, sub: Submission) -> tuple[J
     return job, todo
 
 
-def _result_for(session: Session, job: Job, paper: Mapping[str, Any]) -> tuple[Result, bool]:
+def _result_for(
+    session: Session, job: Job, paper: Mapping[str, Any], cells: int
+) -> tuple[Result, bool]:
     """The paper's result under this job's model and units, and whether it must be computed.
 
     The same text already submitted by the team reuses its result (done, or queued by a
@@ -154,8 +189,9 @@ def _result_for(session: Session, job: Job, paper: Mapping[str, Any]) -> tuple[R
             "title_unit": job.title_unit,
             "abstract_unit": job.abstract_unit,
         },
-        {},
+        {"cells": cells},
     )
+    result.cells = result.cells or cells  # rows made before grid sizes were kept
     if result.status == ResultStatus.FAILED:
         result.status, result.attempts, result.error = ResultStatus.PENDING, 0, None
         return result, True

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from shared.config import Settings
 from shared.db import session_factory, session_scope
 from shared.engine import Model
-from shared.jobs.dispatch import enqueue_chunks, make_celery
+from shared.jobs.dispatch import make_celery, send_job
 from shared.jobs.submit import Submission, create_job
 from shared.models import GridCell, Job, JobItem, LooUnit, Result, Team
 from tests.conftest import TOY_ABSTRACT, TOY_TITLE
@@ -95,18 +95,16 @@ def make_team(url: str, name: str = "team") -> int:
 def submit(settings: Settings, team_id: int, papers: Sequence[Mapping[str, str]]) -> int:
     """The API's path: create the job, commit, then send its chunks by task name."""
     session = session_factory(settings.database_url)()
+    app = make_celery(settings)
     try:
         job, todo = create_job(session, settings, Submission(team_id, None, list(papers)))
         session.commit()
-        job_id = job.id
+        send_job(app, settings, session, job, todo)
+        session.commit()
+        return job.id
     finally:
         session.close()
-    app = make_celery(settings)
-    try:
-        enqueue_chunks(app, settings, job_id, todo)
-    finally:
         app.close()
-    return job_id
 
 
 def job_row(url: str, job_id: int) -> Job:

@@ -72,9 +72,7 @@ def test_putting_back_leaves_results_another_delivery_took_over(settings: Settin
     assert row(settings, todo[1]).claimed_by == "task-b"
 
 
-def test_the_heartbeat_keeps_a_slow_chunk_claimed(
-    settings: Settings, engine_model: Model
-) -> None:
+def test_the_heartbeat_keeps_a_slow_chunk_claimed(settings: Settings, engine_model: Model) -> None:
     """While the model computes, the claimed results are stamped every heartbeat_s."""
     _, todo = store_job(settings, make_team(settings.database_url), PAPERS[:1])
     delivery = Delivery("task-slow", lost_after_s=0.5, heartbeat_s=0.1)

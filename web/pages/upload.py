@@ -114,7 +114,7 @@ def analyse(upload: StoredUpload, form: dict[str, str], vocab: frozenset[str],
         return out
     out.rows = parsed.rows
     found = check_papers([r.paper for r in parsed.rows], vocab, units,
-                         [r.line for r in parsed.rows])  # fmt: skip
+                         [r.line for r in parsed.rows], settings().max_grid_cells)  # fmt: skip
     out.problems = sorted(
         [{"line": e.line, "field": None, "message": e.message} for e in parsed.errors]
         + [{"line": p.index, "field": p.field, "message": p.message} for p in found],
