@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from shared.config import Settings
-from shared.db import session_factory, session_scope
+from shared.db import session_factory, session_scope, utcnow
 from shared.engine import Model
 from shared.jobs.dispatch import make_celery, send_job
 from shared.jobs.submit import Submission, create_job
@@ -206,11 +206,13 @@ class Poisoned(Model):
 
 
 def store_job(
-    settings: Settings, team_id: int, papers: Sequence[Mapping[str, str]]
+    settings: Settings, team_id: int, papers: Sequence[Mapping[str, str]], sent: bool = False
 ) -> tuple[int, list[int]]:
-    """A job created and committed as a submission would, with nothing sent: (id, todo)."""
+    """A job created and committed as a submission would, with nothing in the queue: (id,
+    todo). ``sent`` marks it published (its message since taken or lost)."""
     with session_scope(settings.database_url) as session:
         job, todo = create_job(session, settings, Submission(team_id, None, list(papers)))
+        job.sent_at = utcnow() if sent else None
         session.flush()
         return job.id, todo
 

@@ -99,7 +99,7 @@ def test_the_same_paper_again_reuses_its_result(settings: Settings, engine_model
 
 def test_a_queued_result_is_shared_and_finishes_both_jobs(settings: Settings, engine_model: Model):
     team = make_team(settings.database_url)
-    first_id, todo = store_job(settings, team, PAPERS[1:2])
+    first_id, todo = store_job(settings, team, PAPERS[1:2], sent=True)
     second_id, again = store_job(settings, team, PAPERS[1:2])  # before the first is computed
     assert again == [] and job_of(settings, second_id).status == "queued"
     run(settings, todo, lambda _: engine_model)
