@@ -60,6 +60,9 @@ class Settings:
       results no task will compute.
     - ``publish_timeout_s`` (``OCCLAB_PUBLISH_TIMEOUT``): how long a submission waits on
       the broker before answering 503 (the job is kept and sent later).
+    - ``torch_threads`` (``OCCLAB_TORCH_THREADS``, 0 = automatic): PyTorch threads per
+      process; automatic is the CPUs the process may use divided by the worker's
+      concurrency (``shared/engine/threads.py``).
     - ``task_queue`` (``OCCLAB_QUEUE``), ``gpu_queue`` (``OCCLAB_GPU_QUEUE``) and
       ``gpu_threshold`` (``OCCLAB_GPU_THRESHOLD``): a job with this many new results goes
       to the GPU queue.
@@ -83,6 +86,7 @@ class Settings:
     lost_after_s: float = 30.0
     reap_interval_s: float = 15.0
     publish_timeout_s: float = 5.0
+    torch_threads: int = 0
     task_queue: str = "occlab"
     gpu_queue: str = "occlab-gpu"
     gpu_threshold: int = 500
@@ -163,6 +167,7 @@ _FROM_ENV: tuple[tuple[str, str, Callable[[Mapping[str, str], str, Any], Any]], 
     ("lost_after_s", "OCCLAB_LOST_AFTER", _float),
     ("reap_interval_s", "OCCLAB_REAP_INTERVAL", _float),
     ("publish_timeout_s", "OCCLAB_PUBLISH_TIMEOUT", _float),
+    ("torch_threads", "OCCLAB_TORCH_THREADS", _int),
     ("gpu_threshold", "OCCLAB_GPU_THRESHOLD", _int),
     ("task_queue", "OCCLAB_QUEUE", _text),
     ("gpu_queue", "OCCLAB_GPU_QUEUE", _text),

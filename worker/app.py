@@ -8,6 +8,8 @@ loads it, so the environment of that moment decides the broker, database and que
 Fork safety: the parent only imports code. Pooled SQL connections are dropped in each pool
 child (``worker_process_init``) and the model is loaded by the child on its first chunk
 (``worker.processing.model_for``), because neither sockets nor CUDA state survive a fork.
+Each child sets PyTorch's threads to the worker's CPUs divided by its concurrency
+(``shared/engine/threads.py``).
 
 Redelivery: a chunk is acknowledged only when it returns, so Redis hands a dead worker's
 chunk to another worker once ``OCCLAB_VISIBILITY_TIMEOUT`` has passed (see ``Settings``). No
@@ -22,7 +24,7 @@ import logging
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_ready, worker_shutdown
+from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutdown
 
 from shared.config import Settings, load_settings
 from shared.db import dispose_engines
@@ -65,10 +67,28 @@ def settings_of(app: Celery) -> Settings:
     return settings if isinstance(settings, Settings) else load_settings()
 
 
+# The worker's pool size and thread setting, noted in the main process before it forks.
+_POOL = {"processes": 1, "threads": 0}
+
+
+@worker_init.connect
+def _note_pool(sender: Any = None, **_: Any) -> None:
+    concurrency = getattr(sender, "concurrency", None)
+    if isinstance(concurrency, int) and concurrency > 0:
+        _POOL["processes"] = concurrency
+    app = getattr(sender, "app", None)
+    _POOL["threads"] = settings_of(app).torch_threads if app is not None else 0
+
+
 @worker_process_init.connect
-def _fresh_connections_after_fork(**_: Any) -> None:
+def _fresh_child(**_: Any) -> None:
     # A pooled connection inherited from the parent would be shared by two processes.
     dispose_engines()
+    # The children share the worker's CPUs: default threads would oversubscribe them. Set in
+    # the child, never the parent: an OpenMP pool started before fork hangs after it.
+    from shared.engine.threads import set_threads
+
+    set_threads(_POOL["processes"], _POOL["threads"])
     log.debug("pool child ready: inherited SQL connections dropped")
 
 

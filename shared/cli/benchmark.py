@@ -13,9 +13,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from shared.config import load_settings
 from shared.engine.dataset import read_labelled_csv
 from shared.engine.explanations import OcclusionGrid, occlusion_grid, occlusion_grids
 from shared.engine.runtime import Model, load_model
+from shared.engine.threads import set_threads
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "labelled-papers.csv"
 Paper = dict[str, str]
@@ -111,6 +113,7 @@ def run_bench(
     echo: Callable[[str], None] = print,
     loop_papers: int = 12,
 ) -> dict[str, Any]:
+    set_threads(override=load_settings().torch_threads)
     model = load_model(model_dir)
     papers = [
         {"title": p.title, "abstract": p.abstract}

@@ -15,6 +15,7 @@ from shared.engine.explanations import explain
 from shared.engine.export import to_csv, to_image, to_json
 from shared.engine.model_dir import ModelFileError
 from shared.engine.runtime import Model, load_model
+from shared.engine.threads import set_threads
 from shared.papers import FileError, Row, RowError, read_papers
 from shared.units import InputError
 
@@ -26,6 +27,7 @@ class CommandInputError(Exception):
 def _model(model_dir: Path | None) -> Model:
     if model_dir is not None and not model_dir.is_dir():
         raise CommandInputError(f"{model_dir}: no such model directory (--model)")
+    set_threads(override=load_settings().torch_threads)  # not the machine's every core
     try:
         return load_model(model_dir)
     except ModelFileError as exc:
