@@ -42,12 +42,16 @@ class JobStatus(StrEnum):
 
 
 class ResultStatus(StrEnum):
-    """pending -> running (claimed by one task) -> done | failed; back to pending on errors."""
+    """pending -> running (claimed by one task) -> done | failed; back to pending on errors.
+
+    cancelled: its jobs were all cancelled before it was computed; a later submission of the
+    same paper makes it pending again, as it does a failed one."""
 
     PENDING = "pending"
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 LIVE = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})

@@ -80,5 +80,27 @@ def cancel_job(session: Session, job: Job) -> bool:
         .returning(Job.id),
         execution_options={"synchronize_session": False},
     )
+    if cancelled is not None:
+        _cancel_unneeded_results(session, job.id)
     session.refresh(job)
     return cancelled is not None
+
+
+def _cancel_unneeded_results(session: Session, job_id: int) -> None:
+    """The job's unfinished results that no live job still needs end ``cancelled``, so
+    nothing shows them as waiting for ever. A running one is included: if its worker is
+    alive it stores the result as done anyway; if not, nothing else would end it."""
+    mine = select(JobItem.result_id).where(JobItem.job_id == job_id)
+    needed = (
+        select(JobItem.result_id)
+        .join(Job, Job.id == JobItem.job_id)
+        .where(JobItem.result_id == Result.id, Job.status.in_(LIVE))
+        .exists()
+    )
+    unfinished = (ResultStatus.PENDING, ResultStatus.RUNNING)
+    session.execute(
+        update(Result)
+        .where(Result.id.in_(mine), Result.status.in_(unfinished), ~needed)
+        .values(status=ResultStatus.CANCELLED, finished_at=utcnow(), claimed_by=None),
+        execution_options={"synchronize_session": False},
+    )

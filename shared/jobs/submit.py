@@ -192,8 +192,9 @@ def _result_for(
         {"cells": cells},
     )
     result.cells = result.cells or cells  # rows made before grid sizes were kept
-    if result.status == ResultStatus.FAILED:
+    if result.status in (ResultStatus.FAILED, ResultStatus.CANCELLED):
         result.status, result.attempts, result.error = ResultStatus.PENDING, 0, None
+        result.finished_at = None
         return result, True
     if not created and result.status in (ResultStatus.PENDING, ResultStatus.RUNNING):
         return result, not _held_by_live_job(session, result.id, job.id)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Select, exists, func, or_, select, tuple_
 from sqlalchemy.orm import Session, joinedload
 
-from shared.models import Job, JobItem, Paper, RegisteredModel, Result, User
+from shared.models import Job, JobItem, Paper, RegisteredModel, Result, ResultStatus, User
 
 PAGE_SIZE = 50
 COUNT_CAP = 10_000
@@ -36,6 +36,7 @@ class HistoryFilter:
     since: date | None = None
     until: date | None = None
     submitter_id: int | None = None
+    status: ResultStatus | None = None
 
     @property
     def active(self) -> bool:
@@ -96,6 +97,8 @@ def conditions(team_id: int, f: HistoryFilter) -> list[Any]:
         where.append(Result.created_at < datetime.combine(f.until + timedelta(days=1), time.min))
     if f.submitter_id is not None:
         where.append(_submitted_by(f.submitter_id))
+    if f.status is not None:
+        where.append(Result.status == f.status)
     return where
 
 

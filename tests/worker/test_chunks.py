@@ -78,7 +78,7 @@ def test_a_cancelled_jobs_chunk_does_nothing(settings: Settings):
 
     outcome = run(settings, todo, unused)
     assert (outcome.skipped, outcome.done) == (todo, [])
-    assert {r["status"] for r in stored_results(settings.database_url, job_id)} == {"pending"}
+    assert {r["status"] for r in stored_results(settings.database_url, job_id)} == {"cancelled"}
     assert count_rows(settings.database_url, GridCell) == 0
     assert job_of(settings, job_id).status == "cancelled"
 

@@ -30,7 +30,8 @@ def test_a_cancelled_jobs_paper_submitted_again_is_computed(
     first_id, todo = store_job(settings, team, PAPERS[:1])
     with session_scope(settings.database_url) as session:
         assert cancel_job(session, session.get_one(Job, first_id))
-    assert run(settings, todo, unused).skipped == todo  # left pending, no live job
+    assert run(settings, todo, unused).skipped == todo  # cancelled: no live job wants it
+    assert stored_results(settings.database_url, first_id)[0]["status"] == "cancelled"
     second_id, again = store_job(settings, team, PAPERS[:1])
     assert again == todo  # nothing else would ever send it
     assert run(settings, again, lambda _: engine_model).done == todo
@@ -75,6 +76,26 @@ def test_a_finished_job_stays_finished_when_its_failed_paper_is_tried_again(
     assert (after.status, after.done, after.failed) == (before.status, before.done, 1)
     assert after.finished_at == before.finished_at
     assert job_of(settings, second_id).status == "done"
+
+
+def test_cancel_ends_what_no_live_job_needs_and_leaves_shared_results_waiting(
+    settings: Settings,
+) -> None:
+    team = make_team(settings.database_url)
+    first_id, todo = store_job(settings, team, PAPERS[:3], sent=True)
+    second_id, _ = store_job(settings, team, PAPERS[2:3], sent=True)  # shares the third
+    with session_scope(settings.database_url) as session:
+        session.get_one(Result, todo[1]).status = "running"  # its worker may be dead
+    with session_scope(settings.database_url) as session:
+        assert cancel_job(session, session.get_one(Job, first_id))
+    assert [r["status"] for r in stored_results(settings.database_url, first_id)] == [
+        "cancelled",
+        "cancelled",
+        "pending",  # the second job still wants it
+    ]
+    with session_scope(settings.database_url) as session:
+        assert cancel_job(session, session.get_one(Job, second_id))
+    assert stored_results(settings.database_url, second_id)[0]["status"] == "cancelled"
 
 
 def test_cancel_leaves_a_job_that_finished_meanwhile_done(settings: Settings) -> None:

@@ -15,6 +15,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from shared.models import ResultStatus
 from shared.results.history import Cursor, HistoryFilter, history_page, team_models, team_submitters
 from web.extensions import db
 from web.pages.result_view import colour_class
@@ -70,8 +71,19 @@ def parse_filter(args: MultiDict[str, str]) -> tuple[HistoryFilter, list[str]]:
         since=_date(args, "since", problems),
         until=_date(args, "until", problems),
         submitter_id=_id(args, "submitter"),
+        status=_status(args, problems),
     )
     return f, problems
+
+
+def _status(args: MultiDict[str, str], problems: list[str]) -> ResultStatus | None:
+    raw = args.get("status", "").strip()
+    if not raw:
+        return None
+    if raw not in set(ResultStatus):
+        problems.append(f"status must be one of {', '.join(ResultStatus)}; ignored")
+        return None
+    return ResultStatus(raw)
 
 
 def _query_without_cursor() -> dict[str, Any]:
@@ -95,6 +107,7 @@ def history() -> str:
         first_page=cursor is None,
         models=team_models(db.session, team_id),
         submitters=team_submitters(db.session, team_id),
+        statuses=list(ResultStatus),
         query=_query_without_cursor(),
         colour_class=colour_class,
     )

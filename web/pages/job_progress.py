@@ -28,6 +28,7 @@ RESULT_LABELS = {
     ResultStatus.RUNNING: "Running",
     ResultStatus.DONE: "Done",
     ResultStatus.FAILED: "Failed",
+    ResultStatus.CANCELLED: "Cancelled",
 }
 # A result's status shares the job badges' colours: each badge is named by a job status.
 RESULT_BADGES = {
@@ -35,6 +36,7 @@ RESULT_BADGES = {
     ResultStatus.RUNNING: JobStatus.RUNNING,
     ResultStatus.DONE: JobStatus.DONE,
     ResultStatus.FAILED: JobStatus.FAILED,
+    ResultStatus.CANCELLED: JobStatus.CANCELLED,
 }
 
 

@@ -27,6 +27,20 @@ def test_history_page_filters_pages_and_shows_submitter(
     assert "12 results" in first and len(listed(first)) == 12
 
 
+def test_history_filters_by_status(
+    login: AuthActions, make: Factory, team_id: int, many: list[int]
+) -> None:
+    cancelled = make.result(team_id, status="cancelled")
+    member = login.login()
+    html = member.get("/history?status=cancelled").get_data(as_text=True)
+    assert listed(html) == [cancelled]
+    assert 'class="badge badge-cancelled">cancelled' in html
+    assert len(listed(member.get("/history?status=done").get_data(as_text=True))) == 12
+    wrong = member.get("/history?status=lost").get_data(as_text=True)
+    assert "status must be one of pending, running, done, failed, cancelled" in wrong
+    assert len(listed(wrong)) == 13
+
+
 def test_history_bad_values_are_reported_not_fatal(login: AuthActions, many: list[int]) -> None:
     member = login.login()
     html = member.get("/history?p_min=2&since=yesterday&after=junk").get_data(as_text=True)
