@@ -1,7 +1,7 @@
 """Pages: the account page (teams, members and invitations for owners, API tokens, password
 and sessions) and the team switcher in the header. Secrets (a new token, an invitation link)
 are rendered once in the response to the POST that made them, never flashed (the session
-cookie is only signed)."""
+cookie is only signed), and never stored by a cache (``Cache-Control: no-store``)."""
 
 from __future__ import annotations
 
@@ -52,6 +52,7 @@ from web.session import (
 
 account_pages = Blueprint("account_pages", __name__)
 Row = TypeVar("Row", bound=Base)
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _render(
@@ -74,6 +75,11 @@ def _render(
         **extra,
     )
     return page, status
+
+
+def _secret(page: tuple[str, int]) -> tuple[str, int, dict[str, str]]:
+    """A page showing a secret once: no browser or proxy may keep a copy of it."""
+    return (*page, NO_STORE)
 
 
 @account_pages.get("/account")
@@ -115,12 +121,12 @@ def _team_member(membership_id: int) -> Membership:
 
 @account_pages.post("/account/invitations")
 @login_required
-def invite() -> tuple[str, int]:
+def invite() -> tuple[str, int, dict[str, str]]:
     _require_owner()
     _row, plain = create_invitation(db.session, current_team(), current_user)
     db.session.commit()
     link = url_for("auth_pages.signup", invite=plain, _external=True)
-    return _render(201, new_invite=link)
+    return _secret(_render(201, new_invite=link))
 
 
 @account_pages.post("/account/members/<id:membership_id>/revoke")
@@ -175,13 +181,13 @@ def change_role(membership_id: int) -> Response | tuple[str, int]:
 
 @account_pages.post("/account/tokens")
 @login_required
-def new_token() -> tuple[str, int]:
+def new_token() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     form = TokenForm()
     if not form.validate():
         return _render(400, token_form=form)
     row, plain = create_token(db.session, current_user, current_team(), form.name.data)
     db.session.commit()
-    return _render(201, new_token=plain, new_token_row=row)
+    return _secret(_render(201, new_token=plain, new_token_row=row))
 
 
 @account_pages.post("/account/tokens/<id:token_id>/revoke")
