@@ -1,6 +1,6 @@
 """Browser security for the pages: cookie flags, CSRF on every form (the API exempt: it uses
-bearer tokens, never the cookie), a strict CSP, HSTS over HTTPS and other headers, safe
-redirects."""
+bearer tokens, never the cookie), a strict CSP (a style-only one for SVG images), HSTS over
+HTTPS and other headers, safe redirects."""
 
 from __future__ import annotations
 
@@ -21,6 +21,12 @@ CSP = (
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 
+
+# An SVG opened on its own is a document under its own CSP: matplotlib paints every cell
+# with a style attribute and a <style> element, which CSP's style-src 'self' drops (the heat
+# map renders black). They may style themselves; nothing may run or load.
+SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+SVG = "image/svg+xml"
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
@@ -59,6 +65,8 @@ def exempt_api_from_csrf(app: Flask) -> None:
 
 
 def _security_headers(headers: dict[str, str], response: Response) -> Response:
+    if response.mimetype == SVG:
+        response.headers.setdefault("Content-Security-Policy", SVG_CSP)
     for name, value in headers.items():
         response.headers.setdefault(name, value)
     return response
