@@ -87,7 +87,11 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the login cookies carry: the session token, never the id (see
+        shared/accounts/sessions.py), so replacing it revokes them."""
+        if not self.session_token:
+            raise ValueError("give the user a session token (ensure_session_token) first")
+        return self.session_token
 
 
 class Membership(Base):

@@ -11,8 +11,9 @@ from typing import Any, TypeVar
 
 from werkzeug.routing import IntegerConverter, Map
 
-# The largest id a BIGINT column can hold; bigger numbers can name no row.
-MAX_ID = 2**63 - 1
+# The largest id an INTEGER column holds (every id column is one): bigger numbers name no
+# row, and PostgreSQL refuses to compare them with one ("integer out of range": a 500).
+MAX_ID = 2**31 - 1
 
 T = TypeVar("T")
 

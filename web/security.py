@@ -1,8 +1,10 @@
 """Browser security for the pages: cookie flags, CSRF on every form (the API exempt: it uses
-bearer tokens, never the cookie), a strict CSP and other headers, safe redirects."""
+bearer tokens, never the cookie), a strict CSP (a style-only one for SVG images), HSTS over
+HTTPS and other headers, safe redirects."""
 
 from __future__ import annotations
 
+from functools import partial
 from urllib.parse import urlsplit
 
 from flask import Flask, Response
@@ -20,16 +22,25 @@ CSP = (
 )
 
 
+# An SVG opened on its own is a document under its own CSP: matplotlib paints every cell
+# with a style attribute and a <style> element, which CSP's style-src 'self' drops (the heat
+# map renders black). They may style themselves; nothing may run or load.
+SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+SVG = "image/svg+xml"
+
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+# Only when the site is served over HTTPS (OCCLAB_HTTPS): browsers then refuse plain HTTP
+# to it for a year, so a network attacker cannot strip TLS from a later visit.
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def init_security(app: Flask) -> None:
-    """Cookie flags, CSRF and the security headers on every response."""
+    """Cookie flags, CSRF and the security headers on every response (HSTS with https)."""
     secure = app.config.get("PREFERRED_URL_SCHEME") == "https" or app.extensions[SETTINGS].https
     for prefix in ("SESSION_COOKIE", "REMEMBER_COOKIE"):
         # Flask's own defaults are None/False, so fill in only what the caller left unset.
@@ -40,7 +51,10 @@ def init_security(app: Flask) -> None:
     # Tests post forms without tokens unless they turn CSRF on; production always has it.
     app.config.setdefault("WTF_CSRF_ENABLED", not app.config.get("TESTING", False))
     csrf.init_app(app)
-    app.after_request(_security_headers)
+    headers = dict(SECURITY_HEADERS)
+    if app.extensions[SETTINGS].https:
+        headers["Strict-Transport-Security"] = HSTS
+    app.after_request(partial(_security_headers, headers))
 
 
 def exempt_api_from_csrf(app: Flask) -> None:
@@ -50,8 +64,10 @@ def exempt_api_from_csrf(app: Flask) -> None:
             csrf.exempt(blueprint)
 
 
-def _security_headers(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
+def _security_headers(headers: dict[str, str], response: Response) -> Response:
+    if response.mimetype == SVG:
+        response.headers.setdefault("Content-Security-Policy", SVG_CSP)
+    for name, value in headers.items():
         response.headers.setdefault(name, value)
     return response
 

@@ -13,15 +13,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, cast
 
-from flask import Flask, Response, flash, g, redirect, request, session, url_for
-from flask_login import LoginManager, login_required
+from flask import Flask, Response, current_app, flash, g, redirect, request, session, url_for
+from flask_login import LoginManager, login_required, login_user
 from flask_login import current_user as _current_user
+from flask_login.config import COOKIE_NAME
 from sqlalchemy import select
 from werkzeug.exceptions import Forbidden
 
+from shared.accounts import ensure_session_token, user_by_session_token
 from shared.models import Membership, Team, User
 from web.extensions import db
-from web.params import positive_int
 
 __all__ = [
     "current_team",
@@ -30,6 +31,8 @@ __all__ = [
     "is_owner",
     "login_manager",
     "login_required",
+    "renew_login",
+    "start_login",
 ]
 
 
@@ -51,12 +54,23 @@ def init_login(app: Flask) -> None:
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    uid = positive_int(user_id, None)
-    if uid is None:
-        return None
-    user = db.session.get(User, uid)
-    return user if user is not None and user.is_active else None
+def _load_user(session_token: str) -> User | None:
+    # The cookies carry the session token (User.get_id), so a replaced one finds nobody.
+    return user_by_session_token(db.session, session_token)
+
+
+def start_login(user: User, remember: bool = False) -> None:
+    """Log ``user`` in on this browser, with the session token made on their first login."""
+    ensure_session_token(user)
+    db.session.commit()
+    login_user(user, remember=remember)
+
+
+def renew_login(user: User) -> None:
+    """After ``user``'s token was replaced, this browser's cookies carry the new one (its
+    remember cookie too, when it has one): only the other browsers are logged out."""
+    remembered = current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME) in request.cookies
+    login_user(user, remember=remembered)
 
 
 @login_manager.unauthorized_handler

@@ -1,4 +1,5 @@
-"""Accounts: people and teams, API tokens, memberships and invitations, attempt limits.
+"""Accounts: people and teams, login sessions, API tokens, memberships and invitations,
+attempt limits.
 
 Callers import from here; the modules split the rules by what they are about."""
 
@@ -19,6 +20,7 @@ from shared.accounts.people import (
     MIN_PASSWORD,
     AccountError,
     add_member,
+    change_password,
     create_user,
     find_user,
     get_or_create_team,
@@ -27,6 +29,11 @@ from shared.accounts.people import (
     normalise_email,
     teams_of,
     verify_password,
+)
+from shared.accounts.sessions import (
+    ensure_session_token,
+    rotate_session_token,
+    user_by_session_token,
 )
 from shared.accounts.tokens import (
     LAST_USED_EVERY,
@@ -49,10 +56,12 @@ __all__ = [
     "add_member",
     "authenticate_token",
     "cancel_invitation",
+    "change_password",
     "create_invitation",
     "create_token",
     "create_user",
     "digest",
+    "ensure_session_token",
     "find_invitation",
     "find_user",
     "get_or_create_team",
@@ -63,9 +72,11 @@ __all__ = [
     "pending_invitations",
     "revoke_membership",
     "revoke_token",
+    "rotate_session_token",
     "set_role",
     "sign_up",
     "teams_of",
     "tokens_of",
+    "user_by_session_token",
     "verify_password",
 ]

@@ -8,6 +8,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.accounts.sessions import rotate_session_token
 from shared.models import Membership, Team, User
 
 MIN_PASSWORD = 8
@@ -64,10 +65,24 @@ def create_user(session: Session, email: str, password: str, team_name: str) -> 
     return user
 
 
-def new_user(session: Session, email: str, password: str) -> User:
-    email = normalise_email(email)
+def check_new_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Replace the password and the session token: whoever logged in with the old password
+    (or stole a cookie) is logged out everywhere; the caller logs this browser in again."""
+    if not verify_password(user.password_hash, current):
+        raise AccountError("the current password is wrong: type the one you log in with")
+    check_new_password(new)
+    user.password_hash = hash_password(new)
+    rotate_session_token(user)
+
+
+def new_user(session: Session, email: str, password: str) -> User:
+    email = normalise_email(email)
+    check_new_password(password)
     if session.scalar(select(User).filter_by(email=email)) is not None:
         raise AccountError(f"{email} already has an account")
     user = User(email=email, password_hash=hash_password(password))

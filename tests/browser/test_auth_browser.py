@@ -46,7 +46,7 @@ def test_sign_up_see_nav_create_token_log_out(page: Any, live_server: str) -> No
     assert page.get_by_role("cell", name="analysis laptop", exact=True).is_visible()
     assert _fits(page)
     _shot(page, "account")
-    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Log out", exact=True).click()
     page.wait_for_load_state()
     assert page.url.endswith("/login")
     assert page.get_by_role("status").get_by_text("You have logged out.").is_visible()

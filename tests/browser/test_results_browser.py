@@ -3,9 +3,11 @@ tooltip by mouse and keyboard, the values toggle, no sideways page scroll, scree
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -160,3 +162,30 @@ def test_history_and_compare_pages(
     assert f"{_grid()[2][3]:.4f}" in page.locator("#heatmap-cmp-B [data-tooltip]").inner_text()
     assert no_page_overflow(page)
     page.screenshot(path=f"/tmp/ui-compare-{width}.png", full_page=True)
+
+
+def test_the_svg_heat_map_opened_in_a_tab_is_in_colour(
+    page: Any,
+    live_server: str,
+    user: dict[str, str],
+    db_session: Session,
+    log_in: Callable[[dict[str, str]], None],
+) -> None:
+    """Under the pages' CSP (style-src 'self') Chromium dropped the SVG's style attributes
+    and painted every cell black; its own CSP lets it style itself."""
+    from PIL import Image
+
+    rid = seed(db_session, user["team"])
+    log_in(user)
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if m.type == "error" else None)
+    page.goto(f"{live_server}/results/{rid}/heatmap.svg")
+    rgb = np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("RGB")).astype(int)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    # RdBu: low probabilities red, high blue; black only in text and lines.
+    red = int(((r > 150) & (b < 120)).sum())
+    blue = int(((b > 150) & (r < 120)).sum())
+    black = int((np.maximum(np.maximum(r, g), b) < 40).sum())
+    assert red > 1000 and blue > 1000, (red, blue)
+    assert black < r.size // 10, black
+    assert not refused, refused

@@ -79,3 +79,14 @@ def test_https_setting_makes_cookies_secure(
     assert not plain.config.get("SESSION_COOKIE_SECURE")
     secure = make_app(SETTINGS=settings.with_overrides(https=True))
     assert secure.config["SESSION_COOKIE_SECURE"] and secure.config["REMEMBER_COOKIE_SECURE"]
+
+
+def test_hsts_only_when_served_over_https(
+    make_app: Callable[..., Flask], settings: Settings
+) -> None:
+    plain = make_app(SETTINGS=settings.with_overrides(https=False)).test_client()
+    assert "Strict-Transport-Security" not in plain.get("/login").headers
+    secure = make_app(SETTINGS=settings.with_overrides(https=True)).test_client()
+    for path in ("/login", "/api/v1/openapi.json", "/no-such-page"):
+        hsts = secure.get(path).headers["Strict-Transport-Security"]
+        assert hsts == "max-age=31536000; includeSubDomains", path

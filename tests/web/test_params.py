@@ -15,6 +15,7 @@ from web.pages import submit as submit_page
 from web.params import MAX_ID, IdConverter, ceil_div, positive_int
 
 HUGE = "9" * 30
+TOO_BIG = str(2**31)  # one past PostgreSQL's INTEGER, the type of every id column
 
 
 @pytest.mark.parametrize(
@@ -42,21 +43,26 @@ def test_api_page_numbers_are_400(client: FlaskClient, auth: dict[str, str], val
     "path",
     ["/compare?a=²&b=1", f"/compare?a={HUGE}&b=1", f"/compare?a=1&b={HUGE}",
      "/jobs?page=²", f"/jobs?page={HUGE}", "/history?model=²", f"/history?submitter={HUGE}",
-     f"/history?after=2026-01-01T00:00:00_{HUGE}"],
+     f"/history?after=2026-01-01T00:00:00_{HUGE}", f"/compare?a={TOO_BIG}&b=1",
+     f"/history?model={TOO_BIG}", f"/history?after=2026-01-01T00:00:00_{TOO_BIG}"],
 )  # fmt: skip
 def test_pages_with_bad_numbers_still_answer(login: AuthActions, path: str) -> None:
     assert login.login().get(path).status_code == 200
 
 
 @pytest.mark.parametrize(
-    "path", [f"/api/v1/jobs/{HUGE}", f"/api/v1/results/{HUGE}", f"/jobs/{HUGE}"]
-)
+    "path",
+    [f"/api/v1/jobs/{HUGE}", f"/api/v1/results/{HUGE}", f"/jobs/{HUGE}",
+     f"/api/v1/jobs/{TOO_BIG}", f"/api/v1/jobs/{TOO_BIG}/cancel",
+     f"/api/v1/results/{TOO_BIG}/heatmap.svg", f"/results/{TOO_BIG}", f"/jobs/{TOO_BIG}"],
+)  # fmt: skip
 def test_ids_too_big_for_the_database_are_404(
     client: FlaskClient, login: AuthActions, auth: dict[str, str], path: str
 ) -> None:
     if not path.startswith("/api"):
         login.login()
-    assert client.get(path, headers=auth).status_code == 404
+    method = client.post if path.endswith("/cancel") else client.get
+    assert method(path, headers=auth).status_code == 404
 
 
 def test_submit_page_shows_a_model_problem_as_a_form_error(

@@ -6,13 +6,24 @@ from __future__ import annotations
 from typing import Any
 
 from web.api import schemas as s
+from web.api.jobs import MAX_PAGE, MAX_PER_PAGE
 from web.api.schemas import JSON, error_response, ok_response, ref
+from web.params import MAX_ID
 
-ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+# Any other id answers 404, like one of another team's.
+ID_RANGE = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+ID = {"name": "id", "in": "path", "required": True, "schema": ID_RANGE}
 PAGING = [
-    {"name": n, "in": "query", "schema": {"type": "integer", "minimum": 1, "default": d}}
-    for n, d in (("page", 1), ("per_page", 20))
-]
+    {"name": "page", "in": "query",
+     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}},
+    {"name": "per_page", "in": "query", "description": f"Above {MAX_PER_PAGE}: {MAX_PER_PAGE}.",
+     "schema": {"type": "integer", "minimum": 1, "default": 20}},
+]  # fmt: skip
+BAD_PAGING = {
+    "400": error_response(
+        "page or per_page is not a whole number in its range; problems name the parameter."
+    )
+}
 UNAUTHORISED = {"401": error_response("No token, or an unknown or revoked one.")}
 NOT_FOUND = {
     "404": error_response("No such id in the token's team; another team's ids look the same.")
@@ -75,7 +86,7 @@ def _api_paths() -> dict[str, Any]:
             "post": _submit(),
             "get": _op(
                 "List the team's jobs, newest first",
-                {**ok_response("A page of jobs", "JobPage"), **UNAUTHORISED},
+                {**ok_response("A page of jobs", "JobPage"), **BAD_PAGING, **UNAUTHORISED},
                 parameters=PAGING,
             ),
         },

@@ -1,6 +1,7 @@
-"""Pages: the account page (teams, members and invitations for owners, API tokens) and the
-team switcher in the header. Secrets (a new token, an invitation link) are rendered once in
-the response to the POST that made them, never flashed (the session cookie is only signed)."""
+"""Pages: the account page (teams, members and invitations for owners, API tokens, password
+and sessions) and the team switcher in the header. Secrets (a new token, an invitation link)
+are rendered once in the response to the POST that made them, never flashed (the session
+cookie is only signed), and never stored by a cache (``Cache-Control: no-store``)."""
 
 from __future__ import annotations
 
@@ -21,12 +22,14 @@ from shared.accounts import (
     ROLES,
     AccountError,
     cancel_invitation,
+    change_password,
     create_invitation,
     create_token,
     members_of,
     pending_invitations,
     revoke_membership,
     revoke_token,
+    rotate_session_token,
     set_role,
     tokens_of,
 )
@@ -34,7 +37,7 @@ from shared.db import Base
 from shared.models import ApiToken, Invitation, Membership
 from web.errors import sentence
 from web.extensions import db
-from web.pages.forms import RoleForm, SwitchTeamForm, TokenForm
+from web.pages.forms import PasswordForm, RoleForm, SwitchTeamForm, TokenForm
 from web.security import safe_next
 from web.session import (
     TEAM_KEY,
@@ -44,19 +47,25 @@ from web.session import (
     is_owner,
     login_required,
     memberships,
+    renew_login,
 )
 
 account_pages = Blueprint("account_pages", __name__)
 Row = TypeVar("Row", bound=Base)
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _render(
-    status: int = 200, token_form: TokenForm | None = None, **extra: Any
+    status: int = 200,
+    token_form: TokenForm | None = None,
+    password_form: PasswordForm | None = None,
+    **extra: Any,
 ) -> tuple[str, int]:
     owner = is_owner()
     page = render_template(
         "account/account.html",
         token_form=token_form or TokenForm(formdata=None),
+        password_form=password_form or PasswordForm(formdata=None),
         memberships=memberships(),
         active=current_membership(),
         owner=owner,
@@ -66,6 +75,11 @@ def _render(
         **extra,
     )
     return page, status
+
+
+def _secret(page: tuple[str, int]) -> tuple[str, int, dict[str, str]]:
+    """A page showing a secret once: no browser or proxy may keep a copy of it."""
+    return (*page, NO_STORE)
 
 
 @account_pages.get("/account")
@@ -107,12 +121,12 @@ def _team_member(membership_id: int) -> Membership:
 
 @account_pages.post("/account/invitations")
 @login_required
-def invite() -> tuple[str, int]:
+def invite() -> tuple[str, int, dict[str, str]]:
     _require_owner()
     _row, plain = create_invitation(db.session, current_team(), current_user)
     db.session.commit()
     link = url_for("auth_pages.signup", invite=plain, _external=True)
-    return _render(201, new_invite=link)
+    return _secret(_render(201, new_invite=link))
 
 
 @account_pages.post("/account/members/<id:membership_id>/revoke")
@@ -167,13 +181,13 @@ def change_role(membership_id: int) -> Response | tuple[str, int]:
 
 @account_pages.post("/account/tokens")
 @login_required
-def new_token() -> tuple[str, int]:
+def new_token() -> tuple[str, int] | tuple[str, int, dict[str, str]]:
     form = TokenForm()
     if not form.validate():
         return _render(400, token_form=form)
     row, plain = create_token(db.session, current_user, current_team(), form.name.data)
     db.session.commit()
-    return _render(201, new_token=plain, new_token_row=row)
+    return _secret(_render(201, new_token=plain, new_token_row=row))
 
 
 @account_pages.post("/account/tokens/<id:token_id>/revoke")
@@ -183,4 +197,33 @@ def revoke(token_id: int) -> Response:
     revoke_token(db.session, token)
     db.session.commit()
     flash(f"Token {token.name or token.prefix} is revoked: the API now refuses it.", "success")
+    return cast(Response, redirect(url_for("account_pages.account")))
+
+
+@account_pages.post("/account/password")
+@login_required
+def new_password() -> Response | tuple[str, int]:
+    """A new password logs out every other browser; this one stays logged in."""
+    form = PasswordForm()
+    if not form.validate():
+        return _render(400, password_form=form)
+    try:
+        change_password(current_user, form.current.data, form.password.data)
+    except AccountError as exc:
+        form.current.errors = [sentence(str(exc))]
+        return _render(400, password_form=form)
+    db.session.commit()
+    renew_login(current_user)
+    flash("Your password is changed; every other browser is logged out.", "success")
+    return cast(Response, redirect(url_for("account_pages.account")))
+
+
+@account_pages.post("/account/sessions/revoke")
+@login_required
+def log_out_everywhere() -> Response:
+    """A new session token: every other browser (and any stolen cookie) is logged out."""
+    rotate_session_token(current_user)
+    db.session.commit()
+    renew_login(current_user)
+    flash("Every other browser is logged out; this one stays logged in.", "success")
     return cast(Response, redirect(url_for("account_pages.account")))

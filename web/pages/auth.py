@@ -24,7 +24,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import login_user, logout_user
+from flask_login import logout_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import TooManyRequests
 
@@ -33,6 +33,7 @@ from shared.accounts import (
     accept_invitation,
     find_invitation,
     find_user,
+    rotate_session_token,
     sign_up,
     verify_password,
 )
@@ -42,7 +43,7 @@ from web.extensions import db, limits
 from web.pages.forms import JoinForm, LoginForm, SignupForm
 from web.params import ceil_div
 from web.security import safe_next
-from web.session import TEAM_KEY, current_user, login_required
+from web.session import TEAM_KEY, current_user, login_required, start_login
 
 auth_pages = Blueprint("auth_pages", __name__)
 
@@ -93,7 +94,7 @@ def _admit(email: str) -> Attempt:
 def _start_session(user: User, remember: bool = False) -> None:
     """A fresh session (no fixation), working in the user's first team."""
     session.clear()
-    login_user(user, remember=remember)
+    start_login(user, remember)
     if user.memberships:
         session[TEAM_KEY] = min(user.memberships, key=lambda m: m.id).team_id
 
@@ -137,6 +138,10 @@ def _login_page(form: LoginForm, next_url: str, error: str | None = None) -> str
 
 @auth_pages.post("/logout")
 def logout() -> Response:
+    if current_user.is_authenticated:
+        # A new token: cookies captured before (session or remember-me) no longer log in.
+        rotate_session_token(current_user)
+        db.session.commit()
     logout_user()
     session.clear()
     flash("You have logged out.", "success")

@@ -1,6 +1,7 @@
-"""The account forms as WTForms: sign-up, login, joining and switching teams, API tokens and
-roles. Each field's rule and the words for breaking it are stated here, once; the views
-read the fields and the templates draw them (with their errors) from the same objects.
+"""The account forms as WTForms: sign-up, login, password change, joining and switching
+teams, API tokens and roles. Each field's rule and the words for breaking it are stated here,
+once; the views read the fields and the templates draw them (with their errors) from the
+same objects.
 
 CSRF is left to CSRFProtect (web/security.py), which checks every POST before any view
 runs, and the templates send its token; a second check inside each form would repeat it.
@@ -87,6 +88,23 @@ class SignupForm(Form):
     def validate_team_name(self, field: Field) -> None:
         if not self.invited and not field.data:
             raise ValidationError("Name your team (you can invite colleagues later).")
+
+
+class PasswordForm(Form):
+    """A new password for the logged-in user; shared.accounts checks the current one."""
+
+    current = PasswordField("Current password", id="current-password", default="")
+    password = PasswordField(
+        "New password",
+        id="new-password",
+        default="",
+        validators=[Length(min=MIN_PASSWORD, message=f"Use at least {MIN_PASSWORD} characters.")],
+    )
+    confirm = PasswordField("Confirm new password", id="confirm-password", default="")
+
+    def validate_confirm(self, field: Field) -> None:
+        if not self.password.errors and field.data != self.password.data:
+            raise ValidationError("The two passwords differ.")
 
 
 class JoinForm(Form):

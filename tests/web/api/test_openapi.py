@@ -56,6 +56,9 @@ def test_documented_statuses(client: FlaskClient) -> None:
     assert {"202", "400", "401", "413"} <= set(submit)
     assert {"404", "409"} <= set(paths["/api/v1/jobs/{id}/cancel"]["post"]["responses"])
     assert "409" in paths["/api/v1/results/{id}/heatmap.png"]["get"]["responses"]
+    # Bad page or per_page (tests/web/test_params.py) is a 400 with the Error body.
+    listing = paths["/api/v1/jobs"]["get"]["responses"]
+    assert listing["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
 
 
 def test_enums_and_defaults_come_from_the_models(client: FlaskClient) -> None:

@@ -84,6 +84,8 @@ def test_heatmaps(client: FlaskClient, auth: dict[str, str], make: Factory, team
     svg = client.get(URL.format(rid) + "/heatmap.svg", headers=auth)
     assert svg.mimetype == "image/svg+xml" and b"<svg" in svg.data
     assert svg.data == expected_image("svg")  # SVGs are byte-for-byte reproducible
+    # Its own CSP lets its inline styles paint the cells (the pages' would leave it black).
+    assert svg.headers["Content-Security-Policy"].startswith("default-src 'none'; style-src")
     assert client.get(URL.format(rid) + "/heatmap.gif", headers=auth).status_code == 404
 
 

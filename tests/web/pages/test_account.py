@@ -378,3 +378,15 @@ def test_a_token_name_that_is_too_long_is_refused_and_kept(login: AuthActions) -
     html = response.get_data(as_text=True)
     assert response.status_code == 400 and "Name the token (up to 200 characters)" in html
     assert 'aria-invalid="true"' in html and f'value="{"x" * 201}"' in html
+
+
+def test_pages_showing_a_secret_are_never_stored(login: AuthActions) -> None:
+    owner = login.login()
+    token = owner.post("/account/tokens", data={"name": "laptop"})
+    invite = owner.post("/account/invitations")
+    assert (token.status_code, invite.status_code) == (201, 201)
+    assert token.headers["Cache-Control"] == invite.headers["Cache-Control"] == "no-store"
+    # A refused form shows no secret: nothing to forbid.
+    assert "no-store" not in owner.post("/account/tokens", data={"name": " "}).headers.get(
+        "Cache-Control", ""
+    )

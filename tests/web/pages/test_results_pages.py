@@ -133,6 +133,20 @@ def test_downloads(login: AuthActions, make: Factory, team_id: int) -> None:
     assert body.json["probabilities"] == GRID and body.json["html_url"] == f"/results/{rid}"
 
 
+def test_an_svg_heat_map_may_style_itself_but_run_nothing(
+    login: AuthActions, make: Factory, team_id: int
+) -> None:
+    member = login.login()
+    rid = make.result(team_id)
+    svg = member.get(f"/results/{rid}/heatmap.svg")
+    assert b"<style" in svg.data and b'style="fill' in svg.data  # what the page CSP blocks
+    csp = svg.headers["Content-Security-Policy"]
+    assert "style-src 'unsafe-inline'" in csp and "default-src 'none'" in csp
+    assert "script-src" not in csp  # so default-src 'none' forbids every script
+    page_csp = member.get(f"/results/{rid}").headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in page_csp
+
+
 def test_other_teams_result_is_404_everywhere(
     login: AuthActions,
     make: Factory,
