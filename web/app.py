@@ -81,7 +81,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    # ``<id:...>``: a row id (Werkzeug's ``int`` capped at BIGINT), before any rule uses it.
+    # ``<id:...>``: a row id (Werkzeug's ``int`` capped at INTEGER), before any rule uses it.
     app.url_map.converters["id"] = IdConverter
     app.register_blueprint(api)
     app.register_blueprint(health)
