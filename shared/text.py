@@ -4,7 +4,6 @@ to store (no NUL) or to open in a spreadsheet (no formulas)."""
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Iterable, Sequence
 
@@ -229,9 +228,16 @@ def spreadsheet_safe(value: object) -> object:
 
 
 def csv_text(rows: Iterable[Sequence[object]]) -> str:
-    """``rows`` as CSV text, every cell passed through :func:`spreadsheet_safe`: the one
-    writer of every CSV the product exports."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    """``rows`` as CSV text with "\\n" line ends, every cell passed through
+    :func:`spreadsheet_safe`: the one writer of every CSV the product exports."""
+    lines = _Lines()
+    # csv quotes a cell holding a character of the line terminator, so "\r\n" gets a cell
+    # with a bare "\r" quoted (with "\n" it would split the row); _Lines ends lines "\n".
+    writer = csv.writer(lines, lineterminator="\r\n")
     writer.writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
-    return out.getvalue()
+    return "".join(lines)
+
+
+class _Lines(list[str]):
+    def write(self, record: str) -> None:  # csv.writer writes each row in one call
+        self.append(record.removesuffix("\r\n") + "\n")

@@ -7,6 +7,7 @@ patterns the corpus lacks ("Fig.", "No.", "cf.", "approx.", "©") are marked as 
 from __future__ import annotations
 
 import csv
+import io
 import re
 from itertools import pairwise
 from pathlib import Path
@@ -557,3 +558,11 @@ def test_csv_text_escapes_every_cell_and_reads_back() -> None:
         ["id", "label", "p"],
         ["'@SUM(A1)", '\'=HYPERLINK("http://x","y")', "-0.250000"],
     ]
+
+
+def test_csv_text_quotes_a_carriage_return_so_rows_stay_whole() -> None:
+    text = csv_text([["a", "\rlead", "x\ry"], ["b", "c\nd", "e"]])
+    assert text == """a,"'\rlead","x\ry"\nb,"c\nd",e\n"""
+    assert list(csv.reader(io.StringIO(text, newline=""))) == [
+        ["a", "'\rlead", "x\ry"], ["b", "c\nd", "e"],
+    ]  # fmt: skip
