@@ -4,6 +4,7 @@ Secure cookies from the settings, no NUL character in any field."""
 from __future__ import annotations
 
 import html
+import io
 from collections.abc import Callable
 from pathlib import Path
 
@@ -121,6 +122,23 @@ def test_a_nul_in_any_field_is_a_400_naming_it(
     text = response.json["error"] if response.is_json else response.get_data(as_text=True)
     assert message in html.unescape(text)
     assert _rows(sessions) == before
+
+
+@pytest.mark.parametrize("path", ["/upload", "/api/v1/jobs"])
+def test_a_nul_in_an_uploaded_file_name_is_a_400(
+    client: FlaskClient, login: AuthActions, auth: dict[str, str],
+    sessions: sessionmaker[Session], settings: Settings, path: str,
+) -> None:  # fmt: skip
+    """The name is stored (the job's source name), so it may not hold one either."""
+    login.login()
+    before = _rows(sessions)
+    data = {"file": (io.BytesIO(b"title,abstract\nSocial media,We study it.\n"), "p\0.csv")}
+    response = client.post(path, data=data, headers=auth, content_type="multipart/form-data")
+    assert response.status_code == 400
+    text = response.json["error"] if response.is_json else response.get_data(as_text=True)
+    assert "The name of the file sent as 'file' contains a NUL" in html.unescape(text)
+    assert _rows(sessions) == before
+    assert not list((settings.instance_dir / "uploads").glob("*/*"))
 
 
 def _rows(sessions: sessionmaker[Session]) -> list[int]:
