@@ -1,12 +1,25 @@
-"""Tokenising and sentence splitting, with no downloads and no torch."""
+"""Tokenising and sentence splitting, with no downloads and no torch; and text made safe
+to store (no NUL) or to open in a spreadsheet (no formulas)."""
 
 from __future__ import annotations
 
+import csv
 import re
+from collections.abc import Iterable, Sequence
 
 # Letters and digits, keeping inner hyphens and apostrophes ("peer-to-peer", "don't"),
 # the way the word2vec vocabulary is built.
 _TOKEN = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")  # noqa: RUF001
+
+
+# PostgreSQL text cannot hold U+0000 (psycopg raises DataError), so any field that may reach
+# a query is refused with this sentence before one is sent; SQLite would store it silently.
+NUL = "\x00"
+
+
+def nul_message(name: str) -> str:
+    """The error for a field ``name`` holding a NUL character."""
+    return f"{name} contains a NUL character (\\0), which cannot be stored: remove it"
 
 
 def words(text: str) -> list[str]:
@@ -196,3 +209,35 @@ def strip_title_prefix(title: str, abstract: str) -> str:
     if title and abstract.startswith(prefix):
         return abstract[len(prefix) :].lstrip()
     return abstract
+
+
+# --- CSV cells ----------------------------------------------------------------------------
+#
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV
+# injection"): a paper titled =HYPERLINK(...) would become a link in a downloaded grid.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """``value`` with a ``'`` before it when a spreadsheet would read it as a formula; a
+    number (or text that is one, like ``-0.25``) is left as it is, to stay a number."""
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return value
+    return value if _NUMBER.fullmatch(value) else "'" + value
+
+
+def csv_text(rows: Iterable[Sequence[object]]) -> str:
+    """``rows`` as CSV text with "\\n" line ends, every cell passed through
+    :func:`spreadsheet_safe`: the one writer of every CSV the product exports."""
+    lines = _Lines()
+    # csv quotes a cell holding a character of the line terminator, so "\r\n" gets a cell
+    # with a bare "\r" quoted (with "\n" it would split the row); _Lines ends lines "\n".
+    writer = csv.writer(lines, lineterminator="\r\n")
+    writer.writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
+    return "".join(lines)
+
+
+class _Lines(list[str]):
+    def write(self, record: str) -> None:  # csv.writer writes each row in one call
+        self.append(record.removesuffix("\r\n") + "\n")

@@ -9,7 +9,7 @@ from collections.abc import Container
 from dataclasses import dataclass
 from typing import Literal
 
-from shared.text import split_sentences, tokenize, words
+from shared.text import NUL, nul_message, split_sentences, tokenize, words
 
 # The text fields of a paper, in the order the model, the files and the pages name them.
 FIELDS = ("title", "abstract")
@@ -100,6 +100,8 @@ def _checked_text(name: str, text: object) -> str:
         raise InputError(f"{name} must be text, not {type(text).__name__}", name)
     if any("\ud800" <= ch <= "\udfff" for ch in text):
         raise InputError(f"{name} holds bytes that are not UTF-8 text: pass it as UTF-8", name)
+    if NUL in text:
+        raise InputError(nul_message(name), name)
     if not text.strip():
         raise InputError(f"{name} is empty: give the paper's {name}", name)
     if len(text) > MAX_FIELD_CHARS:

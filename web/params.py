@@ -2,7 +2,7 @@
 ``id`` converter), and divided up into pages or minutes.
 
 ``str.isdigit`` is not enough: it accepts "²" (which ``int`` refuses) and digit strings too
-long for a database id (PostgreSQL answers those with an error, not "not found").
+too big for a database id (PostgreSQL answers those with an error, not "not found").
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ def ceil_div(numerator: int, denominator: int) -> int:
 
 class IdConverter(IntegerConverter):
     """``<id:...>`` in a route: Werkzeug's ``<int:...>`` capped at :data:`MAX_ID`, so a bigger
-    id in a URL answers 404, where the database would fail on it (SQLite cannot even bind
-    it). Registered by web/app.py under its own name: routes say they take a row id."""
+    id in a URL answers 404, where the database would fail on it. Registered by web/app.py
+    under its own name: routes say they take a row id."""
 
     def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_ID)

@@ -1,15 +1,18 @@
 """Browser security for the pages: cookie flags, CSRF on every form (the API exempt: it uses
 bearer tokens, never the cookie), a strict CSP (a style-only one for SVG images), HSTS over
-HTTPS and other headers, safe redirects."""
+HTTPS and other headers, safe redirects, and no NUL character in any query or form value
+(PostgreSQL refuses them with a server error)."""
 
 from __future__ import annotations
 
 from functools import partial
 from urllib.parse import urlsplit
 
-from flask import Flask, Response
+from flask import Flask, Response, abort, request
 from flask_wtf.csrf import CSRFProtect
 
+from shared.text import NUL, nul_message
+from web.errors import sentence
 from web.extensions import SETTINGS
 
 csrf = CSRFProtect()
@@ -51,10 +54,31 @@ def init_security(app: Flask) -> None:
     # Tests post forms without tokens unless they turn CSRF on; production always has it.
     app.config.setdefault("WTF_CSRF_ENABLED", not app.config.get("TESTING", False))
     csrf.init_app(app)
+    app.before_request(refuse_nul)
     headers = dict(SECURITY_HEADERS)
     if app.extensions[SETTINGS].https:
         headers["Strict-Transport-Security"] = HSTS
     app.after_request(partial(_security_headers, headers))
+
+
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def refuse_nul() -> None:
+    """400 for a NUL in any query or form value or name, or an uploaded file's name, before a
+    view runs: several views read fields without validating them (login, invitations,
+    roles), and one check here keeps every such value from reaching a query. JSON bodies
+    are checked where they are read (papers by ``shared.units``, the model by its lookup)."""
+    sources = [request.args]
+    if request.mimetype in FORM_TYPES:
+        sources.append(request.form)
+        files = [(name, f.filename or "") for name, f in request.files.items(multi=True)]
+        if bad := next((name for name, filename in files if NUL in filename), None):
+            abort(400, sentence(nul_message(f"the name of the file sent as {bad!r}")))
+    for values in sources:
+        for name, value in values.items(multi=True):
+            if NUL in name or NUL in value:
+                abort(400, sentence(nul_message(f"the field {name.replace(NUL, '')!r}")))
 
 
 def exempt_api_from_csrf(app: Flask) -> None:

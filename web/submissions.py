@@ -17,7 +17,7 @@ from flask import request
 from shared.jobs.dispatch import send_job
 from shared.jobs.submit import JobRejected, Submission, create_job
 from shared.models import Job
-from shared.papers import FileError, parse_papers
+from shared.papers import FileError, JsonRefused, load_json, parse_papers
 from shared.units import DEFAULT_UNIT_OPTIONS, UNITS
 from web.errors import ApiError
 from web.extensions import celery, db, settings
@@ -86,7 +86,9 @@ def read_submission(team_id: int, user_id: int | None) -> Submission:
 
 def _from_json(team_id: int, user_id: int | None) -> Submission:
     try:
-        body = json.loads(request.get_data(cache=False) or b"null")
+        body = load_json(request.get_data(cache=False) or b"null")
+    except JsonRefused as exc:
+        raise ApiError(400, f"the body is not read: {exc}") from exc
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
         raise ApiError(400, f"the body is not valid JSON: {exc.msg} at {where}") from exc

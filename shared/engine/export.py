@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 import numpy as np
 
 from shared.engine.explanations import Activations, Explanation
 from shared.heatmap import render_heatmap
+from shared.text import csv_text
 
 TOP_FEATURES = 20
 
@@ -76,21 +75,14 @@ def to_csv(e: Explanation) -> str:
     """The grid in long form: one row per cell, with the units each prefix ends on."""
     g = e.grid
     rows, cols = g.fields[0], g.fields[1]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        [
-            f"{rows.name}_prefix",
-            f"{cols.name}_prefix",
-            f"{rows.name}_added",
-            f"{cols.name}_added",
-            "probability",
-        ]
+    header = [f"{rows.name}_prefix", f"{cols.name}_prefix", f"{rows.name}_added",
+              f"{cols.name}_added", "probability"]  # fmt: skip
+    cells = (
+        [i + 1, j + 1, row_label, col_label, f"{g.probabilities[i, j]:.6f}"]
+        for i, row_label in enumerate(rows.labels)
+        for j, col_label in enumerate(cols.labels)
     )
-    for i, row_label in enumerate(rows.labels):
-        for j, col_label in enumerate(cols.labels):
-            writer.writerow([i + 1, j + 1, row_label, col_label, f"{g.probabilities[i, j]:.6f}"])
-    return out.getvalue()
+    return csv_text([header, *cells])
 
 
 def to_image(e: Explanation, fmt: str) -> bytes:

@@ -12,6 +12,7 @@ from shared.config import Settings
 from shared.db import get_or_add
 from shared.manifest import DEFAULT_MODEL_DIR, read_manifest, read_vocab, sha256_file
 from shared.models import RegisteredModel
+from shared.text import NUL, nul_message
 from shared.units import InputError
 
 
@@ -46,6 +47,8 @@ def find_model(session: Session, settings: Settings, spec: str | None) -> Regist
     """``spec`` is None (the default model), ``name`` (its newest version) or ``name:version``."""
     if spec is None:
         return register_model(session, settings.model_dir or DEFAULT_MODEL_DIR)
+    if NUL in spec:
+        raise InputError(f"model: {nul_message('the model name')}", "model")
     name, _, version = spec.partition(":")
     query = select(RegisteredModel).filter_by(name=name)
     if version:

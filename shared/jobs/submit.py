@@ -18,6 +18,7 @@ from shared.db import get_or_add
 from shared.jobs.registry import find_model, model_vocab
 from shared.jobs.status import refresh_jobs
 from shared.models import LIVE, Job, JobItem, Paper, Result, ResultStatus
+from shared.text import NUL, nul_message
 from shared.units import DEFAULT_UNITS, FIELDS, UNITS, InputError, split_units
 
 MAX_EXTERNAL_ID = 300  # Paper.external_id is String(300)
@@ -99,6 +100,8 @@ def _check_one(
     if external is not None and len(str(external)) > MAX_EXTERNAL_ID:
         message = f"id is {len(str(external)):,} characters; the limit is {MAX_EXTERNAL_ID}"
         problems.append(PaperProblem(index, "id", message))
+    elif external is not None and NUL in str(external):
+        problems.append(PaperProblem(index, "id", nul_message("id")))
     cells = 1
     for f in FIELDS:
         try:

@@ -11,17 +11,28 @@ from pathlib import Path
 
 from shared.papers.bibtex import parse_bibtex
 from shared.papers.jsonl import parse_jsonl
-from shared.papers.records import FileError, Parsed, Row, RowError, decode_text, paper_row
+from shared.papers.records import (
+    FileError,
+    JsonRefused,
+    Parsed,
+    Row,
+    RowError,
+    decode_text,
+    load_json,
+    paper_row,
+)
 from shared.papers.tabular import Mapping, parse_csv
 
 __all__ = [
     "FORMATS",
     "FileError",
+    "JsonRefused",
     "Parsed",
     "Row",
     "RowError",
     "decode_text",
     "kind_of",
+    "load_json",
     "paper_row",
     "parse_papers",
     "read_papers",

@@ -4,6 +4,11 @@ Enough of BibTeX for those: @type{key, field = {..} or ".." or number or @string
 joined with #}, nested braces, () as entry delimiters, @comment and @preamble skipped.
 LaTeX markup in values becomes plain text (accents, escapes, braces). Reached through
 ``shared.papers.parse_papers`` for ``.bib`` files; problems are row errors with lines.
+
+Macros are expanded against a budget, checked before each piece is joined on: ``@string``
+definitions that double each other grow a 700-byte file into gigabytes, so a value that
+would pass :data:`MAX_VALUE_CHARS` (or a file whose values pass :data:`MAX_FILE_CHARS`)
+refuses the whole file, before the string is ever built.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import re
 import unicodedata
 from bisect import bisect_right
 
-from shared.papers.records import Parsed, RowError, paper_row
+from shared.papers.records import FileError, Parsed, RowError, paper_row
 from shared.units import FIELDS
 
 _ENTRY_HEAD = re.compile(r"@\s*([A-Za-z]+)\s*([{(])")
@@ -21,6 +26,24 @@ _FIELD_NAME = re.compile(r"\s*([A-Za-z][\w\-:.]*)\s*=\s*")
 _BARE = re.compile(r"[\w\-:.+/]+")
 _NEXT_ENTRY = re.compile(r"^\s*@", re.MULTILINE)
 _CLOSING = {"{": "}", "(": ")"}
+# No title or abstract comes near a million characters; the whole file's values together
+# may reach 32 of them (macros repeated across entries expand legitimately, but not more).
+MAX_VALUE_CHARS = 1_000_000
+MAX_FILE_CHARS = 32 * MAX_VALUE_CHARS
+
+
+class _Macros(dict[str, str]):
+    """The @string macros defined so far, and how many characters every value has taken."""
+
+    spent = 0
+
+
+class _TooLong(ValueError):
+    """A value expands past the budget; parse_bibtex names the entry, field and line."""
+
+    def __init__(self, limit: int, field: str = "") -> None:
+        super().__init__(limit)
+        self.limit, self.field = limit, field
 
 
 class _BibSyntax(ValueError):
@@ -34,12 +57,14 @@ class _BibSyntax(ValueError):
 def parse_bibtex(text: str) -> Parsed:
     """Papers from BibTeX entries; an entry without a title or abstract is a row error
     naming its line and key, and a syntax error skips to the next entry."""
-    out, macros, pos = Parsed(), dict[str, str](), 0
+    out, macros, pos = Parsed(), _Macros(), 0
     starts = [0, *(m.end() for m in re.finditer("\n", text))]
     while (match := _ENTRY_HEAD.search(text, pos)) is not None:
         line, kind = bisect_right(starts, match.start()), match[1].lower()
         try:
             key, fields, pos = _bib_entry(text, match, macros)
+        except _TooLong as exc:
+            raise _too_long(exc, line, kind, text, match) from None
         except _BibSyntax as exc:
             found = _ENTRY_KEY.match(text, match.end())
             name = f"entry {found[1]}" if found and found[1] else f"@{kind} entry"
@@ -54,6 +79,19 @@ def parse_bibtex(text: str) -> Parsed:
     return out
 
 
+def _too_long(exc: _TooLong, line: int, kind: str, text: str, head: re.Match[str]) -> FileError:
+    found = _ENTRY_KEY.match(text, head.end())
+    where = (
+        f"@string {exc.field}"
+        if kind == "string"
+        else (f"entry {found[1] if found and found[1] else '(no key)'}, field {exc.field}")
+    )
+    return FileError(
+        f"line {line}: {where} expands past {exc.limit:,} characters (macros that build on "
+        "each other); write the value out or shorten its @string macros, then upload again"
+    )
+
+
 def _bib_paper(out: Parsed, line: int, key: str, fields: dict[str, str]) -> None:
     paper = {f: latex_to_text(fields.get(f, "")) for f in FIELDS}
     missing = [f for f in FIELDS if not paper[f]]
@@ -66,9 +104,7 @@ def _bib_paper(out: Parsed, line: int, key: str, fields: dict[str, str]) -> None
         out.rows.append(paper_row(line, paper, key or None))
 
 
-def _bib_entry(
-    text: str, head: re.Match[str], macros: dict[str, str]
-) -> tuple[str, dict[str, str], int]:
+def _bib_entry(text: str, head: re.Match[str], macros: _Macros) -> tuple[str, dict[str, str], int]:
     """Parse the entry that ``head`` opens; returns its key, fields and the end position."""
     kind, close, pos = head[1].lower(), _CLOSING[head[2]], head.end()
     if kind in ("comment", "preamble"):
@@ -87,7 +123,10 @@ def _bib_entry(
         name = _FIELD_NAME.match(text, pos)
         if name is None:
             raise _BibSyntax(f"expected 'field = value' or {close!r}", pos)
-        fields[name[1].lower()], pos = _bib_value(text, name.end(), macros)
+        try:
+            fields[name[1].lower()], pos = _bib_value(text, name.end(), macros)
+        except _TooLong as exc:
+            raise _TooLong(exc.limit, name[1]) from None
         pos = _skip_space(text, pos)
         if text.startswith(",", pos):
             pos += 1
@@ -101,8 +140,9 @@ def _skip_space(text: str, pos: int) -> int:
     return pos
 
 
-def _bib_value(text: str, pos: int, macros: dict[str, str]) -> tuple[str, int]:
-    parts = []
+def _bib_value(text: str, pos: int, macros: _Macros) -> tuple[str, int]:
+    parts: list[str] = []
+    size = 0
     while True:
         pos = _skip_space(text, pos)
         char = text[pos : pos + 1]
@@ -117,8 +157,14 @@ def _bib_value(text: str, pos: int, macros: dict[str, str]) -> tuple[str, int]:
             parts.append(macros.get(bare[0].lower(), bare[0]))
         else:
             raise _BibSyntax("expected a value in braces or quotes", pos)
+        size += len(parts[-1])  # counted before anything is joined: the join is the bomb
+        if size > MAX_VALUE_CHARS:
+            raise _TooLong(MAX_VALUE_CHARS)
         pos = _skip_space(text, end + 1)
         if not text.startswith("#", pos):
+            macros.spent += size
+            if macros.spent > MAX_FILE_CHARS:
+                raise _TooLong(MAX_FILE_CHARS)
             return "".join(parts), pos
         pos += 1
 

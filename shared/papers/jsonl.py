@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from shared.papers.records import Parsed, RowError, paper_row
+from shared.papers.records import JsonRefused, Parsed, RowError, load_json, paper_row
 from shared.units import FIELDS
 
 
@@ -13,9 +13,12 @@ def parse_jsonl(text: str) -> Parsed:
     out = Parsed()
     for line, raw in _numbered(text):
         try:
-            obj = json.loads(raw)
+            obj = load_json(raw)
         except json.JSONDecodeError as exc:
             out.errors.append(RowError(line, f"not valid JSON: {exc.msg} at column {exc.colno}"))
+            continue
+        except JsonRefused as exc:
+            out.errors.append(RowError(line, f"not read: {exc}"))
             continue
         if not isinstance(obj, dict):
             out.errors.append(RowError(line, "each line must be a JSON object"))

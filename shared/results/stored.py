@@ -7,8 +7,6 @@ the web process serves explanations without the model, torch or the engine. The 
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 import numpy as np
@@ -17,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from shared.heatmap import render_heatmap
 from shared.models import GridCell, LooUnit, Result, ResultStatus
+from shared.text import csv_text
 
 # The keys of ``occlab explain --format json``, in its order.
 EXPLAIN_KEYS = (
@@ -150,12 +149,10 @@ def grid_csv(session: Session, result: Result) -> str:
     units = _units(result)
     rows, cols = units["title"]["labels"], units["abstract"]["labels"]
     grid = grid_probabilities(session, result)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        ["title_prefix", "abstract_prefix", "title_added", "abstract_added", "probability"]
+    header = ["title_prefix", "abstract_prefix", "title_added", "abstract_added", "probability"]
+    cells = (
+        [i + 1, j + 1, row_label, col_label, f"{grid[i, j]:.6f}"]
+        for i, row_label in enumerate(rows)
+        for j, col_label in enumerate(cols)
     )
-    for i, row_label in enumerate(rows):
-        for j, col_label in enumerate(cols):
-            writer.writerow([i + 1, j + 1, row_label, col_label, f"{grid[i, j]:.6f}"])
-    return out.getvalue()
+    return csv_text([header, *cells])

@@ -7,13 +7,14 @@ patterns the corpus lacks ("Fig.", "No.", "cf.", "approx.", "©") are marked as 
 from __future__ import annotations
 
 import csv
+import io
 import re
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
-from shared.text import split_sentences, tokenize
+from shared.text import csv_text, split_sentences, spreadsheet_safe, tokenize
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "data" / "labelled-papers.csv"
 
@@ -533,3 +534,35 @@ def test_false_break_checker_catches_naive_splits() -> None:
     assert not _false_breaks("travelers in the U.S.", "Results reveal", nouns)
     assert not _false_breaks("before World War I.", "A direct implication", nouns)
     assert not _false_breaks("the results.", "(c) 2015 Elsevier Ltd.", nouns)
+
+
+# --- CSV cells ----------------------------------------------------------------------------
+
+FORMULAS = ['=HYPERLINK("http://x","y")', "@SUM(A1)", "+1+2", "-1+2", "\tlead", "\rlead", "-"]
+
+
+@pytest.mark.parametrize("cell", FORMULAS)
+def test_cells_a_spreadsheet_would_run_get_a_quote(cell: str) -> None:
+    assert spreadsheet_safe(cell) == "'" + cell
+
+
+@pytest.mark.parametrize("cell", ["-0.25", "+3", "1e-5", "-.5", 0.25, -7, "plain", "a=b", ""])
+def test_numbers_and_plain_text_stay_as_they_are(cell: object) -> None:
+    assert spreadsheet_safe(cell) == cell
+
+
+def test_csv_text_escapes_every_cell_and_reads_back() -> None:
+    rows = [["id", "label", "p"], ["@SUM(A1)", '=HYPERLINK("http://x","y")', "-0.250000"]]
+    text = csv_text(rows)
+    assert list(csv.reader(text.splitlines())) == [
+        ["id", "label", "p"],
+        ["'@SUM(A1)", '\'=HYPERLINK("http://x","y")', "-0.250000"],
+    ]
+
+
+def test_csv_text_quotes_a_carriage_return_so_rows_stay_whole() -> None:
+    text = csv_text([["a", "\rlead", "x\ry"], ["b", "c\nd", "e"]])
+    assert text == """a,"'\rlead","x\ry"\nb,"c\nd",e\n"""
+    assert list(csv.reader(io.StringIO(text, newline=""))) == [
+        ["a", "'\rlead", "x\ry"], ["b", "c\nd", "e"],
+    ]  # fmt: skip

@@ -3,6 +3,7 @@ page that says so, never a 500; and the submit page shows a model problem as a f
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -63,6 +64,45 @@ def test_ids_too_big_for_the_database_are_404(
         login.login()
     method = client.post if path.endswith("/cancel") else client.get
     assert method(path, headers=auth).status_code == 404
+
+
+def id_routes(app: Flask) -> list[tuple[str, str]]:
+    """(method, rule) of every route taking an ``<id:...>``: the whole url_map, not a list."""
+    return [
+        (next(m for m in ("GET", "POST") if m in (rule.methods or ())), rule.rule)
+        for rule in app.url_map.iter_rules()
+        if "<id:" in rule.rule
+    ]
+
+
+def filled(rule: str, number: int) -> str:
+    path = re.sub(r"<id:\w+>", str(number), rule)
+    return re.sub(r"<any\(([^,)]+)[^>]*>", r"\1", path)  # heatmap.<any(png, svg):fmt> -> png
+
+
+@pytest.mark.parametrize("number", [MAX_ID, 2**31, 2**40])
+def test_every_id_route_answers_404_for_ids_no_row_can_have(
+    app: Flask, client: FlaskClient, login: AuthActions, auth: dict[str, str], number: int
+) -> None:
+    """Primary keys are INTEGER: past 2**31 - 1 PostgreSQL would fail on the id (a 500)."""
+    routes = id_routes(app)
+    assert len(routes) >= 15 and ("POST", "/api/v1/jobs/<id:job_id>/cancel") in routes
+    login.login()
+    answers = {
+        rule: client.open(filled(rule, number), method=method, headers=auth).status_code
+        for method, rule in routes
+    }
+    assert answers == dict.fromkeys(answers, 404)
+
+
+@pytest.mark.parametrize("number", [2**31, 2**40])
+@pytest.mark.parametrize(
+    "query",
+    ["/compare?a={n}&b=1", "/history?submitter={n}", "/history?model={n}",
+     "/history?after=2026-01-01T00:00:00_{n}"],
+)  # fmt: skip
+def test_query_ids_past_integer_are_ignored(login: AuthActions, query: str, number: int) -> None:
+    assert login.login().get(query.format(n=number)).status_code == 200
 
 
 def test_submit_page_shows_a_model_problem_as_a_form_error(

@@ -164,7 +164,10 @@ def _mapping_errors(mapping: dict[str, str | None]) -> dict[str, str]:
     return errors
 
 
-def _review(state: ReviewState, status: int = 200) -> Any:
+def _review(state: ReviewState, status: int | None = None) -> Any:
+    """Step 2's page; a file that cannot be read at all (``file_error``) answers 400."""
+    if status is None:
+        status = 400 if state.analysis.file_error else 200
     page = render_template("submit/upload_review.html", preview_rows=PREVIEW_ROWS,
                            max_problems=MAX_PROBLEMS_SHOWN, **vars(state))  # fmt: skip
     return page, status

@@ -3,10 +3,13 @@ entries with abstracts become papers; every problem is located by the entry's li
 
 from __future__ import annotations
 
+import tracemalloc
+
 import pytest
 
 from shared.papers import FileError, parse_papers
-from shared.papers.bibtex import latex_to_text
+from shared.papers.bibtex import MAX_VALUE_CHARS, latex_to_text
+from tests.fixtures.hostile import BIB_BOMB
 
 BIB = r"""% exported by a reference manager
 @string{jnl = "Journal of Things"}
@@ -79,3 +82,33 @@ def test_latex_markup_becomes_plain_text(latex: str, text: str) -> None:
 def test_undecodable_bib_names_the_line() -> None:
     with pytest.raises(FileError, match=r"refs\.bib, line 2: byte 0xe9"):
         parse_papers(b"@article{a,\n title={Caf\xe9}}", "refs.bib")
+
+
+def test_macro_bomb_is_refused_before_it_expands() -> None:
+    tracemalloc.start()
+    try:
+        with pytest.raises(FileError) as refused:
+            parse_papers(BIB_BOMB, "bomb.bib")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # m18 is the first macro past a million characters (9 * 2**17); nothing bigger is built.
+    assert str(refused.value).startswith("line 18: @string m18 expands past 1,000,000 characters")
+    assert "shorten its @string macros" in str(refused.value)
+    assert peak < 8 * MAX_VALUE_CHARS
+
+
+def test_macro_over_the_cap_names_the_entry_and_field() -> None:
+    big = "x" * (MAX_VALUE_CHARS // 2 + 1)
+    data = f'@string{{half = "{big}"}}\n@article{{k1, title = half # half, abstract={{x}}}}'
+    with pytest.raises(FileError, match=r"^line 2: entry k1, field title expands past 1,000,000"):
+        parse_papers(data.encode(), "big.bib")
+
+
+def test_values_of_the_whole_file_share_one_budget() -> None:
+    big = "x" * (MAX_VALUE_CHARS - 10)
+    lines = [f'@string{{big = "{big}"}}'] + [f"@string{{c{n} = big}}" for n in range(40)]
+    with pytest.raises(FileError, match=r"^line 33: @string c31 expands past 32,000,000 chara"):
+        parse_papers("\n".join(lines).encode(), "many.bib")
+    lines[-9:] = []  # 32 copies and the original: under the file's budget, read as usual
+    assert parse_papers("\n".join(lines).encode(), "many.bib").errors == []

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from shared.config import Settings
-from shared.papers import FileError, parse_papers, read_papers
+from shared.papers import FileError, JsonRefused, load_json, parse_papers, read_papers
 from shared.text import strip_title_prefix
+from tests.fixtures.hostile import DEEP_JSON, HUGE_INT
 
 LIMIT = Settings.max_upload_bytes
 
@@ -99,6 +100,30 @@ def test_jsonl_bad_line_reported_while_others_parse(tmp_path: Path):
     assert "JSON object" in parsed.errors[1].message
     assert "abstract" in parsed.errors[2].message
     assert "abstract" in parsed.errors[3].message
+
+
+def test_jsonl_too_deep_or_too_long_numbers_are_row_errors() -> None:
+    good = b'{"title": "Soil", "abstract": "Nitrogen.", "id": 12}'
+    huge = b'{"title": "T", "abstract": "A", "id": %s}' % HUGE_INT.encode()
+    parsed = parse_papers(b"\n".join([DEEP_JSON, good, huge]), "papers.jsonl")
+    assert [(r.line, r.external_id) for r in parsed.rows] == [(2, "12")]
+    assert [(e.line, e.message) for e in parsed.errors] == [
+        (1, "not read: it is nested too deeply; papers are objects in one list, with text fields"),
+        (3, "not read: a number has 5,000 digits, more than 300; "
+            'send long ids as text in quotes, like "id": "12345"'),
+    ]  # fmt: skip
+
+
+def test_load_json_reads_what_json_reads_and_refuses_the_rest() -> None:
+    assert load_json(b'{"id": -%s, "x": [1.5e400]}' % (b"9" * 300)) == {
+        "id": -int("9" * 300),
+        "x": [float("inf")],
+    }
+    for hostile, fragment in ((DEEP_JSON, "nested too deeply"), (HUGE_INT, "5,000 digits")):
+        with pytest.raises(JsonRefused, match=fragment):
+            load_json(hostile)
+    with pytest.raises(json.JSONDecodeError):
+        load_json("{")
 
 
 @pytest.mark.parametrize("name", ["papers.ndjson", "papers.json"])

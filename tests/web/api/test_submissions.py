@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import Settings
 from shared.models import Job, Paper
+from tests.fixtures.hostile import BIB_BOMB, DEEP_JSON, HUGE_INT
 
 GOOD = {"title": "Social media", "abstract": "We study it. It matters."}
 
@@ -183,3 +184,60 @@ def test_too_large_is_413_json(
         assert response.status_code == 413
         assert "the limit is 1,000 bytes" in response.json["error"]
     assert counts() == before
+
+
+# --- Hostile inputs: each a 400 that says what to fix, nothing stored ---------------------
+
+
+def test_bibtex_macro_bomb_upload_is_refused(rejected: Callable[..., dict[str, Any]]) -> None:
+    body = rejected(**upload("bomb.bib", BIB_BOMB))
+    assert body["error"].startswith("line 18: @string m18 expands past 1,000,000 characters")
+    assert body["problems"] == [{"field": "file", "error": body["error"]}]
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [(DEEP_JSON, "the body is not read: it is nested too deeply"),
+     (b'{"papers": [{"title": "T", "abstract": "A", "id": %s}]}' % HUGE_INT.encode(),
+      "the body is not read: a number has 5,000 digits, more than 300")],
+)  # fmt: skip
+def test_json_body_too_deep_or_with_a_huge_number(
+    rejected: Callable[..., dict[str, Any]], data: bytes, fragment: str
+) -> None:
+    assert rejected(data=data, content_type="application/json")["error"].startswith(fragment)
+
+
+def test_jsonl_upload_too_deep_or_with_a_huge_number(
+    rejected: Callable[..., dict[str, Any]],
+) -> None:
+    huge = b'{"title": "Social media", "abstract": "We study it.", "id": %s}' % HUGE_INT.encode()
+    body = rejected(**upload("p.jsonl", DEEP_JSON + b"\n" + huge + b"\n"))
+    assert [(p["line"], p["error"].split(";")[0]) for p in body["problems"]] == [
+        (1, "not read: it is nested too deeply"),
+        (2, "not read: a number has 5,000 digits, more than 300"),
+    ]
+
+
+@pytest.mark.parametrize("field", ["title", "abstract", "id"])
+def test_nul_in_a_json_paper_names_the_field(
+    rejected: Callable[..., dict[str, Any]], field: str
+) -> None:
+    body = rejected(json={"papers": [GOOD, {**GOOD, field: "We study\u0000 it."}]})
+    error = f"{field} contains a NUL character (\\0), which cannot be stored: remove it"
+    assert body["problems"] == [{"index": 2, "field": field, "error": error}]
+
+
+def test_nul_in_the_model_or_an_uploaded_file_names_the_field(
+    rejected: Callable[..., dict[str, Any]],
+) -> None:
+    body = rejected(json={"papers": [GOOD], "model": "default\u0000"})
+    assert body["error"].startswith("model: the model name contains a NUL character")
+    data = b"id,title,abstract\nA\x001,Social media,We study it.\nA2,Social\x00 media,It is.\n"
+    body = rejected(**upload("p.csv", data))
+    assert [(p["line"], p["field"]) for p in body["problems"]] == [(2, "id"), (3, "title")]
+    assert all("contains a NUL character" in p["error"] for p in body["problems"])
+    body = rejected(**upload("p.csv", b"title,abstract\nSocial media,We study it.\n", model="d\0"))
+    assert (
+        body["error"]
+        == "The field 'model' contains a NUL character (\\0), which cannot be stored: remove it."
+    )

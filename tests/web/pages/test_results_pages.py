@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.models import Result
-from tests.fixtures.factories import GRID, LOO, Factory, Member
+from tests.fixtures.factories import GRID, LOO, UNITS, Explained, Factory, Member, result
 from tests.fixtures.web import AuthActions
 from web.pages.result_view import colour_class
 
@@ -196,3 +196,24 @@ def test_failed_result_shows_the_error(
     html = member.get(f"/results/{rid}").get_data(as_text=True)
     assert "This explanation failed" in html
     assert "title: no word the model &lt;knows&gt;" in html
+
+
+def test_grid_csv_cells_cannot_run_as_formulas(
+    login: AuthActions, make: Factory, team_id: int
+) -> None:
+    """A paper's own words reach the CSV as labels; a spreadsheet must show, not run, them."""
+    title = ['=HYPERLINK("http://x","y")', "@SUM(A1)"]
+    abstract = ["-1+2", "\tTabbed.", "-0.25"]  # the grid is sized by the stored units
+    units = {
+        "title": {**UNITS["title"], "unit": "sentence", "labels": title},
+        "abstract": {**UNITS["abstract"], "labels": abstract},
+    }
+    with make.sessions.begin() as s:
+        model_id = make.default_model(s).id
+        explained = Explained(GRID, units, LOO)
+        rid = result(s, team_id, model_id, title=title[0], explained=explained).id
+    got = login.login().get(f"/results/{rid}/grid.csv").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(got)))
+    assert {r[2] for r in rows[1:]} == {"'" + t for t in title}
+    assert [r[3] for r in rows[1:4]] == ["'-1+2", "'\tTabbed.", "-0.25"]
+    assert rows[1][:2] == ["1", "1"] and rows[1][4] == "0.100000"

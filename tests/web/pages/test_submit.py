@@ -19,6 +19,7 @@ from shared.config import Settings
 from shared.jobs.dispatch import PROCESS_CHUNK
 from shared.models import Job, Paper, Result
 from tests.fixtures.factories import BOB, Factory, Member
+from tests.fixtures.hostile import BIB_BOMB, DEEP_JSON, HUGE_INT
 from tests.fixtures.web import AuthActions, FakeCelery, SentTask
 
 TITLE = "Social media and trust"
@@ -305,3 +306,29 @@ def test_too_large_upload_is_an_html_page(
     assert response.status_code == 413
     assert response.mimetype == "text/html"
     assert "the limit is 2,000 bytes" in response.get_data(as_text=True)
+
+
+# --- Hostile files on the upload page: a 400 that says what to fix, nothing stored ---------
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [("bomb.bib", BIB_BOMB, "line 18: @string m18 expands past 1,000,000 characters"),
+     ("deep.jsonl", DEEP_JSON, "Line 1</span> — Not read: it is nested too deeply"),
+     ("huge.jsonl", b'{"title": "T", "abstract": "A", "id": %s}' % HUGE_INT.encode(),
+      "Line 1</span> — Not read: a number has 5,000 digits, more than 300"),
+     ("nul.csv", b"id,title,abstract\nA1,Social\x00 media,We study it.\n",
+      "Line 2</span> <span class=\"muted\">title</span> — Title contains a NUL character")],
+)  # fmt: skip
+def test_hostile_uploads_are_explained_and_cannot_start(
+    login: AuthActions, nothing_stored: Callable[[], None], name: str, data: bytes, message: str
+) -> None:
+    ada = login.login()
+    uid = upload_id(upload(ada, data, name))
+    review = ada.get(f"/upload/{uid}")
+    assert message in review.get_data(as_text=True)
+    assert review.status_code == (400 if name == "bomb.bib" else 200)  # a file error, or rows
+    started = ada.post(f"/upload/{uid}", data={"action": "start", "skip_bad": "on"})
+    assert started.status_code == 400
+    assert message in started.get_data(as_text=True)
+    nothing_stored()
