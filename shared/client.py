@@ -71,6 +71,26 @@ def api_call(
         raise ClientError(f"{url} did not answer with JSON; is --server right?") from exc
 
 
+def download(url: str, token: str, out: Path, chunk: int = 1 << 16) -> int:
+    """Stream ``url`` into ``out`` (written whole or not at all); returns the bytes written."""
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    partial = out.with_name(f".{out.name}.partial")
+    written = 0
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response, partial.open("wb") as f:
+            while block := response.read(chunk):
+                written += f.write(block)
+        partial.replace(out)
+    except urllib.error.HTTPError as exc:
+        raise ClientError(describe_http_error(exc)) from exc
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ClientError(f"cannot reach {url}: {reason}") from exc
+    finally:
+        partial.unlink(missing_ok=True)
+    return written
+
+
 def encode_multipart(fields: dict[str, str], path: Path) -> tuple[bytes, str]:
     """A ``multipart/form-data`` body with ``fields`` and the file as part ``file``."""
     boundary = f"occlab-{uuid.uuid4().hex}"

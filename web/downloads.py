@@ -10,10 +10,11 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, request, url_for
+from flask import Response, request, stream_with_context, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from shared.models import Result
+from shared.models import Job, Result
+from shared.results.export import job_csv, job_jsonl
 from shared.results.stored import result_json
 from web.extensions import cache, db
 
@@ -26,6 +27,24 @@ def explain_json(result: Result) -> dict[str, Any]:
     """The result as the API and the JSON download give it, ``html_url`` naming its page."""
     url = url_for("result_pages.result_page", result_id=result.id)
     return result_json(db.session, result, html_url=url)
+
+
+EXPORTS = {"csv": "text/csv", "jsonl": "application/jsonl"}
+
+
+def job_export(job: Job, fmt: str) -> Response:
+    """A whole job's results, streamed page by page (constant memory at any job size).
+    Not cached: a running job's export grows as its papers are computed."""
+    if fmt == "csv":
+        chunks = job_csv(db.session, job.id)
+    else:
+        page = lambda rid: url_for("result_pages.result_page", result_id=rid)  # noqa: E731
+        chunks = job_jsonl(db.session, job.id, page)
+    response = Response(stream_with_context(chunks), mimetype=EXPORTS[fmt])
+    name = f"job-{job.id}-results.{fmt}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def cached_view(result: Result, view: str, render: Callable[[], bytes]) -> BaseResponse:

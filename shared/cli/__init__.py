@@ -16,7 +16,7 @@ from shared.cli.admin import db, requeue_command, token, user
 from shared.cli.engine import bench, explain, train
 from shared.cli.errors import BadInput, fail
 from shared.cli.launch import run_command
-from shared.cli.submit import submit
+from shared.cli.submit import export, submit
 
 __all__ = ["BadInput", "fail", "main", "run"]
 
@@ -26,7 +26,9 @@ def main() -> None:
     """Occlusion Lab: see why a recurrent text classifier decides what it decides."""
 
 
-for _command in (train, explain, bench, db, user, token, submit, run_command, requeue_command):
+for _command in (
+    train, explain, bench, db, user, token, submit, export, run_command, requeue_command
+):  # fmt: skip
     main.add_command(_command)
 
 

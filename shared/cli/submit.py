@@ -1,4 +1,5 @@
-"""`occlab submit`: send a file of papers to a server and follow the job."""
+"""`occlab submit` sends a file of papers to a server and follows the job; `occlab export`
+downloads every result of a job."""
 
 from __future__ import annotations
 
@@ -36,3 +37,30 @@ def submit(
     click.echo(f"job {job['id']} {status}")
     if status in FINISHED - {JobStatus.DONE}:
         sys.exit(1)
+
+
+EXPORT_FORMATS = ("csv", "jsonl")
+
+
+@click.command()
+@click.argument("job_id", type=click.IntRange(min=1))
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write; .csv or .jsonl picks the format.")  # fmt: skip
+@click.option(
+    "--format", "fmt", type=click.Choice(EXPORT_FORMATS), help="Overrides --out's suffix."
+)
+@click.option("--server", required=True, envvar="OCCLAB_SERVER", help="e.g. http://host:5000")
+@click.option("--token", "api_token", required=True, envvar="OCCLAB_TOKEN", help="API token.")
+def export(job_id: int, out: Path, fmt: str | None, server: str, api_token: str) -> None:
+    """Download every result of job JOB_ID: one CSV row, or one JSON line, per paper."""
+    from shared.client import ClientError, download
+
+    fmt = fmt or out.suffix.lower().lstrip(".")
+    if fmt not in EXPORT_FORMATS:
+        fail(f"{out}: give a .csv or .jsonl file, or --format csv|jsonl")
+    url = f"{server.rstrip('/')}/api/v1/jobs/{job_id}/results.{fmt}"
+    try:
+        size = download(url, api_token, out)
+    except ClientError as exc:
+        fail(str(exc))
+    click.echo(f"job {job_id}: {size:,} bytes written to {out}")

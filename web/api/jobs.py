@@ -15,6 +15,7 @@ from shared.jobs.submit import JobRejected
 from shared.models import Job, JobItem, Result
 from shared.units import InputError
 from web.api.tokens import current_token, require_token, team_id
+from web.downloads import job_export
 from web.errors import RETRY_AFTER_S, ApiError
 from web.extensions import db
 from web.params import MAX_ID, ceil_div, positive_int
@@ -47,6 +48,9 @@ def job_summary(job: Job) -> dict[str, Any]:
         "source": job.source,
         "source_name": job.source_name,
         "error": job.error,
+        "exports": {
+            fmt: url_for("api.jobs.export", job_id=job.id, fmt=fmt) for fmt in ("csv", "jsonl")
+        },
     }
 
 
@@ -148,6 +152,13 @@ def _positive(name: str, default: int, maximum: int = MAX_ID) -> int:
 @require_token
 def get_job(job_id: int) -> Response:
     return jsonify(job_json(job_or_404(job_id)))
+
+
+@blueprint.get("/jobs/<id:job_id>/results.<any(csv, jsonl):fmt>")
+@require_token
+def export(job_id: int, fmt: str) -> Response:
+    """Every paper of the job: a CSV row or a JSON line each, streamed in submission order."""
+    return job_export(job_or_404(job_id), fmt)
 
 
 @blueprint.post("/jobs/<id:job_id>/cancel")

@@ -57,7 +57,10 @@ def _submit() -> dict[str, Any]:
         **UNAUTHORISED,
         "413": error_response("The body or file is larger than the upload limit."),
         "415": error_response("Neither JSON nor a multipart upload."),
-        "503": error_response("The task queue is unreachable; the job is marked failed."),
+        "503": error_response(
+            "The task queue is unreachable: the job is kept (job names it) and sent when the "
+            "queue is back; Retry-After says when to look."
+        ),
     }
     return _op("Submit papers to explain", responses, requestBody=body)
 
@@ -77,6 +80,12 @@ OWNED = {**UNAUTHORISED, **NOT_FOUND}
 def _heatmap(fmt: str, mimetype: str) -> dict[str, Any]:
     responses = {"200": _image(mimetype), **NOT_MODIFIED, **OWNED, **NOT_DONE}
     return {"parameters": [ID], "get": _op(f"The heat map as {fmt.upper()}", responses)}
+
+
+def _export(fmt: str, mimetype: str, what: str) -> dict[str, Any]:
+    body = {"description": f"{what}, in submission order, streamed.",
+            "content": {mimetype: {"schema": {"type": "string"}}}}  # fmt: skip
+    return {"parameters": [ID], "get": _op(f"The whole job as {fmt}", {"200": body, **OWNED})}
 
 
 def _api_paths() -> dict[str, Any]:
@@ -107,6 +116,10 @@ def _api_paths() -> dict[str, Any]:
                 },
             ),
         },
+        "/jobs/{id}/results.csv": _export("csv", "text/csv", "One CSV row per paper"),
+        "/jobs/{id}/results.jsonl": _export(
+            "jsonl", "application/jsonl", "One full result (as /results/{id}) per line"
+        ),
         "/results/{id}": {
             "parameters": [ID],
             "get": _op(

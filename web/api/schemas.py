@@ -96,6 +96,11 @@ JOB_SUMMARY = {
         "source": {"type": "string", "enum": ["api", "upload", "web"]},
         "source_name": _nullable("string"),
         "error": _nullable("string"),
+        "exports": {
+            "type": "object",
+            "description": "Where to download every result of the job: csv and jsonl.",
+            "properties": {"csv": {"type": "string"}, "jsonl": {"type": "string"}},
+        },
     },
 }
 RESULT_STATUS = {"type": "string", "enum": [s.value for s in ResultStatus]}

@@ -27,6 +27,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from shared.jobs.status import cancel_job, team_job
 from shared.models import Job
+from web.downloads import job_export
 from web.extensions import db
 from web.pages.job_progress import ITEMS_PER_PAGE, failures, items, pages, progress
 from web.params import positive_int
@@ -98,6 +99,12 @@ def job_progress(job_id: int) -> Response:
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@job_pages.get("/jobs/<id:job_id>/results.<any(csv, jsonl):fmt>")
+@login_required
+def export(job_id: int, fmt: str) -> Response:
+    return job_export(job_or_404(job_id), fmt)
 
 
 @job_pages.post("/jobs/<id:job_id>/cancel")

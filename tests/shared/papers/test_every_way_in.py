@@ -8,16 +8,11 @@ import io
 import json
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.serving import make_server
 
 from shared.models import JobItem, Paper, Result
 from tests.fixtures.web import AuthActions
@@ -54,16 +49,6 @@ def test_through_the_api(
     response = client.post("/api/v1/jobs", headers=auth, data=files)
     assert response.status_code == 202, response.get_data(as_text=True)
     assert stored(sessions) == EXPECTED
-
-
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
-    """The app on a real port, so the CLI's own HTTP client talks to it."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
 
 
 def test_through_occlab_submit(
