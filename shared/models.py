@@ -193,6 +193,8 @@ class Job(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
+    # Rows of the submission left out (on_error=skip), each with why in job_problems.
+    rejected: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set once every chunk is published; None means no task was sent (yet) for this job.
@@ -239,6 +241,17 @@ class Result(Base):
     cells: Mapped[int | None] = mapped_column(Integer)
     paper: Mapped[Paper] = relationship()
     model: Mapped[RegisteredModel] = relationship()
+
+
+class JobProblem(Base):
+    """A row of a submission the job left out, and what to fix (``n`` orders them)."""
+
+    __tablename__ = "job_problems"
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, primary_key=True)
+    line: Mapped[int | None] = mapped_column(Integer)  # the file's line, or the paper's position
+    field: Mapped[str | None] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
 
 
 class JobItem(Base):

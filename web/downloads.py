@@ -7,14 +7,14 @@ sha256 of the bytes); a client that sends it back in If-None-Match gets 304.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flask import Response, request, stream_with_context, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from shared.models import Job, Result
-from shared.results.export import job_csv, job_jsonl
+from shared.results.export import job_csv, job_jsonl, problems_csv
 from shared.results.stored import result_json
 from web.extensions import cache, db
 
@@ -40,8 +40,16 @@ def job_export(job: Job, fmt: str) -> Response:
     else:
         page = lambda rid: url_for("result_pages.result_page", result_id=rid)  # noqa: E731
         chunks = job_jsonl(db.session, job.id, page)
-    response = Response(stream_with_context(chunks), mimetype=EXPORTS[fmt])
-    name = f"job-{job.id}-results.{fmt}"
+    return _attachment(chunks, EXPORTS[fmt], f"job-{job.id}-results.{fmt}")
+
+
+def job_problems(job: Job) -> Response:
+    """The rows the job left out, as CSV: line, field, reason."""
+    return _attachment(problems_csv(db.session, job.id), "text/csv", f"job-{job.id}-problems.csv")
+
+
+def _attachment(chunks: Iterator[str], mimetype: str, name: str) -> Response:
+    response = Response(stream_with_context(chunks), mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "no-store"
     return response

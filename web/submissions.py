@@ -15,7 +15,7 @@ from typing import Any
 from flask import request
 
 from shared.jobs.dispatch import send_job
-from shared.jobs.submit import JobRejected, Submission, create_job
+from shared.jobs.submit import ON_ERROR, JobRejected, PaperProblem, Submission, create_job
 from shared.models import Job
 from shared.papers import FileError, JsonRefused, load_json, parse_papers
 from shared.units import DEFAULT_UNIT_OPTIONS, UNITS
@@ -112,6 +112,7 @@ def _from_json(team_id: int, user_id: int | None) -> Submission:
         abstract_unit=abstract_unit,
         model=_model(body.get("model")),
         source="api",
+        on_error=_on_error(body),
     )
 
 
@@ -128,6 +129,14 @@ def _model(value: Any) -> str | None:
     if not isinstance(value, str):
         raise ApiError(400, "model must be text", [{"field": "model", "error": "not text"}])
     return value
+
+
+def _on_error(source: Mapping[str, Any]) -> str:
+    value = source.get("on_error") or ON_ERROR[0]
+    if value not in ON_ERROR:
+        message = f"on_error must be one of {', '.join(ON_ERROR)}, not {value!r}"
+        raise ApiError(400, message, [{"field": "on_error", "error": message}])
+    return str(value)
 
 
 def _units(source: Mapping[str, Any]) -> tuple[str, str]:
@@ -156,10 +165,6 @@ def _from_upload(team_id: int, user_id: int | None) -> Submission:
         parsed = parse_papers(upload.read(), name)
     except FileError as exc:
         raise ApiError(400, str(exc), [{"field": "file", "error": str(exc)}]) from exc
-    if parsed.errors:
-        problems = [{"line": e.line, "field": None, "error": e.message} for e in parsed.errors]
-        first = parsed.errors[0]
-        raise ApiError(400, f"{name}, line {first.line}: {first.message}", problems)
     title_unit, abstract_unit = _units(request.form)
     return Submission(
         team_id=team_id,
@@ -171,6 +176,8 @@ def _from_upload(team_id: int, user_id: int | None) -> Submission:
         source="upload",
         source_name=name[:300],
         indexes=[row.line for row in parsed.rows],
+        on_error=_on_error(request.form),
+        problems=[PaperProblem(e.line, None, e.message) for e in parsed.errors],
     )
 
 

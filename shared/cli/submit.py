@@ -31,6 +31,9 @@ def submit(
     try:
         job = submit_file(server, api_token, file, fields)
         click.echo(f"job {job['id']}: {job_url(server, job)}")
+        if job.get("rejected"):
+            problems = f"{server.rstrip('/')}{job.get('problems_url', '')}"
+            click.echo(f"{job['rejected']:,} row(s) left out; why, by line: {problems}")
         status = follow_job(server, api_token, job) if wait else str(job.get("status"))
     except ClientError as exc:
         fail(str(exc))

@@ -17,7 +17,7 @@ from shared.config import Settings
 from shared.db import get_or_add
 from shared.jobs.registry import find_model, model_vocab
 from shared.jobs.status import refresh_jobs
-from shared.models import LIVE, Job, JobItem, Paper, Result, ResultStatus
+from shared.models import LIVE, Job, JobItem, JobProblem, Paper, Result, ResultStatus
 from shared.text import NUL, nul_message
 from shared.units import DEFAULT_UNITS, FIELDS, UNITS, InputError, split_units
 
@@ -122,16 +122,24 @@ class Submission:
     source: str = "api"
     source_name: str | None = None
     indexes: Sequence[int] | None = None
+    # skip: bad rows are left out and kept as the job's problems; reject: any sinks the job.
+    on_error: str = "skip"
+    # Rows already found unreadable (a file's row errors), kept with the job's problems.
+    problems: Sequence[PaperProblem] = ()
+
+
+ON_ERROR = ("skip", "reject")
 
 
 def create_job(session: Session, settings: Settings, sub: Submission) -> tuple[Job, list[int]]:
     """Add the job with its papers and results (not committed); returns it and the result ids
-    that need computing. Raises :class:`JobRejected` and adds nothing if any paper is bad."""
+    that need computing. Raises :class:`JobRejected`, adding nothing, when no paper is good,
+    or when any is bad and ``on_error`` is reject; otherwise bad rows are the job's problems."""
     units = {"title": sub.title_unit, "abstract": sub.abstract_unit}
     for f, unit in units.items():
         if unit not in UNITS:
             raise JobRejected([PaperProblem(0, f, f"{f}_unit must be one of {', '.join(UNITS)}")])
-    if not sub.papers:
+    if not sub.papers and not sub.problems:
         raise JobRejected([], "no papers: give at least one paper with a title and an abstract")
     if len(sub.papers) > settings.max_papers_per_job:
         raise JobRejected(
@@ -141,22 +149,29 @@ def create_job(session: Session, settings: Settings, sub: Submission) -> tuple[J
         )
     model = find_model(session, settings, sub.model)
     vocab = model_vocab(model.path)
-    problems, cells = measure_papers(sub.papers, vocab, units, sub.indexes, settings.max_grid_cells)
-    if problems:
-        raise JobRejected(problems)
+    found, cells = measure_papers(sub.papers, vocab, units, sub.indexes, settings.max_grid_cells)
+    problems = sorted([*sub.problems, *found], key=lambda p: p.index)
+    good = [(paper, size) for paper, size in zip(sub.papers, cells, strict=True) if size]
+    if problems and (sub.on_error == "reject" or not good):
+        raise JobRejected(problems, _why_rejected(sub, good))
     job = Job(
         team_id=sub.team_id,
         submitter_id=sub.submitter_id,
         model_id=model.id,
         source=sub.source,
         source_name=sub.source_name,
-        total=len(sub.papers),
+        total=len(good),
+        rejected=len(sub.papers) - len(good) + len({p.index for p in sub.problems}),
         **{"title_unit": sub.title_unit, "abstract_unit": sub.abstract_unit},
     )
     session.add(job)
     session.flush()
+    session.add_all(
+        JobProblem(job_id=job.id, n=n, line=p.index or None, field=p.field, message=p.message)
+        for n, p in enumerate(problems)
+    )
     todo: list[int] = []
-    for position, (paper, size) in enumerate(zip(sub.papers, cells, strict=True)):
+    for position, (paper, size) in enumerate(good):
         result, fresh = _result_for(session, job, paper, size)
         session.add(JobItem(job_id=job.id, position=position, result_id=result.id))
         if fresh and result.id not in todo:  # the same paper twice in one job: one task
@@ -164,6 +179,14 @@ def create_job(session: Session, settings: Settings, sub: Submission) -> tuple[J
     session.flush()
     refresh_jobs(session, [job.id])
     return job, todo
+
+
+def _why_rejected(sub: Submission, good: Sequence[Any]) -> str:
+    if good:
+        return "the submission has errors (on_error=reject: fix them, or leave out on_error)"
+    if len(sub.papers) + len(sub.problems) == 1:
+        return "the submission has errors"
+    return "no paper could be read: fix the rows below"
 
 
 def _result_for(

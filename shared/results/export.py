@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from shared.models import JobItem, LooUnit, Result, ResultStatus
+from shared.models import JobItem, JobProblem, LooUnit, Result, ResultStatus
 from shared.results.stored import result_json
 from shared.text import csv_text
 from shared.units import FIELDS
@@ -99,6 +99,24 @@ def job_csv(session: Session, job_id: int) -> Iterator[str]:
     for page in _pages(session, job_id):
         top = _top_units(session, [r.id for _, r in page])
         yield csv_text([_csv_row(position, result, top) for position, result in page])
+
+
+PROBLEM_COLUMNS = ("line", "field", "reason")
+
+
+def problems_csv(session: Session, job_id: int) -> Iterator[str]:
+    """The rows a job left out (on_error=skip): the file's line (or the paper's position in a
+    JSON body), the field, and what to fix."""
+    yield csv_text([PROBLEM_COLUMNS])
+    after = -1
+    while rows := session.execute(
+        select(JobProblem.n, JobProblem.line, JobProblem.field, JobProblem.message)
+        .where(JobProblem.job_id == job_id, JobProblem.n > after)
+        .order_by(JobProblem.n)
+        .limit(PAGE)
+    ).all():
+        yield csv_text([(line, field, message) for _, line, field, message in rows])
+        after = rows[-1][0]
 
 
 def job_jsonl(session: Session, job_id: int, html_url: Callable[[int], str]) -> Iterator[str]:

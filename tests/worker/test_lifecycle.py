@@ -13,9 +13,9 @@ from shared.db import session_factory, session_scope
 from shared.engine import Model
 from shared.jobs.registry import model_vocab, register_model
 from shared.jobs.status import cancel_job, refresh_jobs
-from shared.jobs.submit import JobRejected, Submission, check_papers, create_job
+from shared.jobs.submit import JobRejected, PaperProblem, Submission, check_papers, create_job
 from shared.manifest import DEFAULT_MODEL_DIR
-from shared.models import Job, RegisteredModel, Result
+from shared.models import Job, JobProblem, RegisteredModel, Result
 from tests.worker.support import PAPERS, Poisoned, job_of, make_team, run, store_job, stored_results
 
 
@@ -149,7 +149,36 @@ def test_an_external_id_over_300_characters_is_a_problem_naming_id(settings: Set
     assert (problem.index, problem.field) == (2, "id") and "300" in problem.message
     team = make_team(settings.database_url)
     with pytest.raises(JobRejected) as rejected, session_scope(settings.database_url) as s:
-        create_job(s, settings, Submission(team, None, papers))  # no DataError on PostgreSQL
+        sub = Submission(team, None, papers, on_error="reject")
+        create_job(s, settings, sub)  # no DataError on PostgreSQL
     assert [p.field for p in rejected.value.problems] == ["id"]
     job_id, _ = store_job(settings, team, papers[:1])
     assert stored_results(settings.database_url, job_id)[0]["status"] == "pending"
+
+
+def test_by_default_bad_rows_are_left_out_and_kept_as_the_job_s_problems(
+    settings: Settings,
+) -> None:
+    team = make_team(settings.database_url)
+    bad = {"title": "Xqzzyv Wrrbltk", "abstract": "We study it."}
+    earlier = PaperProblem(7, None, "line 7 is not valid JSON")
+    sub = Submission(team, None, [PAPERS[0], bad, PAPERS[1]], indexes=[2, 3, 4],
+                     problems=[earlier])  # fmt: skip
+    with session_scope(settings.database_url) as session:
+        job, todo = create_job(session, settings, sub)
+        job_id = job.id
+        problems = session.scalars(select(JobProblem).where(JobProblem.job_id == job_id)).all()
+        assert [(p.line, p.field) for p in problems] == [(3, "title"), (7, None)]
+        assert (job.total, job.rejected, len(todo)) == (2, 2, 2)
+    titles = [r["title"] for r in stored_results(settings.database_url, job_id)]
+    assert titles == [PAPERS[0]["title"], PAPERS[1]["title"]]
+
+
+def test_a_submission_with_no_good_row_is_refused_with_every_problem(settings: Settings) -> None:
+    team = make_team(settings.database_url)
+    bad = {"title": "", "abstract": "We study it."}
+    sub = Submission(team, None, [bad], problems=[PaperProblem(3, None, "no abstract")])
+    with pytest.raises(JobRejected) as rejected, session_scope(settings.database_url) as s:
+        create_job(s, settings, sub)
+    assert [p.index for p in rejected.value.problems] == [1, 3]
+    assert "no paper could be read" in rejected.value.message

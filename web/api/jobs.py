@@ -15,7 +15,7 @@ from shared.jobs.submit import JobRejected
 from shared.models import Job, JobItem, Result
 from shared.units import InputError
 from web.api.tokens import current_token, require_token, team_id
-from web.downloads import job_export
+from web.downloads import job_export, job_problems
 from web.errors import RETRY_AFTER_S, ApiError
 from web.extensions import db
 from web.params import MAX_ID, ceil_div, positive_int
@@ -48,6 +48,9 @@ def job_summary(job: Job) -> dict[str, Any]:
         "source": job.source,
         "source_name": job.source_name,
         "error": job.error,
+        "ingested": job.total,
+        "rejected": job.rejected,
+        "problems_url": url_for("api.jobs.problems", job_id=job.id),
         "exports": {
             fmt: url_for("api.jobs.export", job_id=job.id, fmt=fmt) for fmt in ("csv", "jsonl")
         },
@@ -97,7 +100,9 @@ def create() -> tuple[Response, int, dict[str, str]]:
     except QueueUnavailable as exc:
         return _saved_not_sent(exc)
     url = url_for("api.jobs.get_job", job_id=job.id)
-    body = {"id": job.id, "url": url, "status": job.status, "total": job.total}
+    problems = url_for("api.jobs.problems", job_id=job.id)
+    body = {"id": job.id, "url": url, "status": job.status, "total": job.total,
+            "rejected": job.rejected, "problems_url": problems}  # fmt: skip
     return jsonify(body), 202, {"Location": url}
 
 
@@ -159,6 +164,13 @@ def get_job(job_id: int) -> Response:
 def export(job_id: int, fmt: str) -> Response:
     """Every paper of the job: a CSV row or a JSON line each, streamed in submission order."""
     return job_export(job_or_404(job_id), fmt)
+
+
+@blueprint.get("/jobs/<id:job_id>/problems.csv")
+@require_token
+def problems(job_id: int) -> Response:
+    """The rows the job left out (on_error=skip): line, field, reason."""
+    return job_problems(job_or_404(job_id))
 
 
 @blueprint.post("/jobs/<id:job_id>/cancel")

@@ -51,8 +51,8 @@ def _submit() -> dict[str, Any]:
     responses = {
         "202": created,
         "400": error_response(
-            "A bad paper, unit, model or file; nothing was stored. problems "
-            "name each paper (index) or file line, and the field."
+            "A bad unit, model or file, no good paper, or a bad one under on_error=reject; "
+            "nothing was stored. problems name each paper (index) or file line, and the field."
         ),
         **UNAUTHORISED,
         "413": error_response("The body or file is larger than the upload limit."),
@@ -116,6 +116,9 @@ def _api_paths() -> dict[str, Any]:
                 },
             ),
         },
+        "/jobs/{id}/problems.csv": _export(
+            "problems", "text/csv", "The rows left out (on_error=skip): line, field, reason"
+        ),
         "/jobs/{id}/results.csv": _export("csv", "text/csv", "One CSV row per paper"),
         "/jobs/{id}/results.jsonl": _export(
             "jsonl", "application/jsonl", "One full result (as /results/{id}) per line"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.jobs.submit import ON_ERROR
 from shared.models import JobStatus, ResultStatus
 from shared.units import DEFAULT_UNIT_OPTIONS, UNITS
 
@@ -39,6 +40,13 @@ UNIT = {"type": "string", "enum": list(UNITS)}
 OPTIONS = {
     "model": {"type": "string", "description": "'name' (newest version) or 'name:version'."},
     **{name: {**UNIT, "default": unit} for name, unit in DEFAULT_UNIT_OPTIONS.items()},
+    "on_error": {
+        "type": "string",
+        "enum": list(ON_ERROR),
+        "default": ON_ERROR[0],
+        "description": "skip: bad rows are left out and listed at problems_url (if no row is "
+        "good, 400); reject: any bad row refuses the whole submission with 400.",
+    },
 }
 SUBMISSION = {
     "type": "object",
@@ -96,6 +104,9 @@ JOB_SUMMARY = {
         "source": {"type": "string", "enum": ["api", "upload", "web"]},
         "source_name": _nullable("string"),
         "error": _nullable("string"),
+        "ingested": {"type": "integer", "description": "Papers taken into the job."},
+        "rejected": {"type": "integer", "description": "Rows left out; see problems_url."},
+        "problems_url": {"type": "string", "description": "CSV of line, field, reason."},
         "exports": {
             "type": "object",
             "description": "Where to download every result of the job: csv and jsonl.",
@@ -111,6 +122,8 @@ ACCEPTED = {
         "url": {"type": "string"},
         "status": {"type": "string"},
         "total": {"type": "integer"},
+        "rejected": {"type": "integer", "description": "Rows left out (on_error=skip)."},
+        "problems_url": {"type": "string", "description": "CSV of line, field, reason."},
     },
 }
 JOB_RESULT = {
@@ -178,7 +191,10 @@ HEALTH = {
     "properties": {
         "database": {"type": "string", "enum": ["ok", "error"]},
         "redis": {"type": "string", "enum": ["ok", "error"]},
-        "workers": {"type": "integer"},
+        "workers": {
+            "type": ["integer", "null"],
+            "description": "Workers alive in the last seconds; null when Redis cannot say.",
+        },
         "status": {"type": "string", "enum": ["ok", "degraded"]},
     },
 }

@@ -26,8 +26,8 @@ from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response as BaseResponse
 
 from shared.jobs.status import cancel_job, team_job
-from shared.models import Job
-from web.downloads import job_export
+from shared.models import Job, JobProblem
+from web.downloads import job_export, job_problems
 from web.extensions import db
 from web.pages.job_progress import ITEMS_PER_PAGE, failures, items, pages, progress
 from web.params import positive_int
@@ -78,10 +78,22 @@ def job_page(job_id: int) -> str:
         progress=progress(job),
         items=items(job, page),
         failures=failures(job),
+        skipped=_skipped(job),
         page=page,
         pages=pages(job.total, ITEMS_PER_PAGE),
         first_position=(page - 1) * ITEMS_PER_PAGE,
     )
+
+
+SKIPPED_SHOWN = 20
+
+
+def _skipped(job: Job) -> list[JobProblem]:
+    """The first rows the submission left out; problems.csv has them all."""
+    if not job.rejected:
+        return []
+    query = select(JobProblem).where(JobProblem.job_id == job.id).order_by(JobProblem.n)
+    return list(db.session.scalars(query.limit(SKIPPED_SHOWN)))
 
 
 @job_pages.get("/jobs/<id:job_id>/progress.json")
@@ -105,6 +117,12 @@ def job_progress(job_id: int) -> Response:
 @login_required
 def export(job_id: int, fmt: str) -> Response:
     return job_export(job_or_404(job_id), fmt)
+
+
+@job_pages.get("/jobs/<id:job_id>/problems.csv")
+@login_required
+def problems(job_id: int) -> Response:
+    return job_problems(job_or_404(job_id))
 
 
 @job_pages.post("/jobs/<id:job_id>/cancel")

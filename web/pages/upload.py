@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
-from shared.jobs.submit import JobRejected, Submission, check_papers
+from shared.jobs.submit import JobRejected, PaperProblem, Submission, check_papers
 from shared.models import RegisteredModel
 from shared.papers import FileError, Row, decode_text, parse_papers
 from shared.papers.tabular import TARGETS, csv_columns, guess_mapping
@@ -153,7 +153,9 @@ def _state(upload: StoredUpload, form: dict[str, str]) -> ReviewState:
     analysis = analyse(upload, form, vocab_of(model), units)
     if analysis.columns:
         errors.update(_mapping_errors(analysis.mapping))
-    return ReviewState(choices, model, units, errors, analysis, form.get("skip_bad") == "on")
+    # Skipping is the default (a first look has no form); unticking it asks for all or nothing.
+    skip_bad = form.get("skip_bad") == "on" if form else True
+    return ReviewState(choices, model, units, errors, analysis, skip_bad)
 
 
 def _mapping_errors(mapping: dict[str, str | None]) -> dict[str, str]:
@@ -199,10 +201,13 @@ def review_or_start(upload_id: str) -> Any:
         errors["form"] = "No row can be explained: every row has a problem."
     if errors:
         return _review(state, 400)
-    return _start(upload, state, rows)
+    skipped = analysis.problems if state.skip_bad else []
+    return _start(upload, state, rows, skipped)
 
 
-def _start(upload: StoredUpload, state: ReviewState, rows: list[Row]) -> Any:
+def _start(
+    upload: StoredUpload, state: ReviewState, rows: list[Row], skipped: list[dict[str, Any]]
+) -> Any:
     sub = Submission(
         team_id=current_team_id(),
         submitter_id=current_user.id,
@@ -213,6 +218,7 @@ def _start(upload: StoredUpload, state: ReviewState, rows: list[Row]) -> Any:
         source="upload",
         source_name=upload.name,
         indexes=[r.line for r in rows],
+        problems=[PaperProblem(p["line"], p["field"], p["message"]) for p in skipped],
     )
     try:
         job = start_job(sub)

@@ -14,9 +14,11 @@ pytest 9.2 no longer has; the requests still go to each test's own app (``app=``
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
 import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
@@ -28,6 +30,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from shared.config import Settings
+from shared.jobs import liveness
 from tests.fixtures.factories import Factory
 from web.api import PREFIX
 from web.api.openapi import openapi_document
@@ -48,9 +52,14 @@ def test_the_document_tested_is_the_one_served(client: FlaskClient) -> None:
 
 
 @pytest.fixture
-def seeded(app: Flask, make: Factory, team_id: int) -> Flask:
+def seeded(
+    app: Flask, make: Factory, team_id: int, settings: Settings, redis_client: redis.Redis
+) -> Iterator[Flask]:
     make.result(team_id)  # a done result, so small ids answer 200 as well as 404 and 409
-    return app
+    # A worker is up (its liveness key), or /healthz rightly answers 503 "degraded".
+    liveness.beat(redis_client, settings, "schemathesis-worker")
+    yield app
+    liveness.forget(redis_client, settings, "schemathesis-worker")
 
 
 @schema.parametrize()

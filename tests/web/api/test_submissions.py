@@ -54,7 +54,7 @@ BAD_PAPERS = [
 
 def test_bad_paper_names_the_paper_and_field(rejected: Callable[..., dict[str, Any]]) -> None:
     for paper, field, fragment in BAD_PAPERS:
-        body = rejected(json={"papers": [GOOD, paper]})
+        body = rejected(json={"papers": [GOOD, paper], "on_error": "reject"})
         assert body["problems"] == [
             {"index": 2, "field": field, "error": body["problems"][0]["error"]}
         ]
@@ -64,7 +64,7 @@ def test_bad_paper_names_the_paper_and_field(rejected: Callable[..., dict[str, A
 
 def test_every_bad_paper_is_reported(rejected: Callable[..., dict[str, Any]]) -> None:
     bad = {"title": " ", "abstract": ""}
-    body = rejected(json={"papers": [bad, GOOD, bad]})
+    body = rejected(json={"papers": [bad, GOOD, bad], "on_error": "reject"})
     assert [(p["index"], p["field"]) for p in body["problems"]] == [
         (1, "title"), (1, "abstract"), (3, "title"), (3, "abstract"),
     ]  # fmt: skip
@@ -142,7 +142,7 @@ def test_jsonl_and_bibtex_uploads(client: FlaskClient, auth: dict[str, str]) -> 
 
 def test_csv_bad_row_names_its_line(rejected: Callable[..., dict[str, Any]]) -> None:
     data = b"title,abstract\nSocial media,We study it.\nDeep learning,  \n"
-    body = rejected(**upload("p.csv", data))
+    body = rejected(**upload("p.csv", data, on_error="reject"))
     assert body["problems"] == [{"line": 3, "field": "abstract", "error": "abstract is empty: "
                                  "give the paper's abstract"}]  # fmt: skip
     assert "line 3" in body["error"]
@@ -159,10 +159,11 @@ def test_undecodable_bytes_name_the_line(rejected: Callable[..., dict[str, Any]]
 
 
 def test_jsonl_and_bibtex_file_errors_name_lines(rejected: Callable[..., dict[str, Any]]) -> None:
-    body = rejected(**upload("p.jsonl", b'{"title": "Social media", "abstract": "x"}\n{oops\n'))
+    jsonl = b'{"title": "Social media", "abstract": "x"}\n{oops\n'
+    body = rejected(**upload("p.jsonl", jsonl, on_error="reject"))
     assert body["problems"][0]["line"] == 2 and "not valid JSON" in body["problems"][0]["error"]
     bib = b"@article{k1, title={A}, abstract={B}}\n\n@article{nokey2, title={Social media}}\n"
-    body = rejected(**upload("refs.bib", bib))
+    body = rejected(**upload("refs.bib", bib, on_error="reject"))
     assert body["problems"] == [{"line": 3, "field": None, "error": body["problems"][0]["error"]}]
     assert "nokey2 has no abstract" in body["error"]
 
@@ -222,7 +223,9 @@ def test_jsonl_upload_too_deep_or_with_a_huge_number(
 def test_nul_in_a_json_paper_names_the_field(
     rejected: Callable[..., dict[str, Any]], field: str
 ) -> None:
-    body = rejected(json={"papers": [GOOD, {**GOOD, field: "We study\u0000 it."}]})
+    body = rejected(
+        json={"papers": [GOOD, {**GOOD, field: "We study\u0000 it."}], "on_error": "reject"}
+    )
     error = f"{field} contains a NUL character (\\0), which cannot be stored: remove it"
     assert body["problems"] == [{"index": 2, "field": field, "error": error}]
 
