@@ -62,6 +62,11 @@ class FieldUnits:
     def known_tokens(self, vocab: Container[str]) -> list[str]:
         return [t for t in self.tokens if t in vocab]
 
+    @property
+    def read_as_nothing(self) -> bool:
+        """No word the model knows: the field adds nothing to the paper's logit."""
+        return self.prefix_lengths[-1] == 0
+
 
 def split_units(name: str, text: object, unit: str, vocab: Container[str]) -> FieldUnits:
     """Validate ``text`` and cut it into units; raises :class:`InputError` naming the field."""
@@ -83,11 +88,9 @@ def split_units(name: str, text: object, unit: str, vocab: Container[str]) -> Fi
         )
     skipped = [t for t in tokens if t not in vocab]
     if len(skipped) == len(tokens):
-        raise InputError(
-            f"{name} has no word the model knows (read: {' '.join(tokens[:8])}): "
-            "give English text in the model's domain",
-            name,
-        )
+        # Not an error: the model reads the field as nothing (zero features), one unit of
+        # all its words, so its grid has one row (or column) and the result says why.
+        return FieldUnits(name, unit, [tokens], [clean.strip()], skipped, [0], clean)
     prefix, running = [], 0
     for u in units:
         running += sum(1 for t in u if t in vocab)

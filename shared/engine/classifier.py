@@ -122,6 +122,18 @@ class FieldEncoder(nn.Module):
             features[nonempty] = self.encode(x[nonempty], lengths[nonempty])[1]
         return features
 
+    def outputs(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """Top outputs [B, L, 2H] and features [B, 2H] of every row; a row of length 0 (a
+        field read as nothing) gives zeros, as in ``forward``."""
+        outs = x.new_zeros(x.shape[0], x.shape[1], 2 * self.hidden_size)
+        features = x.new_zeros(x.shape[0], 2 * self.hidden_size)
+        nonempty = lengths > 0
+        if bool(nonempty.any()):
+            top, final = self.encode(x[nonempty], lengths[nonempty], top_outputs=True)
+            outs[nonempty, : top.shape[1]] = top
+            features[nonempty] = final
+        return outs, features
+
     def encode(
         self, x: Tensor, lengths: Tensor, start: int = 0, top_outputs: bool = False
     ) -> tuple[Tensor, Tensor]:

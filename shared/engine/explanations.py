@@ -200,9 +200,7 @@ def _activations(model: Model, batch: _Batch, full: Scores) -> list[Activations]
     per_field: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
     for f in model.fields:
         x, n = pad_batch(batch.seqs[f], model.vectors.vector_size)
-        outs, final = model.classifier.encoder(f).encode(
-            x.to(model.device), n.to(model.device), top_outputs=True
-        )
+        outs, final = model.classifier.encoder(f).outputs(x.to(model.device), n.to(model.device))
         per_field[f] = [
             (outs[b, : n[b]].cpu().numpy(), final[b].cpu().numpy()) for b in range(len(n))
         ]

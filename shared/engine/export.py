@@ -29,6 +29,7 @@ def to_json(e: Explanation, full_activations: bool = True) -> dict[str, Any]:
         "labels": {f.name: f.labels for f in g.fields},
         "leave_one_out": {f: _floats(d) for f, d in e.leave_one_out.items()},
         "skipped": g.skipped,
+        "read_as_nothing": [f.name for f in g.fields if f.read_as_nothing],
         "model": {"name": g.model_name, "version": g.model_version},
     }
     if e.activations is not None:

@@ -28,6 +28,7 @@ EXPLAIN_KEYS = (
     "labels",
     "leave_one_out",
     "skipped",
+    "read_as_nothing",
     "model",
     "activations",
 )
@@ -75,8 +76,19 @@ def _explanation(session: Session, result: Result) -> dict[str, Any]:
         "labels": {f: units[f]["labels"] for f in fields},
         "leave_one_out": leave_one_out(session, result, fields),
         "skipped": result.skipped or {f: [] for f in fields},
+        "read_as_nothing": _read_as_nothing(units, result.skipped or {}),
         "activations": result.activations,
     }
+
+
+def _read_as_nothing(units: dict[str, dict[str, Any]], skipped: dict[str, Any]) -> list[str]:
+    """Fields with no word the model knows: scored as if empty (their one unit is skipped)."""
+    out = []
+    for f, stored in units.items():
+        tokens = [t for unit in stored["units"] for t in unit]
+        if tokens and set(tokens) <= set(skipped.get(f, [])):
+            out.append(f)
+    return out
 
 
 def _units(result: Result) -> dict[str, dict[str, Any]]:

@@ -160,7 +160,7 @@ def test_by_default_bad_rows_are_left_out_and_kept_as_the_job_s_problems(
     settings: Settings,
 ) -> None:
     team = make_team(settings.database_url)
-    bad = {"title": "Xqzzyv Wrrbltk", "abstract": "We study it."}
+    bad = {"title": "?!", "abstract": "We study it."}
     earlier = PaperProblem(7, None, "line 7 is not valid JSON")
     sub = Submission(team, None, [PAPERS[0], bad, PAPERS[1]], indexes=[2, 3, 4],
                      problems=[earlier])  # fmt: skip

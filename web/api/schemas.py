@@ -173,6 +173,12 @@ RESULT = {
             "object", additionalProperties={"type": "array", "items": {"type": "number"}}
         ),
         "skipped": {**BY_FIELD, "type": ["object", "null"]},
+        "read_as_nothing": {
+            "type": ["array", "null"],
+            "items": {"type": "string"},
+            "description": "Fields with no word the model knows: read as nothing (zero "
+            "features), one unit each; the rest of the paper is still explained.",
+        },
         "model": MODEL,
         "activations": _nullable("object"),
         "paper": {

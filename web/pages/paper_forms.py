@@ -79,7 +79,8 @@ def chosen_units(form: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str
 def field_preview(name: str, text: str, unit: str, vocab: frozenset[str]) -> dict[str, Any]:
     """One field as the page shows it: numbered units, each in parts marked skipped or not.
 
-    ``error`` is the message when the field cannot be read (empty, too long, no known word).
+    ``error`` is the message when the field cannot be read (empty, too long); a field with no
+    known word is read (as nothing), so it has no error.
     """
     try:
         split = split_units(name, text, unit, vocab)

@@ -167,7 +167,7 @@ def _altered_model(tiny_model_dir: Path, tmp_path: Path) -> Path:
     [
         "empty title",
         "whitespace abstract",
-        "no known word",
+        "only punctuation",
         "missing model dir",
         "altered model file",
         "png without out",
@@ -188,9 +188,9 @@ def test_bad_input_is_one_line_exit_2(case, tiny_model_dir, tmp_path):
     elif case == "whitespace abstract":
         paper[3] = "  \n "
         expect = ["abstract is empty"]
-    elif case == "no known word":
-        paper[3] = "zzzqx vvvkj wwwpl"
-        expect = ["abstract has no word the model knows"]
+    elif case == "only punctuation":
+        paper[3] = "... !!! ---"
+        expect = ["abstract has no words"]
     elif case == "missing model dir":
         model = tmp_path / "no-such-model"
         expect = [str(model)]
@@ -253,7 +253,7 @@ def test_file_with_one_bad_row(tiny_model_dir, tmp_path):
     papers.write_text(
         "eid,title,abstract\n"
         f'e-1,"{TITLE}","{ABSTRACT}"\n'
-        'e-2,"zzzqx vvvkj","We study society."\n'
+        'e-2,"...","We study society."\n'
         f'e-3,"{TOY_TITLE}","{TOY_ABSTRACT}"\n',
         encoding="utf-8",
     )
@@ -266,8 +266,8 @@ def test_file_with_one_bad_row(tiny_model_dir, tmp_path):
     assert all("probabilities" in r and "activations" in r for r in results)
     errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
     assert [e["line"] for e in errors] == [3]
-    assert "title has no word the model knows" in errors[0]["error"]
-    assert "papers.csv, line 3: title has no word the model knows" in result.stderr
+    assert "title has no words" in errors[0]["error"]
+    assert "papers.csv, line 3: title has no words" in result.stderr
     assert "explained 2 papers, skipped 1" in result.stderr
 
 

@@ -9,6 +9,7 @@ import torch
 from shared.engine.classifier import Architecture, Classifier
 from shared.engine.dataset import read_labelled_csv
 from shared.engine.explanations import explain, occlusion_grid, occlusion_grids
+from shared.engine.export import to_json
 from shared.engine.runtime import Model, load_model
 from shared.text import tokenize
 from tests.conftest import TOY_ABSTRACT, TOY_TITLE
@@ -273,3 +274,17 @@ def test_cuda_grids_agree_with_cpu(default_model_dir):
     papers = [(TOY_TITLE, TOY_ABSTRACT), ("Deep learning of text", "We train a network. It works.")]
     for a, b in zip(occlusion_grids(cpu, papers), occlusion_grids(gpu, papers), strict=True):
         np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-4)
+
+
+def test_a_field_of_unknown_words_is_read_as_nothing(tiny_model) -> None:
+    """A real labelled title the model knows no word of: scored with that field empty."""
+    paper = {"title": "Psychotherapeutic proesses", "abstract": TOY_ABSTRACT}
+    [e] = explain(tiny_model, [paper])
+    title, abstract = tiny_model.split(paper, {"title": "word", "abstract": "sentence"})
+    assert title.read_as_nothing and not abstract.read_as_nothing
+    assert e.grid.probabilities.shape == (1, len(abstract.units))
+    expected = tiny_model.predict_batch([{"title": [], "abstract": abstract.tokens}])[0]
+    assert abs(e.grid.probability - float(expected)) < TOL
+    assert e.leave_one_out["title"].tolist() == [0.0]
+    assert to_json(e)["read_as_nothing"] == ["title"]
+    assert e.activations is not None and e.activations.fields["title"].tokens == []

@@ -38,6 +38,7 @@ def test_done_result_json(
         "labels": {f: UNITS[f]["labels"] for f in ("title", "abstract")},
         "leave_one_out": LOO,
         "skipped": {"title": [], "abstract": ["trees"]},
+        "read_as_nothing": [],
         "model": {"name": "default", "version": "1.0.0"},
         "activations": ACTIVATIONS,
         "paper": {

@@ -93,7 +93,8 @@ def test_preview_by_words_and_field_errors(login: AuthActions) -> None:
     assert body["fields"]["title"]["units"] == []
     assert len(body["fields"]["abstract"]["units"]) == 8  # one unit a word
     gibberish = ada.post("/submit/preview", data=form(abstract="Xqzzyv wrrbltk.")).json
-    assert "no word the model knows" in gibberish["errors"]["abstract"]
+    assert "abstract" not in gibberish["errors"]  # read as nothing, not refused
+    assert "reads the abstract as nothing" in gibberish["html"]
 
 
 def test_preview_button_without_js_renders_the_split(
@@ -112,7 +113,7 @@ def test_bad_input_shows_errors_next_to_fields_and_stores_nothing(
     login: AuthActions, nothing_stored: Callable[[], None]
 ) -> None:
     ada = login.login()
-    data = form(title="  ", abstract="Xqzzyv wrrbltk.", title_unit="letter", action="submit")
+    data = form(title="  ", abstract="... !!!", title_unit="letter", action="submit")
     response = ada.post("/submit", data=data)
     assert response.status_code == 400
     html = response.get_data(as_text=True)
