@@ -18,7 +18,7 @@ from shared.jobs.dispatch import send_job
 from shared.jobs.submit import JobRejected, Submission, create_job
 from shared.models import Job
 from shared.papers import FileError, JsonRefused, load_json, parse_papers
-from shared.units import DEFAULT_UNIT_OPTIONS, UNITS
+from shared.units import DEFAULT_UNIT_OPTIONS, UNITS, Detail
 from web.errors import ApiError
 from web.extensions import celery, db, settings
 
@@ -104,6 +104,7 @@ def _from_json(team_id: int, user_id: int | None) -> Submission:
             [{"field": "papers", "error": "missing or not a list"}],
         )
     title_unit, abstract_unit = _units(body)
+    detail = _detail(body)
     return Submission(
         team_id=team_id,
         submitter_id=user_id,
@@ -112,6 +113,7 @@ def _from_json(team_id: int, user_id: int | None) -> Submission:
         abstract_unit=abstract_unit,
         model=_model(body.get("model")),
         source="api",
+        detail=detail,
     )
 
 
@@ -143,6 +145,16 @@ def _units(source: Mapping[str, Any]) -> tuple[str, str]:
     return chosen["title_unit"], chosen["abstract_unit"]
 
 
+def _detail(source: Mapping[str, Any]) -> Detail:
+    """``detail``: bulk (the default: per-token traces computed when a result is first shown)
+    or full (computed up front)."""
+    value = source.get("detail") or Detail.BULK
+    if value not in set(Detail):
+        error = f"detail must be one of {', '.join(Detail)}, not {value!r}"
+        raise ApiError(400, error, [{"field": "detail", "error": error}])
+    return Detail(value)
+
+
 def _from_upload(team_id: int, user_id: int | None) -> Submission:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -161,6 +173,7 @@ def _from_upload(team_id: int, user_id: int | None) -> Submission:
         first = parsed.errors[0]
         raise ApiError(400, f"{name}, line {first.line}: {first.message}", problems)
     title_unit, abstract_unit = _units(request.form)
+    detail = _detail(request.form)
     return Submission(
         team_id=team_id,
         submitter_id=user_id,
@@ -170,6 +183,7 @@ def _from_upload(team_id: int, user_id: int | None) -> Submission:
         model=_model(request.form.get("model")),
         source="upload",
         source_name=name[:300],
+        detail=detail,
         indexes=[row.line for row in parsed.rows],
     )
 
