@@ -16,7 +16,7 @@ from typing import Any
 
 from celery import Celery
 from kombu.exceptions import ChannelError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared.config import Settings
@@ -161,8 +161,12 @@ def send_job(
 
     A ``detail: full`` job that reuses results stored in bulk asks for their traces too."""
     enqueue_chunks(app, settings, job.id, todo, cells_of(session, todo))
-    if job.detail == Detail.FULL:
-        send_traces(app, settings, untraced_results(session, job.id))
+    if job.detail == Detail.FULL and (untraced := untraced_results(session, job.id)):
+        send_traces(app, settings, untraced)
+        # Marked as the web marks a request (shared.results.traces): a view sends no second.
+        session.execute(
+            update(Result).where(Result.id.in_(untraced)).values(traces_requested_at=utcnow())
+        )
     job.sent_at = utcnow()
 
 
