@@ -149,7 +149,7 @@ def _detail(source: Mapping[str, Any]) -> Detail:
     """``detail``: bulk (the default: per-token traces computed when a result is first shown)
     or full (computed up front)."""
     value = source.get("detail") or Detail.BULK
-    if value not in set(Detail):
+    if value not in tuple(Detail):
         error = f"detail must be one of {', '.join(Detail)}, not {value!r}"
         raise ApiError(400, error, [{"field": "detail", "error": error}])
     return Detail(value)

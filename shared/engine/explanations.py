@@ -286,7 +286,7 @@ def explain(
 
     ``detail="bulk"`` keeps the activations' contributions but not their per-token traces
     (about a fifth of the cost); :func:`activation_traces` adds them later."""
-    if detail not in set(Detail):
+    if detail not in tuple(Detail):
         raise ValueError(f"detail must be one of {', '.join(Detail)}, not {detail!r}")
     chosen = _units(model, units, title_unit=title_unit, abstract_unit=abstract_unit)
     batch = _prepare(model, papers, chosen)

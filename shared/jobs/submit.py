@@ -132,7 +132,7 @@ def create_job(session: Session, settings: Settings, sub: Submission) -> tuple[J
     for f, unit in units.items():
         if unit not in UNITS:
             raise JobRejected([PaperProblem(0, f, f"{f}_unit must be one of {', '.join(UNITS)}")])
-    if sub.detail not in set(Detail):
+    if sub.detail not in tuple(Detail):
         raise JobRejected([PaperProblem(0, "detail", f"detail must be one of {', '.join(Detail)}")])
     if not sub.papers:
         raise JobRejected([], "no papers: give at least one paper with a title and an abstract")

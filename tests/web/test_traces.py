@@ -129,6 +129,8 @@ def test_a_bad_detail_is_400_naming_the_field(
     assert body.json["problems"] == [
         {"field": "detail", "error": "detail must be one of bulk, full, not 'everything'"}
     ]
+    listed = submit(client, auth, detail=["full"])  # not text: 400 too, never a 500
+    assert listed.status_code == 400 and listed.json["problems"][0]["field"] == "detail"
     data = {"file": (io.BytesIO(b"title,abstract\nSocial media,We study it.\n"), "p.csv")}
     upload = client.post(
         "/api/v1/jobs",
