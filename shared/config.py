@@ -101,6 +101,12 @@ class Settings:
             return "redis+socket://" + self.redis_url[len("unix://") :]
         return self.redis_url
 
+    @property
+    def detail_queue(self) -> str:
+        """Where the web sends a result's per-token traces, asked for by a person waiting on
+        its page: a queue of its own, which every worker reads first."""
+        return f"{self.task_queue}-detail"
+
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 

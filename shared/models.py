@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import Base, utcnow
-from shared.units import DEFAULT_UNITS
+from shared.units import DEFAULT_UNITS, Detail
 
 
 class JobStatus(StrEnum):
@@ -52,6 +52,14 @@ class ResultStatus(StrEnum):
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+class TracesStatus(StrEnum):
+    """A done result's per-token traces: pending (a bulk result's, computed when first
+    asked for) or done (stored up front by a full job, or since)."""
+
+    PENDING = "pending"
+    DONE = "done"
 
 
 LIVE = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
@@ -189,6 +197,10 @@ class Job(Base):
     source_name: Mapped[str | None] = mapped_column(String(300))
     title_unit: Mapped[str] = mapped_column(String(10), default=DEFAULT_UNITS["title"])
     abstract_unit: Mapped[str] = mapped_column(String(10), default=DEFAULT_UNITS["abstract"])
+    # bulk: no per-token traces up front (they are computed when a result is first shown).
+    detail: Mapped[str] = mapped_column(
+        String(10), default=Detail.BULK, server_default=Detail.BULK.value
+    )
     status: Mapped[str] = mapped_column(String(12), default=JobStatus.QUEUED)
     total: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[int] = mapped_column(Integer, default=0)
@@ -239,8 +251,23 @@ class Result(Base):
     heartbeat_at: Mapped[datetime | None]
     # Title units x abstract units, known at submission: chunks are sized by it.
     cells: Mapped[int | None] = mapped_column(Integer)
+    # When the web sent the task computing a bulk result's traces (sent once; again if lost).
+    traces_requested_at: Mapped[datetime | None]
     paper: Mapped[Paper] = relationship()
     model: Mapped[RegisteredModel] = relationship()
+
+    @property
+    def traces_status(self) -> TracesStatus | None:
+        """None until done; then pending if ``activations`` was stored in the bulk profile
+        (every trace key null, ``shared.engine.export.activations_json``), else done."""
+        if self.status != ResultStatus.DONE:
+            return None
+        fields = (self.activations or {}).get("fields") or {}
+        bulk = any(
+            isinstance(v, dict) and "running_probability" in v and v["running_probability"] is None
+            for v in fields.values()
+        )
+        return TracesStatus.PENDING if bulk else TracesStatus.DONE
 
 
 class JobProblem(Base):

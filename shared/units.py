@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Container
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Literal
 
 from shared.text import NUL, nul_message, split_sentences, tokenize, words
@@ -20,6 +21,16 @@ UNITS: tuple[Unit, ...] = ("word", "sentence")
 DEFAULT_UNITS: dict[str, Unit] = {"title": "word", "abstract": "sentence"}
 # The same defaults under the names the API, its clients and the Job columns give them.
 DEFAULT_UNIT_OPTIONS: dict[str, Unit] = {f"{f}_unit": u for f, u in DEFAULT_UNITS.items()}
+
+
+class Detail(StrEnum):
+    """How much of an explanation is computed up front. bulk: grid, leave-one-out and the
+    features' contributions; full: also the per-token traces and P as the model reads
+    (most of the cost, looked at on one page, so a bulk result gets them when first shown)."""
+
+    BULK = "bulk"
+    FULL = "full"
+
 
 # The limits keep one paper's word-level grid (quadratic in length) within seconds.
 MAX_FIELD_CHARS = 20_000

@@ -1,7 +1,8 @@
 """Serving a result's views (JSON, PNG, SVG) to the API and the pages.
 
 A done result never changes, so each view is cached in Redis and carries a strong ETag (the
-sha256 of the bytes); a client that sends it back in If-None-Match gets 304.
+sha256 of the bytes); a client that sends it back in If-None-Match gets 304. The one change,
+a bulk result's traces arriving, gives its JSON a new cache key (web/api/results.py).
 """
 
 from __future__ import annotations
@@ -55,12 +56,16 @@ def _attachment(chunks: Iterator[str], mimetype: str, name: str) -> Response:
     return response
 
 
-def cached_view(result: Result, view: str, render: Callable[[], bytes]) -> BaseResponse:
-    """Serve ``view`` of a done result from the cache, rendering (and storing) on a miss."""
-    data = cache.views.get(result.id, view)
+def cached_view(
+    result: Result, view: str, render: Callable[[], bytes], key: str | None = None
+) -> BaseResponse:
+    """Serve ``view`` of a done result from the cache (under ``key``, default ``view``),
+    rendering (and storing) on a miss."""
+    key = key or view
+    data = cache.views.get(result.id, key)
     if data is None:
         data = render()
-        cache.views.set(result.id, view, data)
+        cache.views.set(result.id, key, data)
     response = Response(data, mimetype=MIMETYPES[view])
     response.set_etag(hashlib.sha256(data).hexdigest())
     response.headers["Cache-Control"] = CACHE_CONTROL

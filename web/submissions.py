@@ -18,7 +18,7 @@ from shared.jobs.dispatch import send_job
 from shared.jobs.submit import ON_ERROR, JobRejected, PaperProblem, Submission, create_job
 from shared.models import Job
 from shared.papers import FileError, JsonRefused, load_json, parse_papers
-from shared.units import DEFAULT_UNIT_OPTIONS, UNITS
+from shared.units import DEFAULT_UNIT_OPTIONS, UNITS, Detail
 from web.errors import ApiError
 from web.extensions import celery, db, settings
 
@@ -104,6 +104,7 @@ def _from_json(team_id: int, user_id: int | None) -> Submission:
             [{"field": "papers", "error": "missing or not a list"}],
         )
     title_unit, abstract_unit = _units(body)
+    detail = _detail(body)
     return Submission(
         team_id=team_id,
         submitter_id=user_id,
@@ -113,6 +114,7 @@ def _from_json(team_id: int, user_id: int | None) -> Submission:
         model=_model(body.get("model")),
         source="api",
         on_error=_on_error(body),
+        detail=detail,
     )
 
 
@@ -152,6 +154,16 @@ def _units(source: Mapping[str, Any]) -> tuple[str, str]:
     return chosen["title_unit"], chosen["abstract_unit"]
 
 
+def _detail(source: Mapping[str, Any]) -> Detail:
+    """``detail``: bulk (the default: per-token traces computed when a result is first shown)
+    or full (computed up front)."""
+    value = source.get("detail") or Detail.BULK
+    if value not in tuple(Detail):
+        error = f"detail must be one of {', '.join(Detail)}, not {value!r}"
+        raise ApiError(400, error, [{"field": "detail", "error": error}])
+    return Detail(value)
+
+
 def _from_upload(team_id: int, user_id: int | None) -> Submission:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -166,6 +178,7 @@ def _from_upload(team_id: int, user_id: int | None) -> Submission:
     except FileError as exc:
         raise ApiError(400, str(exc), [{"field": "file", "error": str(exc)}]) from exc
     title_unit, abstract_unit = _units(request.form)
+    detail = _detail(request.form)
     return Submission(
         team_id=team_id,
         submitter_id=user_id,
@@ -175,6 +188,7 @@ def _from_upload(team_id: int, user_id: int | None) -> Submission:
         model=_model(request.form.get("model")),
         source="upload",
         source_name=name[:300],
+        detail=detail,
         indexes=[row.line for row in parsed.rows],
         on_error=_on_error(request.form),
         problems=[PaperProblem(e.line, None, e.message) for e in parsed.errors],

@@ -1,4 +1,4 @@
-"""``occlab worker``: a Celery worker in this process, consuming both job queues.
+"""``occlab worker``: a Celery worker in this process, consuming the detail and both job queues.
 
 CPU workers run ``--concurrency`` prefork children. A GPU worker runs one child: start one
 ``occlab worker --gpu`` per GPU, each with its own ``CUDA_VISIBLE_DEVICES``, because a CUDA
@@ -19,7 +19,8 @@ def worker_argv(
     loglevel: str = "INFO",
     extra: tuple[str, ...] = (),
 ) -> list[str]:
-    """The ``celery worker`` arguments; both queues, since small jobs must not wait on GPUs."""
+    """The ``celery worker`` arguments: the detail queue first (a person waits on those
+    traces), then both job queues, since small jobs must not wait on GPUs."""
     return [
         "worker",
         "--pool",
@@ -27,7 +28,7 @@ def worker_argv(
         "--concurrency",
         str(1 if gpu else concurrency),
         "--queues",
-        f"{settings.task_queue},{settings.gpu_queue}",
+        f"{settings.detail_queue},{settings.task_queue},{settings.gpu_queue}",
         "--loglevel",
         loglevel,
         *extra,

@@ -1,5 +1,9 @@
 """Computing a chunk of results and storing every grid cell: what a worker task calls.
 
+By default a result is stored in its bulk profile: grid cells, leave-one-out rows and the
+features' contributions, without the per-token traces (``worker/traces.py`` adds those when
+the result is first shown); a ``detail: full`` job stores the traces up front.
+
 Idempotent by construction: a result already done is skipped, and a result's cells, its
 leave-one-out rows and its status are written in one transaction, so a chunk redelivered
 after a worker died adds no rows and loses none.
@@ -14,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,11 +29,14 @@ from shared.jobs.status import refresh_jobs
 from shared.manifest import sha256_file
 from shared.models import (
     GridCell,
+    Job,
+    JobItem,
     LooUnit,
     RegisteredModel,
     Result,
     ResultStatus,
 )
+from shared.units import Detail
 from worker.claims import DIRECT, Delivery, claim, heartbeat, jobs_of, release
 from worker.outcome import ChunkOutcome, Verdict
 
@@ -57,18 +65,29 @@ def _papers(rows: Sequence[Result]) -> list[dict[str, str]]:
     return [{"title": r.paper.title, "abstract": r.paper.abstract} for r in rows]
 
 
-def _explain_each(model: Model, rows: Sequence[Result]) -> list[Explanation | Exception]:
+def detail_for(session: Session, result_ids: Sequence[int]) -> Detail:
+    """Full if any job holding one of these results asked for ``detail: full`` (a chunk is
+    one job's, so in practice that job's choice); bulk otherwise."""
+    wants_full = exists().where(
+        JobItem.result_id.in_(result_ids), JobItem.job_id == Job.id, Job.detail == Detail.FULL
+    )
+    return Detail.FULL if session.scalar(select(wants_full)) else Detail.BULK
+
+
+def _explain_each(
+    model: Model, rows: Sequence[Result], detail: Detail
+) -> list[Explanation | Exception]:
     """One batched pass; if the batch fails, each paper alone, so one bad paper fails alone."""
     units = {"title": rows[0].title_unit, "abstract": rows[0].abstract_unit}
     try:
-        return list(explain(model, _papers(rows), units=units))
+        return list(explain(model, _papers(rows), units=units, detail=detail))
     except SoftTimeLimitExceeded:
         raise  # the chunk is out of time: no paper is tried alone
     except Exception:
         out: list[Explanation | Exception] = []
         for paper in _papers(rows):
             try:
-                out.append(explain(model, [paper], units=units)[0])
+                out.append(explain(model, [paper], units=units, detail=detail)[0])
             except SoftTimeLimitExceeded:
                 raise
             except Exception as exc:
@@ -150,9 +169,10 @@ def _compute_and_save(
 ) -> None:
     with sessions() as session:
         rows = [session.get_one(Result, i) for i in claimed]
+        detail = detail_for(session, claimed)
         start = time.perf_counter()
         try:
-            results: Sequence[Any] = _explain_each(loader(rows[0].model), rows)
+            results: Sequence[Any] = _explain_each(loader(rows[0].model), rows, detail)
         except SoftTimeLimitExceeded:
             raise  # not the papers' fault: process_chunk puts them back
         except Exception as exc:

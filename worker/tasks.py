@@ -1,8 +1,10 @@
 """Celery tasks: thin wrappers that call plain functions of ``shared`` (tests call those too).
 
-The one task, ``process_chunk(job_id, result_ids)``, computes a chunk with
+``process_chunk(job_id, result_ids)`` computes a chunk with
 :func:`worker.processing.process_chunk`; papers that failed but have attempts left are sent
 again as a new, smaller chunk of just their ids, after the backoff the outcome asks for.
+``compute_traces(result_id)`` adds a bulk result's per-token traces
+(:func:`worker.traces.compute_traces`) when its page or its JSON is first asked for.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import Settings
 from shared.db import get_engine
-from shared.jobs.dispatch import PROCESS_CHUNK
-from worker import processing
+from shared.jobs.dispatch import COMPUTE_TRACES, PROCESS_CHUNK
+from shared.results.cache import ViewCache
+from worker import processing, traces
 from worker.app import settings_of
 from worker.claims import Delivery, still_waiting
 
@@ -135,3 +138,14 @@ def _send_again(task: DatabaseTask, job_id: int, ids: Sequence[int], delay_s: fl
     queue = (task.request.delivery_info or {}).get("routing_key") or task.settings.task_queue
     task.apply_async(args=[job_id, list(ids)], countdown=delay_s, queue=queue)
     log.info("job %s: %d paper(s) sent again in %.1f s", job_id, len(ids), delay_s)
+
+
+@shared_task(bind=True, base=DatabaseTask, name=COMPUTE_TRACES)
+def compute_traces(self: DatabaseTask, result_id: int) -> str:
+    """Not retried: a request lost here is made again by the next view of the result after
+    ``lost_after_s`` (``shared.results.traces.mark_requested``)."""
+    views = ViewCache.from_settings(self.settings)
+    try:
+        return traces.compute_traces(self.sessions, result_id, views=views).value
+    finally:
+        views.close()

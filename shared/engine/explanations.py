@@ -17,7 +17,7 @@ from shared.engine.occlusion import (
     without_unit,
 )
 from shared.engine.runtime import Model
-from shared.units import DEFAULT_UNITS, FieldUnits, InputError
+from shared.units import DEFAULT_UNITS, Detail, FieldUnits, InputError
 
 PaperInput = Mapping[str, str] | Sequence[str]
 
@@ -57,9 +57,13 @@ class FieldActivations:
 
 @dataclass
 class Activations:
-    """The final feature vector and what each feature adds to the positive-class logit."""
+    """The final feature vector and what each feature adds to the positive-class logit.
 
-    fields: dict[str, FieldActivations]
+    ``fields`` holds the per-token traces; the bulk profile leaves it None (its running P is
+    a prefix pass per token, most of an explanation's cost) and :func:`activation_traces`
+    computes it later."""
+
+    fields: dict[str, FieldActivations] | None
     features: np.ndarray
     weights: np.ndarray
     bias: float
@@ -68,6 +72,10 @@ class Activations:
     @property
     def contributions(self) -> np.ndarray:
         return self.features * self.weights
+
+    @property
+    def field_names(self) -> list[str]:
+        return list(dict.fromkeys(n.rsplit(".", 2)[0] for n in self.feature_names))
 
     def ranked(self, top: int | None = None) -> list[int]:
         """Feature indices by |contribution|, largest first."""
@@ -193,32 +201,76 @@ def _leave_one_out(model: Model, batch: _Batch, scores: Scores) -> list[dict[str
     return out
 
 
-@torch.inference_mode()
-def _activations(model: Model, batch: _Batch, full: Scores) -> list[Activations]:
-    weights, bias = _head(model)
-    hidden = model.classifier.arch.hidden_size
-    per_field: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+Encoded = dict[str, list[tuple[np.ndarray | None, np.ndarray]]]
+
+
+def _encode(model: Model, batch: _Batch, top_outputs: bool) -> Encoded:
+    """Per field, per paper: (top-layer outputs per token or None, final features). One
+    pass either way; the final features do not depend on ``top_outputs``."""
+    out: Encoded = {}
     for f in model.fields:
         x, n = pad_batch(batch.seqs[f], model.vectors.vector_size)
-        outs, final = model.classifier.encoder(f).outputs(x.to(model.device), n.to(model.device))
-        per_field[f] = [
-            (outs[b, : n[b]].cpu().numpy(), final[b].cpu().numpy()) for b in range(len(n))
+        encoder, x, n = model.classifier.encoder(f), x.to(model.device), n.to(model.device)
+        # outputs() and forward() both read a field of no known word as zeros.
+        outs, final = encoder.outputs(x, n) if top_outputs else (None, encoder(x, n))
+        out[f] = [
+            (outs[b, : n[b]].cpu().numpy() if outs is not None else None, final[b].cpu().numpy())
+            for b in range(len(n))
         ]
+    return out
+
+
+def _traces(
+    model: Model, batch: _Batch, full: Scores, encoded: Encoded
+) -> list[dict[str, FieldActivations]]:
+    """Per paper, per field: the top-layer outputs and P after each token (the prefix pass)."""
+    hidden = model.classifier.arch.hidden_size
     run_lengths = [[list(range(1, len(s) + 1)) for s in batch.seqs[f]] for f in model.fields]
     running = _scores(model, batch, run_lengths)
-    names = [f"{f}.{d}.{i}" for f in model.fields for d in ("fwd", "bwd") for i in range(hidden)]
-    w = torch.cat([weights[f] for f in model.fields]).cpu().numpy()
     result = []
     for b, split in enumerate(batch.splits):
         fields = {}
         for n_, f in enumerate(model.fields):
-            top = per_field[f][b][0]
+            top = encoded[f][b][0]
+            assert top is not None  # encoded with top_outputs
             run_p = _sigmoid(_others(model, full, b, f) + running[f][b])
             tokens = split[n_].known_tokens(model.vocab)
             fields[f] = FieldActivations(tokens, top[:, :hidden], top[:, hidden:], run_p)
-        feats = np.concatenate([per_field[f][b][1] for f in model.fields])
-        result.append(Activations(fields, feats, w, bias, names))
+        result.append(fields)
     return result
+
+
+@torch.inference_mode()
+def _activations(
+    model: Model, batch: _Batch, full: Scores, traces: bool = True
+) -> list[Activations]:
+    """Contributions (one encode pass per field), and with ``traces`` the per-token traces."""
+    weights, bias = _head(model)
+    hidden = model.classifier.arch.hidden_size
+    encoded = _encode(model, batch, top_outputs=traces)
+    per_paper = _traces(model, batch, full, encoded) if traces else [None] * len(batch.splits)
+    names = [f"{f}.{d}.{i}" for f in model.fields for d in ("fwd", "bwd") for i in range(hidden)]
+    w = torch.cat([weights[f] for f in model.fields]).cpu().numpy()
+    return [
+        Activations(
+            fields, np.concatenate([encoded[f][b][1] for f in model.fields]), w, bias, names
+        )
+        for b, fields in enumerate(per_paper)
+    ]
+
+
+def activation_traces(
+    model: Model,
+    papers: Sequence[PaperInput],
+    title_unit: str | None = None,
+    abstract_unit: str | None = None,
+    units: Mapping[str, str] | None = None,
+) -> list[Activations]:
+    """The full activations (contributions and traces) of papers explained in bulk before:
+    ``explain``'s own steps, so for the same papers they equal ``explain(..., detail="full")``."""
+    chosen = _units(model, units, title_unit=title_unit, abstract_unit=abstract_unit)
+    batch = _prepare(model, papers, chosen)
+    return _activations(model, batch, _grid_scores(model, batch), traces=True)
 
 
 def explain(
@@ -228,14 +280,22 @@ def explain(
     abstract_unit: str | None = None,
     units: Mapping[str, str] | None = None,
     activations: bool = True,
+    detail: str = Detail.FULL,
 ) -> list[Explanation]:
-    """Grid, leave-one-out and (optionally) activations for each paper, batched."""
+    """Grid, leave-one-out and (optionally) activations for each paper, batched.
+
+    ``detail="bulk"`` keeps the activations' contributions but not their per-token traces
+    (about a fifth of the cost); :func:`activation_traces` adds them later."""
+    if detail not in tuple(Detail):
+        raise ValueError(f"detail must be one of {', '.join(Detail)}, not {detail!r}")
     chosen = _units(model, units, title_unit=title_unit, abstract_unit=abstract_unit)
     batch = _prepare(model, papers, chosen)
     scores = _grid_scores(model, batch)
     grids = _grids(model, batch, scores)
     loo = _leave_one_out(model, batch, scores)
     acts: list[Activations | None] = (
-        list(_activations(model, batch, scores)) if activations else [None] * len(grids)
+        list(_activations(model, batch, scores, traces=detail == Detail.FULL))
+        if activations
+        else [None] * len(grids)
     )
     return [Explanation(g, d, a) for g, d, a in zip(grids, loo, acts, strict=True)]

@@ -39,16 +39,20 @@ def to_json(e: Explanation, full_activations: bool = True) -> dict[str, Any]:
 
 def _trace(a: Activations, name: str) -> dict[str, Any]:
     """The feature's value at every known token of its field, in reading order: the
-    forward unit ends (and is read off) at the last token, the backward one at the first."""
+    forward unit ends (and is read off) at the last token, the backward one at the first.
+    Without traces (the bulk profile) ``trace`` is null."""
     field, direction, unit = name.rsplit(".", 2)
-    fa = a.fields[field]
-    values = (fa.forward if direction == "fwd" else fa.backward)[:, int(unit)]
-    return {"field": field, "direction": direction, "trace": _floats(values, 5)}
+    trace = None
+    if a.fields is not None:
+        fa = a.fields[field]
+        trace = _floats((fa.forward if direction == "fwd" else fa.backward)[:, int(unit)], 5)
+    return {"field": field, "direction": direction, "trace": trace}
 
 
 def activations_json(a: Activations, full: bool = True) -> dict[str, Any]:
     """Top features by |activation x weight| (each with its per-token trace), the running P
-    per field, and with ``full`` every top-layer output."""
+    per field, and with ``full`` every top-layer output. Without traces every trace key
+    (``trace``, ``tokens``, ``running_probability``) is null: see :func:`traces_json`."""
     top = [
         {
             "feature": a.feature_names[i],
@@ -59,6 +63,12 @@ def activations_json(a: Activations, full: bool = True) -> dict[str, Any]:
         }
         for i in a.ranked(TOP_FEATURES)
     ]
+    return {"bias": round(a.bias, 6), "top_features": top, "fields": _fields_json(a, full)}
+
+
+def _fields_json(a: Activations, full: bool) -> dict[str, Any]:
+    if a.fields is None:
+        return {f: {"tokens": None, "running_probability": None} for f in a.field_names}
     fields = {}
     for name, fa in a.fields.items():
         entry: dict[str, Any] = {
@@ -69,7 +79,7 @@ def activations_json(a: Activations, full: bool = True) -> dict[str, Any]:
             entry["forward"] = _floats(fa.forward, 5)
             entry["backward"] = _floats(fa.backward, 5)
         fields[name] = entry
-    return {"bias": round(a.bias, 6), "top_features": top, "fields": fields}
+    return fields
 
 
 def to_csv(e: Explanation) -> str:

@@ -16,14 +16,16 @@ from typing import Any
 
 from celery import Celery
 from kombu.exceptions import ChannelError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared.config import Settings
 from shared.db import utcnow
-from shared.models import Job, Result
+from shared.models import Job, JobItem, Result, ResultStatus, TracesStatus
+from shared.units import Detail
 
 PROCESS_CHUNK = "occlab.process_chunk"
+COMPUTE_TRACES = "occlab.compute_traces"
 # The chunk time limits, as shares of the visibility timeout (see CeleryConfig).
 SOFT_LIMIT_SHARE = 0.8
 HARD_LIMIT_SHARE = 0.9
@@ -46,7 +48,10 @@ class CeleryConfig:
     def __init__(self, settings: Settings) -> None:
         self.broker_url = settings.broker_url
         self.task_default_queue = settings.task_queue
-        self.task_routes = {PROCESS_CHUNK: {"queue": settings.task_queue}}
+        self.task_routes = {
+            PROCESS_CHUNK: {"queue": settings.task_queue},
+            COMPUTE_TRACES: {"queue": settings.detail_queue},
+        }
         # No chunk may outlast the visibility timeout, or Redis redelivers it while it is
         # still being worked on (the time limits below stop it first).
         # Kombu looks for a dead worker's chunks every interval x throttle seconds (100 s by
@@ -152,9 +157,37 @@ def send_job(
     app: Celery, settings: Settings, session: Session, job: Job, todo: Sequence[int]
 ) -> None:
     """Publish a committed job's chunks, then mark it sent (the caller commits that). If
-    publishing raises, the job stays unsent: the reaper or a resubmission sends it later."""
+    publishing raises, the job stays unsent: the reaper or a resubmission sends it later.
+
+    A ``detail: full`` job that reuses results stored in bulk asks for their traces too."""
     enqueue_chunks(app, settings, job.id, todo, cells_of(session, todo))
+    if job.detail == Detail.FULL and (untraced := untraced_results(session, job.id)):
+        send_traces(app, settings, untraced)
+        # Marked as the web marks a request (shared.results.traces): a view sends no second.
+        session.execute(
+            update(Result).where(Result.id.in_(untraced)).values(traces_requested_at=utcnow())
+        )
     job.sent_at = utcnow()
+
+
+def untraced_results(session: Session, job_id: int) -> list[int]:
+    """The job's done results stored without per-token traces (the bulk profile)."""
+    done = session.scalars(
+        select(Result)
+        .join(JobItem, JobItem.result_id == Result.id)
+        .where(JobItem.job_id == job_id, Result.status == ResultStatus.DONE)
+        .order_by(JobItem.position)
+    )
+    return list(dict.fromkeys(r.id for r in done if r.traces_status == TracesStatus.PENDING))
+
+
+def send_traces(app: Celery, settings: Settings, result_ids: Sequence[int]) -> None:
+    """Ask for the per-token traces of done bulk results, one task each, on the detail queue
+    (read first by every worker: someone is waiting on the page)."""
+    for result_id in result_ids:
+        app.send_task(
+            COMPUTE_TRACES, args=[result_id], queue=settings.detail_queue, **publish_options()
+        )
 
 
 def job_queues(settings: Settings) -> tuple[str, str]:

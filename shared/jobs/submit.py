@@ -19,7 +19,7 @@ from shared.jobs.registry import find_model, model_vocab
 from shared.jobs.status import refresh_jobs
 from shared.models import LIVE, Job, JobItem, JobProblem, Paper, Result, ResultStatus
 from shared.text import NUL, nul_message
-from shared.units import DEFAULT_UNITS, FIELDS, UNITS, InputError, split_units
+from shared.units import DEFAULT_UNITS, FIELDS, UNITS, Detail, InputError, split_units
 
 MAX_EXTERNAL_ID = 300  # Paper.external_id is String(300)
 
@@ -122,6 +122,7 @@ class Submission:
     source: str = "api"
     source_name: str | None = None
     indexes: Sequence[int] | None = None
+    detail: str = Detail.BULK
     # skip: bad rows are left out and kept as the job's problems; reject: any sinks the job.
     on_error: str = "skip"
     # Rows already found unreadable (a file's row errors), kept with the job's problems.
@@ -139,6 +140,8 @@ def create_job(session: Session, settings: Settings, sub: Submission) -> tuple[J
     for f, unit in units.items():
         if unit not in UNITS:
             raise JobRejected([PaperProblem(0, f, f"{f}_unit must be one of {', '.join(UNITS)}")])
+    if sub.detail not in tuple(Detail):
+        raise JobRejected([PaperProblem(0, "detail", f"detail must be one of {', '.join(Detail)}")])
     if not sub.papers and not sub.problems:
         raise JobRejected([], "no papers: give at least one paper with a title and an abstract")
     if len(sub.papers) > settings.max_papers_per_job:
@@ -162,6 +165,7 @@ def create_job(session: Session, settings: Settings, sub: Submission) -> tuple[J
         source_name=sub.source_name,
         total=len(good),
         rejected=len(sub.papers) - len(good) + len({p.index for p in sub.problems}),
+        detail=sub.detail,
         **{"title_unit": sub.title_unit, "abstract_unit": sub.abstract_unit},
     )
     session.add(job)

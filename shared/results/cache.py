@@ -1,6 +1,8 @@
 """Rendered views of finished results (JSON, PNG, SVG) kept in Redis as bytes.
 
-A done result never changes, so its views can be cached until they expire. The cache is an
+A done result never changes, so its views can be cached until they expire; the one
+exception, a bulk result's per-token traces arriving later, is keyed apart (``json-pending``,
+see web/downloads.py) and forgotten when they are stored. The cache is an
 optimisation only: when Redis is down every call degrades to a miss (or a no-op) and the
 caller renders from SQL, so an outage makes pages slower but never breaks them.
 """
@@ -57,6 +59,13 @@ class ViewCache:
             self.client.set(self.key(result_id, view), data, ex=self.ttl_s)
         except redis.exceptions.RedisError as exc:
             log.warning("view cache unavailable, not storing %s: %s", view, exc)
+
+    def forget(self, result_id: int, *views: str) -> None:
+        """Drop cached views whose result changed (a bulk result's traces arrived)."""
+        try:
+            self.client.delete(*(self.key(result_id, v) for v in views))
+        except redis.exceptions.RedisError as exc:
+            log.warning("view cache unavailable, not forgetting %s: %s", views, exc)
 
     def ping(self) -> bool:
         try:

@@ -46,9 +46,10 @@ def team_result(session: Session, team_id: int, result_id: int) -> Result | None
 
 
 def result_json(session: Session, result: Result, html_url: str) -> dict[str, Any]:
-    """The explain JSON plus id, status, error, paper and ``html_url``, the address of its
-    page (the web app's to say: its routes are not known here)."""
+    """The explain JSON plus id, status, error, ``traces_status``, paper and ``html_url``, the
+    address of its page (the web app's to say: its routes are not known here)."""
     data: dict[str, Any] = {"id": result.id, "status": result.status, "error": result.error}
+    data["traces_status"] = result.traces_status
     data.update(dict.fromkeys(EXPLAIN_KEYS))
     data["model"] = {"name": result.model.name, "version": result.model.version}
     if result.status == ResultStatus.DONE:

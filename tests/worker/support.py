@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from shared.config import Settings
+from shared.config import Settings, load_settings
 from shared.db import session_factory, session_scope, utcnow
 from shared.engine import Model
 from shared.jobs.dispatch import make_celery, send_job
@@ -47,7 +47,8 @@ def start_worker(
     env: Mapping[str, str], log: Path, concurrency: int = 1, cli: bool = False
 ) -> subprocess.Popen[bytes]:
     """A real worker in its own process group (so the test can kill children and all)."""
-    settings_queues = f"{env['OCCLAB_QUEUE']},{env['OCCLAB_GPU_QUEUE']}"
+    queues = load_settings(env)
+    settings_queues = f"{queues.detail_queue},{queues.task_queue},{queues.gpu_queue}"
     name = f"test-{uuid.uuid4().hex[:8]}@%h"
     if cli:  # through `occlab worker`, the entry point operators use
         args = ["-m", "shared.cli", "worker", "-c", str(concurrency), "-n", name, *QUIET]
@@ -206,12 +207,17 @@ class Poisoned(Model):
 
 
 def store_job(
-    settings: Settings, team_id: int, papers: Sequence[Mapping[str, str]], sent: bool = False
+    settings: Settings,
+    team_id: int,
+    papers: Sequence[Mapping[str, str]],
+    sent: bool = False,
+    detail: str = "bulk",
 ) -> tuple[int, list[int]]:
     """A job created and committed as a submission would, with nothing in the queue: (id,
     todo). ``sent`` marks it published (its message since taken or lost)."""
+    sub = Submission(team_id, None, list(papers), detail=detail)
     with session_scope(settings.database_url) as session:
-        job, todo = create_job(session, settings, Submission(team_id, None, list(papers)))
+        job, todo = create_job(session, settings, sub)
         job.sent_at = utcnow() if sent else None
         session.flush()
         return job.id, todo

@@ -84,11 +84,11 @@ def test_the_task_closes_every_session_it_opened(sqlite_url: str, tmp_path: Path
         task.pop_request()
 
 
-def test_worker_arguments_consume_both_queues() -> None:
+def test_worker_arguments_consume_the_detail_queue_first_then_both_job_queues() -> None:
     settings = load_settings({"OCCLAB_QUEUE": "cpu-q", "OCCLAB_GPU_QUEUE": "gpu-q"})
     argv = worker_argv(settings, concurrency=3)
     assert argv[:5] == ["worker", "--pool", "prefork", "--concurrency", "3"]
-    assert argv[argv.index("--queues") + 1] == "cpu-q,gpu-q"
+    assert argv[argv.index("--queues") + 1] == "cpu-q-detail,cpu-q,gpu-q"
     gpu = worker_argv(settings, concurrency=3, gpu=True, extra=("-n", "gpu0@%h"))
     assert gpu[gpu.index("--concurrency") + 1] == "1" and gpu[-2:] == ["-n", "gpu0@%h"]
 

@@ -74,6 +74,7 @@ def test_a_killed_pool_child_s_chunk_is_finished_by_its_redelivery(
     finally:
         stop_worker(worker)
     assert_all_done_once(database_url, [job_id], len(papers))
+    print(f"killed pool child: every paper done {took:.1f} s after the kill")
     assert took < RECOVERY_S and in_flight
     assert "skipped=4" not in log.read_text(errors="replace")
 
@@ -103,6 +104,7 @@ def test_a_30_second_database_outage_mid_chunk_is_recovered_within_a_minute(
     finally:
         kill_group(worker, signal.SIGKILL)
     assert_all_done_once(url, [job_id], len(papers))
+    print(f"database outage: every paper done {took:.1f} s after it came back")
     assert took < RECOVERY_S, f"done {took:.0f} s after the database came back"
 
 
@@ -133,5 +135,6 @@ def test_eight_racing_submits_of_the_same_papers_all_finish_with_one_result_each
             wait_finished(database_url, job_id, RECOVERY_S - (time.monotonic() - began), log)
     finally:
         stop_worker(worker)
+    print(f"8 racing submits: every job done {time.monotonic() - began:.1f} s after the last")
     assert len(job_ids) == 8
     assert_all_done_once(database_url, job_ids, len(papers))

@@ -11,12 +11,13 @@ import json
 from flask import Blueprint, jsonify
 from werkzeug.wrappers import Response as BaseResponse
 
-from shared.models import Result, ResultStatus
+from shared.models import Result, ResultStatus, TracesStatus
 from shared.results.stored import render_result, team_result
 from web.api.tokens import require_token, team_id
 from web.downloads import cached_view, explain_json
 from web.errors import ApiError
 from web.extensions import db
+from web.traces import ensure_traces
 
 blueprint = Blueprint("results", __name__)
 
@@ -31,13 +32,18 @@ def result_or_404(result_id: int) -> Result:
 @blueprint.get("/results/<id:result_id>")
 @require_token
 def get_result(result_id: int) -> BaseResponse:
-    """Not done yet: 200 with its status and the explanation keys as null (documented)."""
+    """Not done yet: 200 with its status and the explanation keys as null (documented).
+
+    Done without per-token traces (the bulk profile): the traces are asked for once, and
+    the JSON says ``traces_status: pending``, cached under a key of its own so that it is
+    never served once the traces are stored."""
     result = result_or_404(result_id)
     if result.status != ResultStatus.DONE:
         response = jsonify(explain_json(result))
         response.headers["Cache-Control"] = "no-store"
         return response
-    return cached_view(result, "json", lambda: _json_bytes(result))
+    view = "json-pending" if ensure_traces(result) == TracesStatus.PENDING else "json"
+    return cached_view(result, "json", lambda: _json_bytes(result), key=view)
 
 
 def _json_bytes(result: Result) -> bytes:

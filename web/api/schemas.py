@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from shared.jobs.submit import ON_ERROR
-from shared.models import JobStatus, ResultStatus
-from shared.units import DEFAULT_UNIT_OPTIONS, UNITS
+from shared.models import JobStatus, ResultStatus, TracesStatus
+from shared.units import DEFAULT_UNIT_OPTIONS, UNITS, Detail
 
 JSON = "application/json"
 
@@ -37,6 +37,12 @@ PAPER = {
     },
 }
 UNIT = {"type": "string", "enum": list(UNITS)}
+DETAIL = {
+    "type": "string",
+    "enum": [d.value for d in Detail],
+    "description": "bulk: grid, leave-one-out and the features' contributions; the per-token "
+    "traces are computed when a result is first shown. full: the traces too, up front.",
+}
 OPTIONS = {
     "model": {"type": "string", "description": "'name' (newest version) or 'name:version'."},
     **{name: {**UNIT, "default": unit} for name, unit in DEFAULT_UNIT_OPTIONS.items()},
@@ -47,6 +53,7 @@ OPTIONS = {
         "description": "skip: bad rows are left out and listed at problems_url (if no row is "
         "good, 400); reject: any bad row refuses the whole submission with 400.",
     },
+    "detail": {**DETAIL, "default": Detail.BULK.value},
 }
 SUBMISSION = {
     "type": "object",
@@ -101,6 +108,7 @@ JOB_SUMMARY = {
         "model": MODEL,
         "title_unit": UNIT,
         "abstract_unit": UNIT,
+        "detail": DETAIL,
         "source": {"type": "string", "enum": ["api", "upload", "web"]},
         "source_name": _nullable("string"),
         "error": _nullable("string"),
@@ -160,6 +168,13 @@ RESULT = {
         "id": {"type": "integer"},
         "status": RESULT_STATUS,
         "error": _nullable("string"),
+        "traces_status": {
+            "type": ["string", "null"],
+            "enum": [*(t.value for t in TracesStatus), None],
+            "description": "Null until done. pending: the per-token traces in activations "
+            "(each top feature's trace, each field's tokens and running_probability) are "
+            "null and being computed; fetch again in a moment. done: they are there.",
+        },
         "probability": _nullable("number"),
         "probabilities": _nullable(
             "array", items={"type": "array", "items": {"type": "number"}}, description="T x S"

@@ -21,6 +21,7 @@ from web.extensions import db
 from web.pages.result_charts import activation_view
 from web.pages.result_view import delta_scale, heatmap, legend_stops, loo_text
 from web.session import current_team_id, login_required
+from web.traces import ensure_traces
 
 result_pages = Blueprint("result_pages", __name__)
 
@@ -54,7 +55,8 @@ def explanation_view(result: Result, scale: float | None = None) -> dict[str, An
 @login_required
 def result_page(result_id: int) -> str:
     result = result_or_404(result_id)
-    return render_template("results/result.html", **explanation_view(result))
+    traces = ensure_traces(result)
+    return render_template("results/result.html", traces=traces, **explanation_view(result))
 
 
 @result_pages.get("/results/<id:result_id>/heatmap.<any(png, svg):fmt>")

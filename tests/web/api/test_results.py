@@ -29,6 +29,7 @@ def test_done_result_json(
         "id": rid,
         "status": "done",
         "error": None,
+        "traces_status": "done",
         "probability": 0.9,
         "probabilities": GRID,
         "fields": ["title", "abstract"],
