@@ -64,11 +64,11 @@ class _Whole:
 
     start: Tensor  # [B]
     lengths: Tensor  # [B]
-    xg: Tensor  # [2, tokens, 4H] input gates: W_ih x + biases
+    xg: Tensor  # [tokens, 8H] input gates, W_ih x + biases: forward's, then backward's
     h: Tensor  # [2, tokens, H] outputs
     c: Tensor  # [2, tokens, H] cell states: where a deletion's run starts from
-    w2: Tensor | None  # [2, H, 8H] layer 2's weights on layer 1's forward / backward half
-    a: Tensor | None  # [2 * tokens, 8H] h[0] @ w2[0] + biases, then h[1] @ w2[1] + biases
+    w2: Tensor | None  # [2, 2, H, 4H] layer 2 direction d's weights on layer 1 direction j
+    a: Tensor | None  # [2, 2 * tokens, 4H] per d: h[0] @ w2[d, 0], then h[1] @ w2[d, 1]; + biases
 
 
 def _whole(encoder: FieldEncoder, seqs: Sequence[Tensor]) -> _Whole:
@@ -77,7 +77,8 @@ def _whole(encoder: FieldEncoder, seqs: Sequence[Tensor]) -> _Whole:
     start = torch.cumsum(lengths, 0) - lengths
     first = [weights(encoder.layer(0).fwd), weights(encoder.layer(0).bwd)]
     x = torch.cat(list(seqs))
-    xg = torch.stack([x @ w.w_ih.t() + w.bias for w in first])
+    w_ih, bias = torch.cat([w.w_ih for w in first]), torch.cat([w.bias for w in first])
+    xg = torch.addmm(bias, x, w_ih.t())
     h = x.new_zeros(2, len(x), encoder.hidden_size)
     c = torch.zeros_like(h)
     k, order = torch.sort(lengths, descending=True, stable=True)
@@ -86,7 +87,7 @@ def _whole(encoder: FieldEncoder, seqs: Sequence[Tensor]) -> _Whole:
         lay = layout(k)
         tok = base.index_select(0, lay.row) + lay.step
         tok = torch.stack([tok, tok + k.index_select(0, lay.row) - 1 - 2 * lay.step])
-        inputs = torch.stack([xg[0, tok[0]], xg[1, tok[1]]])
+        inputs = _gates(xg, tok)
         w_hh = torch.stack([w.w_hh for w in first])
         outs, _, cells = scan(inputs, lay, w_hh, True, cells=True)
         assert outs is not None and cells is not None
@@ -94,18 +95,23 @@ def _whole(encoder: FieldEncoder, seqs: Sequence[Tensor]) -> _Whole:
             h[d, tok[d]], c[d, tok[d]] = outs[d], cells[d]
     if len(encoder.layers) == 1:
         return _Whole(start, lengths, xg, h, c, None, None)
-    w2, bias = _second_weights(encoder)
-    a = (torch.bmm(h, w2) + bias).view(-1, w2.shape[2])
+    up = [weights(encoder.layer(1).fwd), weights(encoder.layer(1).bwd)]
+    hid = encoder.hidden_size
+    # Split by the half of layer 2's input they read, kept per direction so that gathers
+    # from them copy contiguous rows.
+    w2 = torch.stack([u.w_ih.view(-1, 2, hid).permute(1, 2, 0) for u in up]).contiguous()
+    a = torch.stack([(torch.bmm(h, w2[d]) + u.bias).view(-1, 4 * hid) for d, u in enumerate(up)])
     return _Whole(start, lengths, xg, h, c, w2, a)
 
 
-def _second_weights(encoder: FieldEncoder) -> tuple[Tensor, Tensor]:
-    """Layer 2's input weights split by the half of its input they read: w[j] [H, 8H] maps
-    layer 1's direction j to both layer 2 directions' gates (forward's first); and biases."""
-    up = [weights(encoder.layer(1).fwd), weights(encoder.layer(1).bwd)]
-    hid = encoder.hidden_size
-    halves = [torch.cat([u.w_ih[:, j * hid : (j + 1) * hid] for u in up]).t() for j in (0, 1)]
-    return torch.stack(halves), torch.cat([u.bias for u in up])
+def _gates(xg: Tensor, tok: Sequence[Tensor] | Tensor) -> Tensor:
+    """Input gates [2, cells, 4H] of layer 1 forward at tokens ``tok[0]``, backward at
+    ``tok[1]``, gathered straight into place: at large batches copies cost as much as steps."""
+    width = xg.shape[1] // 2
+    out = xg.new_empty(2, len(tok[0]), width)
+    for d in (0, 1):
+        torch.index_select(xg[:, d * width : (d + 1) * width], 0, tok[d], out=out[d])
+    return out
 
 
 @dataclass
@@ -152,7 +158,7 @@ def _first_layer(encoder: FieldEncoder, w: _Whole, r: _Rows) -> _FirstLayer:
     tok = [first[d][order[d]].index_select(0, row) + (1 - 2 * d) * step for d in (0, 1)]
     # Cells past a direction's own end read token 0; nothing reads their outputs.
     tok = [torch.where(step < lens[d].index_select(0, row), tok[d], 0) for d in (0, 1)]
-    inputs = torch.stack([w.xg[0, tok[0]], w.xg[1, tok[1]]])
+    inputs = _gates(w.xg, tok)
     at, ok = [r.base + r.s - 1, r.base + r.e], [r.s > 0, r.e < r.n]
     h0 = torch.stack([_pick(w.h[d], at[d], ok[d]) for d in (0, 1)])
     c0 = torch.stack([_pick(w.c[d], at[d], ok[d]) for d in (0, 1)])
@@ -174,7 +180,9 @@ def _first_features(first: _FirstLayer, r: _Rows) -> Tensor:
     lens = torch.stack([r.n - r.e, r.s])
     out = []
     for d in (0, 1):
+        # A run that never started has no cell: any valid index will do, where() drops it.
         last = first.offsets[(lens[d] - 1).clamp(min=0)] + first.pos[d]
+        last = last.clamp(max=first.outs.shape[1] - 1)
         ran = (lens[d] > 0).unsqueeze(1)
         out.append(torch.where(ran, first.outs[d].index_select(0, last), first.start[d]))
     return torch.cat(out, dim=1)
@@ -192,16 +200,18 @@ def _second_inputs(w: _Whole, first: _FirstLayer, r: _Rows, lay: Layout) -> Tens
     shared = torch.where(before, base + p, w.h.shape[1] + base + e + p - s)
     back = first.offsets[(s - 1 - p).clamp(min=0)] + first.pos[1, row] + first.outs.shape[1]
     ahead = first.offsets[(p - s).clamp(min=0)] + first.pos[0, row]
-    own = torch.bmm(first.outs, w.w2).view(-1, w.w2.shape[2])
     changed = torch.where(before, back, ahead)
     # The backward direction's step t reads position m-1-t: the cell of that position.
     mirror = lay.offsets.index_select(0, r.m.index_select(0, row) - 1 - p) + row
-    x = own.new_empty(2, len(p), own.shape[1] // 2)
+    x = w.a.new_empty(2, len(p), w.a.shape[2])
+    # Buffers are reused across the two directions: a fresh large tensor costs page faults.
+    own = x.new_empty(2, first.outs.shape[1], x.shape[2])
+    scratch = torch.empty_like(x[0])
     for d, at in ((0, None), (1, mirror)):
-        cols = slice(d * x.shape[2], (d + 1) * x.shape[2])
         sh, ch = (shared, changed) if at is None else (shared[at], changed[at])
-        torch.index_select(w.a[:, cols], 0, sh, out=x[d])
-        x[d] += own[:, cols].index_select(0, ch)
+        torch.bmm(first.outs, w.w2[d], out=own)
+        torch.index_select(w.a[d], 0, sh, out=x[d])
+        x[d] += torch.index_select(own.view(-1, x.shape[2]), 0, ch, out=scratch)
     return x
 
 
