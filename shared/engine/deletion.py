@@ -79,34 +79,41 @@ def _whole(encoder: FieldEncoder, seqs: Sequence[Tensor]) -> _Whole:
     x = torch.cat(list(seqs))
     w_ih, bias = torch.cat([w.w_ih for w in first]), torch.cat([w.bias for w in first])
     xg = torch.addmm(bias, x, w_ih.t())
-    h = x.new_zeros(2, len(x), encoder.hidden_size)
-    c = torch.zeros_like(h)
-    k, order = torch.sort(lengths, descending=True, stable=True)
-    k, base = k[k > 0], start[order[k > 0]]
-    if len(k):
-        lay = layout(k)
-        tok = base.index_select(0, lay.row) + lay.step
-        tok = torch.stack([tok, tok + k.index_select(0, lay.row) - 1 - 2 * lay.step])
-        inputs = _gates(xg, tok)
-        w_hh = torch.stack([w.w_hh for w in first])
-        outs, _, cells = scan(inputs, lay, w_hh, True, cells=True)
-        assert outs is not None and cells is not None
-        for d in (0, 1):
-            h[d, tok[d]], c[d, tok[d]] = outs[d], cells[d]
+    w_hh = torch.stack([w.w_hh for w in first])
+    h, c = _whole_run(xg, w_hh, start, lengths)
     if len(encoder.layers) == 1:
         return _Whole(start, lengths, xg, h, c, None, None)
     up = [weights(encoder.layer(1).fwd), weights(encoder.layer(1).bwd)]
     hid = encoder.hidden_size
-    # Split by the half of layer 2's input they read, kept per direction so that gathers
-    # from them copy contiguous rows.
+    # Split by the half of layer 2's input they read, and kept per direction so that the
+    # per-cell gathers from them copy contiguous rows.
     w2 = torch.stack([u.w_ih.view(-1, 2, hid).permute(1, 2, 0) for u in up]).contiguous()
     a = torch.stack([(torch.bmm(h, w2[d]) + u.bias).view(-1, 4 * hid) for d, u in enumerate(up)])
     return _Whole(start, lengths, xg, h, c, w2, a)
 
 
+def _whole_run(xg: Tensor, w_hh: Tensor, start: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+    """Layer 1 over each whole text, both directions in one loop: (h, c), each [2, tokens, H]
+    in token order. Our own loop, not nn.LSTM's, because deletions start from its cell states."""
+    h = xg.new_zeros(2, len(xg), w_hh.shape[2])
+    c = torch.zeros_like(h)
+    k, order = torch.sort(lengths, descending=True, stable=True)
+    k, base = k[k > 0], start[order[k > 0]]
+    if not len(k):
+        return h, c
+    lay = layout(k)
+    tok = base.index_select(0, lay.row) + lay.step
+    tok = torch.stack([tok, tok + k.index_select(0, lay.row) - 1 - 2 * lay.step])
+    outs, _, cells = scan(_gates(xg, tok), lay, w_hh, True, cells=True)
+    assert outs is not None and cells is not None
+    for d in (0, 1):
+        h[d, tok[d]], c[d, tok[d]] = outs[d], cells[d]
+    return h, c
+
+
 def _gates(xg: Tensor, tok: Sequence[Tensor] | Tensor) -> Tensor:
     """Input gates [2, cells, 4H] of layer 1 forward at tokens ``tok[0]``, backward at
-    ``tok[1]``, gathered straight into place: at large batches copies cost as much as steps."""
+    ``tok[1]``, gathered straight into one buffer: no stacked copy of a large tensor."""
     width = xg.shape[1] // 2
     out = xg.new_empty(2, len(tok[0]), width)
     for d in (0, 1):
@@ -198,6 +205,7 @@ def _second_inputs(w: _Whole, first: _FirstLayer, r: _Rows, lay: Layout) -> Tens
     # Before s: x's forward output at p, and this deletion's backward run at step s-1-p;
     # from s on: x's backward output at its position e+p-s, and the forward run at step p-s.
     shared = torch.where(before, base + p, w.h.shape[1] + base + e + p - s)
+    # (Rows of ``own`` below: the forward run's cells, then the backward run's.)
     back = first.offsets[(s - 1 - p).clamp(min=0)] + first.pos[1, row] + first.outs.shape[1]
     ahead = first.offsets[(p - s).clamp(min=0)] + first.pos[0, row]
     changed = torch.where(before, back, ahead)

@@ -14,6 +14,8 @@ Why it is exact and cheap:
   packing does), so no prefix ever reads a pad. Layer 2's two directions run in the same
   loop (a batched matrix product), halving the Python steps that bound small inputs.
 * A prefix with no known word reads as nothing: zero features, as in the plain model.
+
+Leave-one-out builds on the same packed recurrence (``scan``) in ``deletion.py``.
 """
 
 from __future__ import annotations
