@@ -23,12 +23,14 @@ paired by length (forward runs longest first beside backward runs longest first)
 shorter than its partner runs on past its end over token 0, and those cells are never read.
 
 A deletion that removes no known token changes nothing, so it is not run: its share is the
-whole text's, exactly. One that leaves no known token reads as nothing (zero features).
+whole text's (the grid's), so its delta is exactly 0. Nor is one that leaves a prefix the grid
+has scored (a unit at the end, or before units of unknown words only): its share is that
+prefix's. One that leaves no known token reads as nothing (zero features).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -238,35 +240,52 @@ def _chunk_features(encoder: FieldEncoder, w: _Whole, r: _Rows) -> Tensor:
     return upper_features(encoder, outs, lay, m)
 
 
+def _without_runs(
+    seqs: Sequence[Tensor],
+    spans: Sequence[Sequence[tuple[int, int]]],
+    prefix_shares: Sequence[Mapping[int, float]],
+) -> tuple[list[np.ndarray], list[tuple[int, int, int, int, int]]]:
+    """The shares of deletions that need no run, zero for the others; and the others as
+    (tokens left, text, unit, s, e)."""
+    out = [np.zeros(len(sp)) for sp in spans]
+    cut = []
+    for b, sp in enumerate(spans):
+        n, known = len(seqs[b]), prefix_shares[b]
+        for u, (s, e) in enumerate(sp):
+            prefix = n if s == e else s if e == n else -1  # what is left, if a prefix
+            if prefix in known:
+                out[b][u] = float(known[prefix])
+            elif prefix != 0:  # (nothing left reads as nothing: zero features, a share of 0)
+                cut.append((n - e + s, b, u, s, e))
+    return out, cut
+
+
 def deletion_scores(
     encoder: FieldEncoder,
     weight: Tensor,
     seqs: Sequence[Tensor],
     spans: Sequence[Sequence[tuple[int, int]]],
-    full: Sequence[float],
+    prefix_shares: Sequence[Mapping[int, float]],
 ) -> list[np.ndarray]:
     """``out[b][u]`` = logit share of ``seqs[b]`` without its tokens ``spans[b][u]`` = (s, e).
 
-    Deleting truly removes tokens (no zero vectors left in their place). An empty span changes
-    nothing: its share is ``full[b]``, the caller's whole-text share, so its delta is exactly 0.
+    Deleting truly removes tokens (no zero vectors left in their place). ``prefix_shares[b]``
+    holds the caller's shares of prefixes of ``seqs[b]`` by length (the grid's), the whole
+    text's at least. A deletion that leaves one of them is not run: an empty span takes the
+    whole text's share, so its delta is exactly 0; a span reaching the end takes that of the
+    prefix before it.
     """
-    out = [np.full(len(sp), float(f)) for sp, f in zip(spans, full, strict=True)]
-    cut = [(b, u, s, e) for b, sp in enumerate(spans) for u, (s, e) in enumerate(sp) if e > s]
-    left = [len(seqs[b]) - e + s for b, _, s, e in cut]
-    for (b, u, _, _), m in zip(cut, left, strict=True):
-        if m == 0:
-            out[b][u] = 0.0  # nothing left: the field reads as nothing (zero features)
-    wanted = sorted(((m, v) for v, m in enumerate(left) if m > 0), reverse=True)
-    if not wanted:
+    out, cut = _without_runs(seqs, spans, prefix_shares)
+    if not cut:
         return out
     whole = _whole(encoder, seqs)
     device = whole.h.device
     budget = CELLS_PER_DELETION_CHUNK.get(device.type, 30_000)
-    for chunk in chunks(wanted, budget):
+    for chunk in chunks(sorted(((row[0], v) for v, row in enumerate(cut)), reverse=True), budget):
         rows = [cut[v] for _, v in chunk]
-        paper, s, e = (torch.tensor([row[j] for row in rows], device=device) for j in (0, 2, 3))
+        paper, s, e = (torch.tensor([row[j] for row in rows], device=device) for j in (1, 3, 4))
         r = _Rows(whole.start[paper], whole.lengths[paper], s, e)
         scores = (_chunk_features(encoder, whole, r) @ weight).double().cpu().numpy()
-        for (bb, u, _, _), score in zip(rows, scores, strict=True):
-            out[bb][u] = float(score)
+        for (_, b, u, _, _), score in zip(rows, scores, strict=True):
+            out[b][u] = float(score)
     return out

@@ -177,15 +177,16 @@ def _leave_one_out(model: Model, batch: _Batch, scores: Scores) -> list[dict[str
     weights, _ = _head(model)
     out: list[dict[str, np.ndarray]] = [{} for _ in batch.splits]
     for n, f in enumerate(model.fields):
-        spans = []
-        for split in batch.splits:
+        spans, prefixes = [], []
+        for b, split in enumerate(batch.splits):
             known = [t in model.vocab for t in split[n].tokens]
             bounds = np.cumsum([0] + [len(u) for u in split[n].units]).tolist()
             spans.append(unit_spans(known, bounds))
-        # The whole-text shares are the grid's own, so a unit with no known word scores 0.
-        full = [float(scores[f][b][-1]) for b in range(len(batch.splits))]
+            # The grid's own shares: a unit with no known word scores exactly 0, and one at
+            # the end leaves a prefix already scored.
+            prefixes.append(dict(zip(split[n].prefix_lengths, scores[f][b], strict=True)))
         encoder = model.classifier.encoder(f)
-        dropped = deletion_scores(encoder, weights[f], batch.seqs[f], spans, full)
+        dropped = deletion_scores(encoder, weights[f], batch.seqs[f], spans, prefixes)
         for b in range(len(batch.splits)):
             rest = _others(model, scores, b, f)
             out[b][f] = _sigmoid(rest + dropped[b]) - _sigmoid(rest + scores[f][b][-1])

@@ -2,7 +2,7 @@
 
 Small random encoders, so every kind of span is cheap to check: at the start, in the middle,
 at the end, empty, the whole text, in texts of one token and in empty texts, for 1, 2 and 3
-layers, batched and in chunks of a few rows.
+layers, batched and in chunks of a few rows; and the deletions that are not run.
 """
 
 from __future__ import annotations
@@ -53,13 +53,13 @@ def seqs() -> list[torch.Tensor]:
 def test_every_span_equals_brute_force(encoder, seqs):
     weight = torch.randn(8)
     spans = [every_span(len(s)) for s in seqs]
-    full = [float(encoder(*pad_batch([s], 5)) @ weight) for s in seqs]
+    full = [{len(s): float(encoder(*pad_batch([s], 5)) @ weight)} for s in seqs]
     got = deletion_scores(encoder, weight, seqs, spans, full)
     expected = brute_scores(encoder, weight, seqs, spans)
     spread = 0.0
     for seq, g, b, f, sp in zip(seqs, got, expected, full, spans, strict=True):
         np.testing.assert_allclose(g[:-1], b[:-1], atol=TOL, rtol=0)
-        assert g[-1] == f  # the empty span is not run: the caller's share, exactly
+        assert g[-1] == f[len(seq)]  # the empty span is not run: the caller's share, exactly
         if len(seq):  # deleting the whole text leaves nothing: zero features
             assert g[sp.index((0, len(seq)))] == 0.0
         spread = max(spread, float(np.ptp(b)) if len(b) else 0.0)
@@ -67,19 +67,37 @@ def test_every_span_equals_brute_force(encoder, seqs):
 
 
 @torch.inference_mode()
+def test_a_deletion_leaving_a_known_prefix_takes_its_share(encoder, seqs):
+    """Only deletions reaching the end leave a prefix; the others are run."""
+    weight = torch.randn(8)
+    spans = [every_span(len(s)) for s in seqs]
+    known = [{len(s): 5.0, 2: 7.0} for s in seqs]
+    got = deletion_scores(encoder, weight, seqs, spans, known)
+    expected = brute_scores(encoder, weight, seqs, spans)
+    for seq, g, b, sp in zip(seqs, got, expected, spans, strict=True):
+        for u, (s, e) in enumerate(sp):
+            if s == e:
+                assert g[u] == 5.0
+            elif s == 2 and e == len(seq) and e > s:
+                assert g[u] == 7.0
+            else:
+                assert g[u] == pytest.approx(b[u], abs=TOL)
+
+
+@torch.inference_mode()
 def test_deleting_everything_reads_as_nothing(encoder, seqs):
     weight = torch.randn(8)
     spans = [[(0, len(s))] for s in seqs]
-    got = deletion_scores(encoder, weight, seqs, spans, [1.5] * len(seqs))
+    got = deletion_scores(encoder, weight, seqs, spans, [{len(s): 1.5} for s in seqs])
     for g, s in zip(got, seqs, strict=True):
-        assert g[0] == (1.5 if len(s) == 0 else 0.0)
+        assert g[0] == (1.5 if len(s) == 0 else 0.0)  # an empty text's span is empty
 
 
 @torch.inference_mode()
 def test_chunks_of_a_few_rows_equal_one_batch(encoder, seqs, monkeypatch):
     weight = torch.randn(8)
     spans = [every_span(len(s)) for s in seqs]
-    full = [0.0] * len(seqs)
+    full = [{len(s): 0.0} for s in seqs]
     together = deletion_scores(encoder, weight, seqs, spans, full)
     monkeypatch.setattr(deletion, "CELLS_PER_DELETION_CHUNK", {"cpu": 9})
     chunked = deletion_scores(encoder, weight, seqs, spans, full)
