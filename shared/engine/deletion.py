@@ -90,8 +90,10 @@ def _whole(encoder: FieldEncoder, seqs: Sequence[Tensor]) -> _Whole:
     # Split by the half of layer 2's input they read, and kept per direction so that the
     # per-cell gathers from them copy contiguous rows.
     w2 = torch.stack([u.w_ih.view(-1, 2, hid).permute(1, 2, 0) for u in up]).contiguous()
-    a = torch.stack([(torch.bmm(h, w2[d]) + u.bias).view(-1, 4 * hid) for d, u in enumerate(up)])
-    return _Whole(start, lengths, xg, h, c, w2, a)
+    a = h.new_empty(2, 2, len(xg), 4 * hid)
+    for d, u in enumerate(up):
+        torch.baddbmm(u.bias, h, w2[d], out=a[d])  # straight into place: no stacked copy
+    return _Whole(start, lengths, xg, h, c, w2, a.view(2, -1, 4 * hid))
 
 
 def _whole_run(xg: Tensor, w_hh: Tensor, start: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
