@@ -1,8 +1,9 @@
 """Leave-one-out against the grid, and against the plain leave-one-out it replaced.
 
     .venv/bin/python bench/loo_bench.py [--papers 200] [--seed 7] [--repeat 3] [--threads 1]
+                                        [--abstract-unit sentence|word]
 
-On N real labelled papers (default units: title words, abstract sentences), all in one batch,
+On N real labelled papers (title words; abstract sentences unless told), all in one batch,
 times each of: the grid (every field's prefix shares), the plain leave-one-out (one packed
 forward pass of the classifier per deletion, kept below as the reference), and the shared
 leave-one-out of ``shared.engine.deletion``. The three run in turn, ``--repeat`` times, and
@@ -113,14 +114,17 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, tuple[float, float]]:
     return out, (time.perf_counter() - wall, time.process_time() - cpu)
 
 
-def run(model_dir: Path | None, data: Path, n_papers: int, seed: int, repeat: int) -> None:
+def run(
+    model_dir: Path | None, data: Path, n_papers: int, seed: int, repeat: int, abstract_unit: str
+) -> None:
     model = load_model(model_dir)
     papers = [
         {"title": p.title, "abstract": p.abstract}
         for p in read_labelled_csv(data, limit=n_papers, seed=seed)
     ]
-    batch = _prepare(model, papers, _units(model, None))
-    warm = _prepare(model, papers[:2], _units(model, None))
+    units = _units(model, {"abstract": abstract_unit})
+    batch = _prepare(model, papers, units)
+    warm = _prepare(model, papers[:2], units)
     _leave_one_out(model, warm, _grid_scores(model, warm))
     load_before = os.getloadavg()
     times: dict[str, list[tuple[float, float]]] = {"grid": [], "plain": [], "shared": []}
@@ -141,6 +145,7 @@ def run(model_dir: Path | None, data: Path, n_papers: int, seed: int, repeat: in
         "load_average_before_after": f"{load_before[0]:.2f} -> {os.getloadavg()[0]:.2f}",
         "model": f"{model.name}: {arch.num_layers} layers, hidden {arch.hidden_size}",
         "papers": len(papers),
+        "abstract_unit": abstract_unit,
         "median_units_title_abstract": [
             int(np.median([len(s[n].units) for s in batch.splits])) for n in range(2)
         ],
@@ -171,9 +176,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--abstract-unit", default="sentence", choices=["sentence", "word"])
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    run(args.model, args.data, args.papers, args.seed, args.repeat)
+    run(args.model, args.data, args.papers, args.seed, args.repeat, args.abstract_unit)
 
 
 if __name__ == "__main__":
