@@ -10,12 +10,8 @@ import torch
 from torch import Tensor
 
 from shared.engine.classifier import pad_batch
-from shared.engine.occlusion import (
-    deletion_scores,
-    field_scores,
-    grid_probabilities,
-    without_unit,
-)
+from shared.engine.deletion import deletion_scores, unit_spans
+from shared.engine.occlusion import field_scores, grid_probabilities
 from shared.engine.runtime import Model
 from shared.units import DEFAULT_UNITS, Detail, FieldUnits, InputError
 
@@ -189,12 +185,16 @@ def _leave_one_out(model: Model, batch: _Batch, scores: Scores) -> list[dict[str
     weights, _ = _head(model)
     out: list[dict[str, np.ndarray]] = [{} for _ in batch.splits]
     for n, f in enumerate(model.fields):
-        keep = []
-        for split in batch.splits:
+        spans, prefixes = [], []
+        for b, split in enumerate(batch.splits):
             known = [t in model.vocab for t in split[n].tokens]
             bounds = np.cumsum([0] + [len(u) for u in split[n].units]).tolist()
-            keep.append([without_unit(known, bounds, u) for u in range(len(split[n].units))])
-        dropped = deletion_scores(model.classifier.encoder(f), weights[f], batch.seqs[f], keep)
+            spans.append(unit_spans(known, bounds))
+            # The grid's own shares: a unit with no known word scores exactly 0, and one at
+            # the end leaves a prefix already scored.
+            prefixes.append(dict(zip(split[n].prefix_lengths, scores[f][b], strict=True)))
+        encoder = model.classifier.encoder(f)
+        dropped = deletion_scores(encoder, weights[f], batch.seqs[f], spans, prefixes)
         for b in range(len(batch.splits)):
             rest = _others(model, scores, b, f)
             out[b][f] = _sigmoid(rest + dropped[b]) - _sigmoid(rest + scores[f][b][-1])

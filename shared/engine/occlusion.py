@@ -14,6 +14,8 @@ Why it is exact and cheap:
   packing does), so no prefix ever reads a pad. Layer 2's two directions run in the same
   loop (a batched matrix product), halving the Python steps that bound small inputs.
 * A prefix with no known word reads as nothing: zero features, as in the plain model.
+
+Leave-one-out builds on the same packed recurrence (``scan``) in ``deletion.py``.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ def prefix_features(
     device = shared.fwd.device
     wanted = sorted({(k, b) for b, ks in enumerate(prefixes) for k in ks if k > 0}, reverse=True)
     found: dict[tuple[int, int], Tensor] = {}
-    for chunk in _chunks(wanted, CELLS_PER_CHUNK.get(device.type, 60_000)):
+    for chunk in chunks(wanted, CELLS_PER_CHUNK.get(device.type, 60_000)):
         base = shared.start[torch.tensor([b for _, b in chunk], device=device)]
         k = torch.tensor([k for k, _ in chunk], device=device)
         found.update(zip(chunk, _prefix_chunk(encoder, shared, base, k), strict=True))
@@ -86,7 +88,7 @@ def prefix_features(
     ]
 
 
-def _chunks(rows: list[tuple[int, int]], cells: int) -> list[list[tuple[int, int]]]:
+def chunks(rows: list[tuple[int, int]], cells: int) -> list[list[tuple[int, int]]]:
     """Split (length, paper) rows, longest first, so each chunk reads at most ``cells`` tokens
     (or is one row)."""
     out: list[list[tuple[int, int]]] = [[]]
@@ -101,7 +103,7 @@ def _chunks(rows: list[tuple[int, int]], cells: int) -> list[list[tuple[int, int
 
 
 @dataclass
-class _Layout:
+class Layout:
     """Rows sorted longest first, stored packed and time-major (as a PackedSequence): step t
     holds rows 0..active[t]-1 at cells offset[t].. . ``row``/``step`` name each cell."""
 
@@ -112,29 +114,39 @@ class _Layout:
     step: Tensor
 
 
-def _layout(k: Tensor) -> _Layout:
+def layout(k: Tensor) -> Layout:
     steps = torch.arange(int(k[0]), device=k.device)
     active = (k.unsqueeze(0) > steps.unsqueeze(1)).sum(1)
     offsets = torch.cumsum(active, 0) - active
     step = torch.repeat_interleave(steps, active)
     row = torch.arange(len(step), device=k.device) - offsets[step]
-    return _Layout(active.tolist(), offsets.tolist(), offsets, row, step)
+    return Layout(active.tolist(), offsets.tolist(), offsets, row, step)
 
 
-def _scan(
-    inputs: Tensor, lay: _Layout, w_hh: Tensor, outputs: bool
-) -> tuple[Tensor | None, Tensor]:
+def scan(
+    inputs: Tensor,
+    lay: Layout,
+    w_hh: Tensor,
+    outputs: bool,
+    start: tuple[Tensor, Tensor] | None = None,
+    cells: bool = False,
+) -> tuple[Tensor | None, Tensor, Tensor | None]:
     """The LSTM recurrence for D directions at once, given every cell's input gates.
 
     ``inputs`` is [D, cells, 4H] in the packed layout (a step's input is a view) and
     ``w_hh`` [D, 4H, H]. At step t only the first ``active[t]`` rows are still reading; the
-    others keep their final state, so no row ever reads a pad. Returns (outputs
-    [D, cells, H] or None, final states [D, rows, H]).
+    others keep their final state, so no row ever reads a pad. ``start`` is the state (h, c)
+    before the first step, each [D, rows, H] (zeros if None). Returns (outputs [D, cells, H]
+    or None, final states [D, rows, H], cell states [D, cells, H] if ``cells`` else None).
     """
     hidden = w_hh.shape[2]
-    h = inputs.new_zeros(inputs.shape[0], lay.active[0], hidden)
-    c = torch.zeros_like(h)
+    if start is None:
+        h = inputs.new_zeros(inputs.shape[0], lay.active[0], hidden)
+        c = torch.zeros_like(h)
+    else:
+        h, c = start[0].clone(), start[1].clone()
     outs = inputs.new_zeros(*inputs.shape[:2], hidden) if outputs else None
+    c_outs = inputs.new_zeros(*inputs.shape[:2], hidden) if cells else None
     w_t = w_hh.transpose(1, 2)
     # Gate order i, f, g, o as in nn.LSTM. Few ops a step: at small batches their count,
     # not the arithmetic, is what a step costs.
@@ -146,18 +158,20 @@ def _scan(
         h[:, :n] = sig[..., o] * torch.tanh(c[:, :n])
         if outs is not None:
             outs[:, at : at + n] = h[:, :n]
-    return outs, h
+        if c_outs is not None:
+            c_outs[:, at : at + n] = c[:, :n]
+    return outs, h, c_outs
 
 
 def _prefix_chunk(encoder: FieldEncoder, s: _Shared, base: Tensor, k: Tensor) -> Tensor:
     """Features of the prefixes of length ``k[r]`` of the texts starting at token ``base[r]``,
     rows sorted longest first."""
-    lay = _layout(k)
+    lay = layout(k)
     k_cell, base_cell = k.index_select(0, lay.row), base.index_select(0, lay.row)
     back = base_cell + k_cell - 1 - lay.step  # token each cell reads, going backwards
     bwd = weights(encoder.layer(0).bwd)
     deeper = len(encoder.layers) > 1
-    rev, h_b = _scan(s.xg_bwd.index_select(0, back)[None], lay, bwd.w_hh[None], deeper)
+    rev, h_b, _ = scan(s.xg_bwd.index_select(0, back)[None], lay, bwd.w_hh[None], deeper)
     if rev is None or s.a_fwd is None or s.a_bwd is None:
         return torch.cat([s.fwd[base + k - 1], h_b[0]], dim=1)
     h = encoder.hidden_size
@@ -175,12 +189,20 @@ def _prefix_chunk(encoder: FieldEncoder, s: _Shared, base: Tensor, k: Tensor) ->
     )
     torch.addmm(s.a_bwd.index_select(0, back), rev[0], up_b.w_ih[:, h:].t(), out=x[1])
     w_hh = torch.stack([up_f.w_hh, up_b.w_hh])
-    outs, final = _scan(x, lay, w_hh, len(encoder.layers) > 2)
+    outs, final, _ = scan(x, lay, w_hh, len(encoder.layers) > 2)
     if outs is None:
         return torch.cat([final[0], final[1]], dim=1)
+    return upper_features(encoder, outs, lay, k)
+
+
+def upper_features(encoder: FieldEncoder, outs: Tensor, lay: Layout, k: Tensor) -> Tensor:
+    """Features of the layers above the second, from its packed outputs ``outs``
+    [2, cells, H] (forward; backward, its step t reading position k - 1 - t) of rows of
+    lengths ``k``, longest first."""
+    h = encoder.hidden_size
     upper = outs.new_zeros(len(k), int(k[0]), 2 * h)
     upper[lay.row, lay.step, :h] = outs[0]
-    upper[lay.row, k_cell - 1 - lay.step, h:] = outs[1]
+    upper[lay.row, k.index_select(0, lay.row) - 1 - lay.step, h:] = outs[1]
     return encoder.encode(upper, k, start=2)[1]
 
 
@@ -200,39 +222,3 @@ def grid_probabilities(bias: float, scores: Sequence[np.ndarray]) -> np.ndarray:
         shape[axis] = len(s)
         logit = logit + s.reshape(shape)
     return 1.0 / (1.0 + np.exp(-logit))
-
-
-def without_unit(known: Sequence[bool], bounds: Sequence[int], u: int) -> list[int]:
-    """Positions (among known tokens) left when unit ``u`` (tokens bounds[u]:bounds[u+1]) goes."""
-    before = sum(known[: bounds[u]])
-    removed = sum(known[bounds[u] : bounds[u + 1]])
-    total = sum(known)
-    return list(range(before)) + list(range(before + removed, total))
-
-
-def deletion_scores(
-    encoder: FieldEncoder,
-    weight: Tensor,
-    seqs: Sequence[Tensor],
-    keep: Sequence[Sequence[list[int]]],
-) -> list[np.ndarray]:
-    """``out[b][u]`` = logit share of ``seqs[b]`` keeping only positions ``keep[b][u]``.
-
-    Deleting truly removes tokens from the sequence (no zero vectors left in their place).
-    """
-    variants = [(b, k) for b, ks in enumerate(keep) for k in ks]
-    order = sorted(range(len(variants)), key=lambda v: len(variants[v][1]), reverse=True)
-    flat = np.zeros(len(variants))
-    vector_size = encoder.vector_size
-    budget = CELLS_PER_CHUNK.get(seqs[0].device.type, 60_000) if seqs else 1
-    for chunk in _chunks([(max(1, len(variants[v][1])), v) for v in order], budget):
-        idx = [v for _, v in chunk]
-        picked = [seqs[variants[v][0]][torch.tensor(variants[v][1], dtype=torch.long)] for v in idx]
-        x, lengths = pad_batch(picked, vector_size)
-        device = seqs[0].device
-        flat[idx] = (encoder(x.to(device), lengths.to(device)) @ weight).double().cpu().numpy()
-    out, start = [], 0
-    for ks in keep:
-        out.append(flat[start : start + len(ks)])
-        start += len(ks)
-    return out

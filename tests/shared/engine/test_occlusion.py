@@ -151,27 +151,58 @@ def test_toy_leave_one_out_equals_brute_force(tiny_model, abstract_unit):
     for field in ("title", "abstract"):
         assert e.leave_one_out[field].shape == expected[field].shape
         np.testing.assert_allclose(e.leave_one_out[field], expected[field], atol=TOL, rtol=0)
-    # Removing an out-of-vocabulary word changes nothing.
-    assert e.leave_one_out["title"][0] == pytest.approx(0.0, abs=1e-6)
+    # Removing an out-of-vocabulary word changes nothing, exactly.
+    assert e.leave_one_out["title"][0] == 0.0
     assert np.abs(expected["abstract"]).max() > 1e-4
 
 
 @pytest.mark.slow
-def test_labelled_leave_one_out_equals_brute_force(tiny_model, layered_model, papers):
+@pytest.mark.parametrize("title_unit, abstract_unit", [("word", "sentence"), ("sentence", "word")])
+def test_labelled_leave_one_out_equals_brute_force(
+    tiny_model, layered_model, papers, title_unit, abstract_unit
+):
+    """1, 2 and 3 layers; every unit of every field, so units at the start, middle and end."""
+    chosen = papers[:10] if abstract_unit == "sentence" else papers[:2]
     for model in (tiny_model, layered_model):
-        for e in explain(model, papers[:10], activations=False):
+        spread = 0.0
+        for e in explain(model, chosen, title_unit, abstract_unit, activations=False):
             expected = brute_leave_one_out(model, e.grid)
             for field in ("title", "abstract"):
                 np.testing.assert_allclose(
                     e.leave_one_out[field], expected[field], atol=TOL, rtol=0
                 )
+                spread = max(spread, float(np.abs(expected[field]).max()))
+        assert spread > 1e-3
 
 
-def test_leave_one_out_of_the_only_known_unit(tiny_model):
+@pytest.mark.parametrize("title_unit", ["word", "sentence"])
+def test_leave_one_out_of_the_only_known_unit(tiny_model, title_unit):
     """Removing the one unit with known words leaves a field that reads as nothing."""
-    (e,) = explain(tiny_model, [("society", TOY_ABSTRACT)])
+    (e,) = explain(tiny_model, [("society", TOY_ABSTRACT)], title_unit=title_unit)
+    assert len(e.grid.title_units) == 1
     expected = brute_leave_one_out(tiny_model, e.grid)
     np.testing.assert_allclose(e.leave_one_out["title"], expected["title"], atol=TOL, rtol=0)
+    assert abs(expected["title"][0]) > 1e-4
+
+
+def test_leave_one_out_of_a_one_sentence_abstract(layered_model):
+    (e,) = explain(layered_model, [(TOY_TITLE, "We used methods and techniques.")])
+    assert len(e.grid.abstract_units) == 1
+    expected = brute_leave_one_out(layered_model, e.grid)
+    for field in ("title", "abstract"):
+        np.testing.assert_allclose(e.leave_one_out[field], expected[field], atol=TOL, rtol=0)
+
+
+def test_leave_one_out_of_units_of_unknown_words_only(layered_model):
+    """A unit with no known word changes nothing, exactly, wherever it stands."""
+    abstract = "Qwzx vbnm. We used methods and techniques. Plokij uhyg. Our code is on Github. Zzq."
+    (e,) = explain(layered_model, [(TOY_TITLE, abstract)])
+    known = [any(t in layered_model.vocab for t in unit) for unit in e.grid.fields[1].units]
+    assert known == [False, True, False, True, False]
+    deltas = e.leave_one_out["abstract"]
+    assert [d == 0.0 for d in deltas] == [not k for k in known]
+    expected = brute_leave_one_out(layered_model, e.grid)
+    np.testing.assert_allclose(deltas, expected["abstract"], atol=TOL, rtol=0)
 
 
 # --- Activations ----------------------------------------------------------------------------
@@ -267,6 +298,15 @@ def test_default_model_toy_grid_equals_brute_force(default_model_dir):
     assert grid.probability == pytest.approx(model.predict(TOY_TITLE, TOY_ABSTRACT), abs=TOL)
 
 
+@pytest.mark.slow
+def test_default_model_leave_one_out_equals_brute_force(default_model_dir, papers):
+    model = load_model()
+    for e in explain(model, papers[:6], activations=False):
+        expected = brute_leave_one_out(model, e.grid)
+        for field in ("title", "abstract"):
+            np.testing.assert_allclose(e.leave_one_out[field], expected[field], atol=TOL, rtol=0)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 def test_cuda_grids_agree_with_cpu(default_model_dir):
     cpu = load_model(default_model_dir, device="cpu")
@@ -288,3 +328,15 @@ def test_a_field_of_unknown_words_is_read_as_nothing(tiny_model) -> None:
     assert e.leave_one_out["title"].tolist() == [0.0]
     assert to_json(e)["read_as_nothing"] == ["title"]
     assert e.activations is not None and e.activations.fields["title"].tokens == []
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_cuda_leave_one_out_agrees_with_cpu(default_model_dir):
+    cpu = load_model(default_model_dir, device="cpu")
+    gpu = load_model(default_model_dir, device="cuda")
+    papers = [(TOY_TITLE, TOY_ABSTRACT), ("Deep learning of text", "We train a network. It works.")]
+    on_cpu = explain(cpu, papers, abstract_unit="word", activations=False)
+    on_gpu = explain(gpu, papers, abstract_unit="word", activations=False)
+    for a, b in zip(on_cpu, on_gpu, strict=True):
+        for field in ("title", "abstract"):
+            np.testing.assert_allclose(a.leave_one_out[field], b.leave_one_out[field], atol=1e-4)
