@@ -136,12 +136,16 @@ def test_upload_preview_mapping_and_start(
     expect(table.first.locator(".cell-id")).to_have_text("d1")
     page.screenshot(path=f"/tmp/ui-upload-{width(page)}.png", full_page=True)
 
+    skip = page.get_by_label(re.compile("Skip the rows with problems"))
+    expect(skip).to_be_checked()  # skipping is the default; all-or-nothing is a choice
+    skip.uncheck()
     page.get_by_role("button", name="Start job").click()
     expect(page.locator("#form-error")).to_contain_text("rows have problems")
     page.get_by_label(re.compile("Skip the rows with problems")).check()
     page.get_by_role("button", name="Start job").click()
     page.wait_for_url(re.compile(r"/jobs/\d+$"))
     expect(page.locator("#job-summary")).to_have_text("0 of 2 papers explained")
+    expect(page.locator("#skipped")).to_contain_text("1 row left out")
     job = db_session.scalars(select(Job)).one()
     assert (job.source_name, job.total) == ("papers.csv", 2)
     finish_job(db_session, job.id, fail_last=True)

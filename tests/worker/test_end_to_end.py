@@ -107,10 +107,16 @@ def test_a_killed_worker_loses_nothing_and_duplicates_nothing(
     data_path: Path,
     engine_model: Any,
 ) -> None:
-    # Small chunks so several are queued; a short visibility timeout so Redis hands the dead
-    # worker's unacknowledged chunk to the next worker in seconds. In production it must
-    # exceed the longest chunk, or a chunk still being computed is handed out twice.
-    env = {**service_env, "OCCLAB_CHUNK_SIZE": "4", "OCCLAB_VISIBILITY_TIMEOUT": "5"}
+    # Small chunks so several are queued. The dead worker's unacknowledged chunk stays with
+    # Redis for the (hour-long) visibility timeout; its claims stop beating, so the next
+    # worker's reaper sends them again once they are OCCLAB_LOST_AFTER old (seconds here).
+    env = {
+        **service_env,
+        "OCCLAB_CHUNK_SIZE": "4",
+        "OCCLAB_HEARTBEAT": "1",
+        "OCCLAB_LOST_AFTER": "5",
+        "OCCLAB_REAP_INTERVAL": "2",
+    }
     settings = load_settings(env)
     papers = read_papers(data_path, 24, seed=7)
     log = tmp_path / "worker.log"

@@ -54,7 +54,9 @@ def test_a_grid_over_the_cap_is_refused_naming_the_setting(
     settings = settings.with_overrides(max_grid_cells=1000)
     long_paper = {"title": SHORT["title"], "abstract": LONG_ABSTRACT}
     with session_scope(settings.database_url) as session:
-        sub = Submission(team_id, None, [SHORT, long_paper], abstract_unit="word")
+        sub = Submission(
+            team_id, None, [SHORT, long_paper], abstract_unit="word", on_error="reject"
+        )
         with pytest.raises(JobRejected) as caught:
             create_job(session, settings, sub)
     [problem] = caught.value.problems
