@@ -45,6 +45,7 @@ def job_summary(job: Job) -> dict[str, Any]:
         "model": {"name": job.model.name, "version": job.model.version},
         "title_unit": job.title_unit,
         "abstract_unit": job.abstract_unit,
+        "keep_boilerplate": job.keep_boilerplate,
         "source": job.source,
         "source_name": job.source_name,
         "error": job.error,
