@@ -218,9 +218,10 @@ class Result(Base):
     __table_args__ = (
         # Named by hand: the convention's name would pass PostgreSQL's 63-character limit.
         UniqueConstraint(
-            "team_id", "paper_id", "model_id", "title_unit", "abstract_unit", "keep_boilerplate",
+            *("team_id", "paper_id", "model_id", "title_unit", "abstract_unit"),
+            "keep_boilerplate",
             name="uq_results_paper_options",
-        ),  # fmt: skip
+        ),
         Index("ix_results_team_status", "team_id", "status"),
         # History: a team's results newest first, paged by (created_at, id).
         Index("ix_results_team_created_id", "team_id", "created_at", "id"),
