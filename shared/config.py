@@ -67,6 +67,8 @@ class Settings:
       ``gpu_threshold`` (``OCCLAB_GPU_THRESHOLD``): a job with this many new results goes
       to the GPU queue.
     - ``cache_ttl_s`` (``OCCLAB_CACHE_TTL``, seconds): how long rendered views stay cached.
+    - ``keep_boilerplate`` (``OCCLAB_KEEP_BOILERPLATE``: 1/true/yes/on): jobs that do not
+      say keep placeholders and publisher lines as units (``shared/boilerplate.py``).
     """
 
     instance_dir: Path
@@ -93,6 +95,7 @@ class Settings:
     cache_ttl_s: int = 7 * 24 * 3600
     https: bool = False
     proxy_hops: int = 0
+    keep_boilerplate: bool = False
 
     @property
     def broker_url(self) -> str:
@@ -180,6 +183,7 @@ _FROM_ENV: tuple[tuple[str, str, Callable[[Mapping[str, str], str, Any], Any]], 
     ("cache_ttl_s", "OCCLAB_CACHE_TTL", _int),
     ("https", "OCCLAB_HTTPS", _bool),
     ("proxy_hops", "OCCLAB_PROXY_HOPS", _int),
+    ("keep_boilerplate", "OCCLAB_KEEP_BOILERPLATE", _bool),
 )
 _DEFAULTS = {f.name: f.default for f in fields(Settings) if f.default is not MISSING}
 

@@ -20,11 +20,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import Base, utcnow
-from shared.units import DEFAULT_UNITS, Detail
+from shared.units import DEFAULT_UNITS, Detail, boilerplate_option
 
 
 class JobStatus(StrEnum):
@@ -201,6 +202,8 @@ class Job(Base):
     detail: Mapped[str] = mapped_column(
         String(10), default=Detail.BULK, server_default=Detail.BULK.value
     )
+    # Placeholders and publisher lines explained as units (shared/boilerplate.py), not left out.
+    keep_boilerplate: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(12), default=JobStatus.QUEUED)
     total: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[int] = mapped_column(Integer, default=0)
@@ -218,11 +221,19 @@ class Job(Base):
 
 
 class Result(Base):
-    """One paper under one model and unit choice; shared by every job that asks for it."""
+    """One paper under one model and unit choice; shared by every job that asks for it.
+
+    Keeping boilerplate changes the units, so it is part of what makes a result distinct.
+    """
 
     __tablename__ = "results"
     __table_args__ = (
-        UniqueConstraint("team_id", "paper_id", "model_id", "title_unit", "abstract_unit"),
+        # Named by hand: the convention's name would pass PostgreSQL's 63-character limit.
+        UniqueConstraint(
+            *("team_id", "paper_id", "model_id", "title_unit", "abstract_unit"),
+            "keep_boilerplate",
+            name="uq_results_paper_options",
+        ),
         Index("ix_results_team_status", "team_id", "status"),
         # History: a team's results newest first, paged by (created_at, id).
         Index("ix_results_team_created_id", "team_id", "created_at", "id"),
@@ -235,6 +246,7 @@ class Result(Base):
     model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))
     title_unit: Mapped[str] = mapped_column(String(10))
     abstract_unit: Mapped[str] = mapped_column(String(10))
+    keep_boilerplate: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(10), default=ResultStatus.PENDING)
     probability: Mapped[float | None] = mapped_column(Float)
     units: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -255,6 +267,11 @@ class Result(Base):
     traces_requested_at: Mapped[datetime | None]
     paper: Mapped[Paper] = relationship()
     model: Mapped[RegisteredModel] = relationship()
+
+    def unit_options(self) -> dict[str, str]:
+        """How its fields are cut: the units mapping ``explain`` and ``Model.split`` take."""
+        cut = {"title": self.title_unit, "abstract": self.abstract_unit}
+        return {**cut, **boilerplate_option(self.keep_boilerplate)}
 
     @property
     def traces_status(self) -> TracesStatus | None:

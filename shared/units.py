@@ -5,11 +5,12 @@ No torch here: the web front-end uses this to show how a text will be split befo
 
 from __future__ import annotations
 
-from collections.abc import Container
-from dataclasses import dataclass
+from collections.abc import Container, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
+from shared.boilerplate import Removed, strip_boilerplate
 from shared.text import NUL, nul_message, split_sentences, tokenize, words
 
 # The text fields of a paper, in the order the model, the files and the pages name them.
@@ -32,6 +33,21 @@ class Detail(StrEnum):
     FULL = "full"
 
 
+# A units mapping (``Model.split``, ``explain(units=...)``) may carry this key: KEEP keeps
+# placeholders and publisher lines (shared/boilerplate.py); without it they are left out.
+BOILERPLATE = "boilerplate"
+KEEP, LEAVE_OUT = "keep", "leave out"
+
+
+def boilerplate_option(keep: bool) -> dict[str, str]:
+    """The entry of a units mapping that says whether boilerplate is kept."""
+    return {BOILERPLATE: KEEP if keep else LEAVE_OUT}
+
+
+def keeps_boilerplate(units: Mapping[str, str]) -> bool:
+    return units.get(BOILERPLATE) == KEEP
+
+
 # The limits keep one paper's word-level grid (quadratic in length) within seconds.
 MAX_FIELD_CHARS = 20_000
 MAX_FIELD_TOKENS = 1_500
@@ -52,6 +68,8 @@ class FieldUnits:
     ``units[u]`` is the list of tokens of unit u (out-of-vocabulary ones included, so the
     display stays faithful); ``prefix_lengths[u]`` counts the in-vocabulary tokens in
     units[:u+1], i.e. the length of the sequence the model reads for that prefix.
+    ``removed`` is the boilerplate left out before cutting, as (rule name, text); a field
+    that was only boilerplate is one unit with no tokens, labelled with its text.
     """
 
     name: str
@@ -61,6 +79,7 @@ class FieldUnits:
     skipped: list[str]
     prefix_lengths: list[int]
     text: str = ""
+    removed: list[Removed] = field(default_factory=list)
 
     @property
     def tokens(self) -> list[str]:
@@ -78,12 +97,29 @@ class FieldUnits:
         """No word the model knows: the field adds nothing to the paper's logit."""
         return self.prefix_lengths[-1] == 0
 
+    def left_out_json(self) -> list[dict[str, str]]:
+        return [{"rule": rule, "text": text} for rule, text in self.removed]
 
-def split_units(name: str, text: object, unit: str, vocab: Container[str]) -> FieldUnits:
-    """Validate ``text`` and cut it into units; raises :class:`InputError` naming the field."""
+    def to_json(self) -> dict[str, Any]:
+        """What a stored result keeps of the field (``Result.units[name]``)."""
+        return {"unit": self.unit, "units": self.units, "labels": self.labels,
+                "left_out": self.left_out_json()}  # fmt: skip
+
+
+def split_units(
+    name: str, text: object, unit: str, vocab: Container[str], keep_boilerplate: bool = False
+) -> FieldUnits:
+    """Validate ``text`` and cut it into units; raises :class:`InputError` naming the field.
+
+    Placeholders and trailing publisher lines are left out (and listed in ``removed``)
+    unless ``keep_boilerplate``; a field left with nothing is read as nothing.
+    """
     if unit not in UNITS:
         raise InputError(f"{name}: unit must be one of {', '.join(UNITS)}, not {unit!r}", name)
-    clean = _checked_text(name, text)
+    checked = _checked_text(name, text)
+    clean, removed = (checked, []) if keep_boilerplate else strip_boilerplate(checked)
+    if not clean:
+        return FieldUnits(name, unit, [[]], [checked.strip()], [], [0], checked, removed)
     if unit == "word":
         labels = words(clean)
         units = [[w.lower()] for w in labels]
@@ -101,12 +137,12 @@ def split_units(name: str, text: object, unit: str, vocab: Container[str]) -> Fi
     if len(skipped) == len(tokens):
         # Not an error: the model reads the field as nothing (zero features), one unit of
         # all its words, so its grid has one row (or column) and the result says why.
-        return FieldUnits(name, unit, [tokens], [clean.strip()], skipped, [0], clean)
+        return FieldUnits(name, unit, [tokens], [clean.strip()], skipped, [0], checked, removed)
     prefix, running = [], 0
     for u in units:
         running += sum(1 for t in u if t in vocab)
         prefix.append(running)
-    return FieldUnits(name, unit, units, labels, skipped, prefix, clean)
+    return FieldUnits(name, unit, units, labels, skipped, prefix, checked, removed)
 
 
 def _checked_text(name: str, text: object) -> str:

@@ -115,6 +115,7 @@ def _from_json(team_id: int, user_id: int | None) -> Submission:
         source="api",
         on_error=_on_error(body),
         detail=detail,
+        keep_boilerplate=keep_boilerplate(body),
     )
 
 
@@ -139,6 +140,21 @@ def _on_error(source: Mapping[str, Any]) -> str:
         message = f"on_error must be one of {', '.join(ON_ERROR)}, not {value!r}"
         raise ApiError(400, message, [{"field": "on_error", "error": message}])
     return str(value)
+
+
+# How a form (or a JSON body that sends text) says yes or no; JSON may also send a boolean.
+_YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def keep_boilerplate(source: Mapping[str, Any]) -> bool | None:
+    """The ``keep_boilerplate`` option; None when not given (the setting decides)."""
+    value = source.get("keep_boilerplate")
+    if value is None or value == "" or isinstance(value, bool):
+        return value if isinstance(value, bool) else None
+    if isinstance(value, str) and value.lower() in _YES + _NO:
+        return value.lower() in _YES
+    message = f"keep_boilerplate must be true or false, not {value!r}"
+    raise ApiError(400, message, [{"field": "keep_boilerplate", "error": message}])
 
 
 def _units(source: Mapping[str, Any]) -> tuple[str, str]:
@@ -191,6 +207,7 @@ def _from_upload(team_id: int, user_id: int | None) -> Submission:
         detail=detail,
         indexes=[row.line for row in parsed.rows],
         on_error=_on_error(request.form),
+        keep_boilerplate=keep_boilerplate(request.form),
         problems=[PaperProblem(e.line, None, e.message) for e in parsed.errors],
     )
 

@@ -78,7 +78,7 @@ def _explain_each(
     model: Model, rows: Sequence[Result], detail: Detail
 ) -> list[Explanation | Exception]:
     """One batched pass; if the batch fails, each paper alone, so one bad paper fails alone."""
-    units = {"title": rows[0].title_unit, "abstract": rows[0].abstract_unit}
+    units = rows[0].unit_options()
     try:
         return list(explain(model, _papers(rows), units=units, detail=detail))
     except SoftTimeLimitExceeded:
@@ -113,9 +113,7 @@ def store_explanation(session: Session, result: Result, e: Explanation, ms: floa
         for u, d in enumerate(deltas)
     )
     result.probability = g.probability
-    result.units = {
-        f.name: {"unit": f.unit, "units": f.units, "labels": f.labels} for f in g.fields
-    }
+    result.units = {f.name: f.to_json() for f in g.fields}
     result.skipped = g.skipped
     result.activations = activations_json(e.activations, full=False) if e.activations else None
     result.status, result.error, result.claimed_by = ResultStatus.DONE, None, None

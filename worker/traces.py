@@ -45,7 +45,7 @@ def compute_traces(
             return TracesOutcome.SKIPPED
         model = loader(result.model)
         paper = {"title": result.paper.title, "abstract": result.paper.abstract}
-        units = {"title": result.title_unit, "abstract": result.abstract_unit}
+        units = result.unit_options()
     (computed,) = activation_traces(model, [paper], units=units)
     with sessions.begin() as session:
         result = session.get_one(Result, result_id, with_for_update=True)

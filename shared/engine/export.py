@@ -30,6 +30,7 @@ def to_json(e: Explanation, full_activations: bool = True) -> dict[str, Any]:
         "leave_one_out": {f: _floats(d) for f, d in e.leave_one_out.items()},
         "skipped": g.skipped,
         "read_as_nothing": [f.name for f in g.fields if f.read_as_nothing],
+        "left_out": {f.name: f.left_out_json() for f in g.fields},
         "model": {"name": g.model_name, "version": g.model_version},
     }
     if e.activations is not None:

@@ -12,7 +12,7 @@ from torch import Tensor
 
 from shared.engine.classifier import Classifier, pad_batch
 from shared.engine.model_dir import DEFAULT_MODEL_DIR, load_model_dir
-from shared.units import FieldUnits, InputError, split_units
+from shared.units import FieldUnits, InputError, keeps_boilerplate, split_units
 
 Tokens = Sequence[str]
 
@@ -47,11 +47,18 @@ class Model:
         return torch.from_numpy(rows.reshape(len(idx), self.vectors.vector_size)).to(self.device)
 
     def split(self, paper: Mapping[str, object], units: Mapping[str, str]) -> list[FieldUnits]:
-        """Validate a paper and cut each field into units; InputError names the bad field."""
+        """Validate a paper and cut each field into units; InputError names the bad field.
+
+        ``units`` maps each field to its unit, and may say whether boilerplate is kept
+        (``shared.units.boilerplate_option``): ``explain(units=...)`` passes it through.
+        """
         missing = [f for f in self.fields if f not in paper]
         if missing:
             raise InputError(f"missing field {missing[0]!r}: the model reads {self.fields}")
-        return [split_units(f, paper[f], units.get(f, "word"), self.vocab) for f in self.fields]
+        keep = keeps_boilerplate(units)
+        return [
+            split_units(f, paper[f], units.get(f, "word"), self.vocab, keep) for f in self.fields
+        ]
 
     @torch.inference_mode()
     def predict_batch(self, docs: Sequence[Mapping[str, Tokens]]) -> np.ndarray:

@@ -19,7 +19,16 @@ from shared.jobs.registry import find_model, model_vocab
 from shared.jobs.status import refresh_jobs
 from shared.models import LIVE, Job, JobItem, JobProblem, Paper, Result, ResultStatus
 from shared.text import NUL, nul_message
-from shared.units import DEFAULT_UNITS, FIELDS, UNITS, Detail, InputError, split_units
+from shared.units import (
+    DEFAULT_UNITS,
+    FIELDS,
+    UNITS,
+    Detail,
+    InputError,
+    boilerplate_option,
+    keeps_boilerplate,
+    split_units,
+)
 
 MAX_EXTERNAL_ID = 300  # Paper.external_id is String(300)
 
@@ -103,9 +112,10 @@ def _check_one(
     elif external is not None and NUL in str(external):
         problems.append(PaperProblem(index, "id", nul_message("id")))
     cells = 1
+    keep = keeps_boilerplate(units)
     for f in FIELDS:
         try:
-            cells *= len(split_units(f, paper.get(f), units[f], vocab).units)
+            cells *= len(split_units(f, paper.get(f), units[f], vocab, keep).units)
         except InputError as exc:
             problems.append(PaperProblem(index, f, str(exc)))
     return problems, cells
@@ -127,6 +137,8 @@ class Submission:
     on_error: str = "skip"
     # Rows already found unreadable (a file's row errors), kept with the job's problems.
     problems: Sequence[PaperProblem] = ()
+    # Placeholders and publisher lines as units; None: the OCCLAB_KEEP_BOILERPLATE setting.
+    keep_boilerplate: bool | None = None
 
 
 ON_ERROR = ("skip", "reject")
@@ -150,9 +162,11 @@ def create_job(session: Session, settings: Settings, sub: Submission) -> tuple[J
             f"{len(sub.papers):,} papers; the limit is "
             f"{settings.max_papers_per_job:,} a job: split the file",
         )
+    keep = settings.keep_boilerplate if sub.keep_boilerplate is None else sub.keep_boilerplate
     model = find_model(session, settings, sub.model)
     vocab = model_vocab(model.path)
-    found, cells = measure_papers(sub.papers, vocab, units, sub.indexes, settings.max_grid_cells)
+    options = {**units, **boilerplate_option(keep)}
+    found, cells = measure_papers(sub.papers, vocab, options, sub.indexes, settings.max_grid_cells)
     problems = sorted([*sub.problems, *found], key=lambda p: p.index)
     good = [(paper, size) for paper, size in zip(sub.papers, cells, strict=True) if size]
     if problems and (sub.on_error == "reject" or not good):
@@ -167,6 +181,7 @@ def create_job(session: Session, settings: Settings, sub: Submission) -> tuple[J
         rejected=len(sub.papers) - len(good) + len({p.index for p in sub.problems}),
         detail=sub.detail,
         **{"title_unit": sub.title_unit, "abstract_unit": sub.abstract_unit},
+        keep_boilerplate=keep,
     )
     session.add(job)
     session.flush()
@@ -218,6 +233,7 @@ def _result_for(
             "model_id": job.model_id,
             "title_unit": job.title_unit,
             "abstract_unit": job.abstract_unit,
+            "keep_boilerplate": job.keep_boilerplate,
         },
         {"cells": cells},
     )

@@ -29,6 +29,7 @@ EXPLAIN_KEYS = (
     "leave_one_out",
     "skipped",
     "read_as_nothing",
+    "left_out",
     "model",
     "activations",
 )
@@ -78,16 +79,18 @@ def _explanation(session: Session, result: Result) -> dict[str, Any]:
         "leave_one_out": leave_one_out(session, result, fields),
         "skipped": result.skipped or {f: [] for f in fields},
         "read_as_nothing": _read_as_nothing(units, result.skipped or {}),
+        "left_out": {f: units[f].get("left_out", []) for f in fields},
         "activations": result.activations,
     }
 
 
 def _read_as_nothing(units: dict[str, dict[str, Any]], skipped: dict[str, Any]) -> list[str]:
-    """Fields with no word the model knows: scored as if empty (their one unit is skipped)."""
+    """Fields with no word the model knows: scored as if empty (their one unit is skipped,
+    or has no tokens: the field was only a placeholder)."""
     out = []
     for f, stored in units.items():
         tokens = [t for unit in stored["units"] for t in unit]
-        if tokens and set(tokens) <= set(skipped.get(f, [])):
+        if set(tokens) <= set(skipped.get(f, [])):
             out.append(f)
     return out
 

@@ -10,6 +10,8 @@ from shared.units import (
     MAX_FIELD_TOKENS,
     UNITS,
     InputError,
+    boilerplate_option,
+    keeps_boilerplate,
     split_units,
 )
 
@@ -131,3 +133,37 @@ def test_every_surface_defaults_to_the_one_mapping():
     columns = Job.__table__.columns
     assert {k: columns[k].default.arg for k in DEFAULT_UNIT_OPTIONS} == DEFAULT_UNIT_OPTIONS
     assert DEFAULT_UNIT_OPTIONS == {"title_unit": "word", "abstract_unit": "sentence"}
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_a_placeholder_is_left_out_and_read_as_nothing(unit):
+    split = split_units("abstract", "[No abstract available]", unit, VOCAB)
+    assert split.units == [[]] and split.prefix_lengths == [0] and split.read_as_nothing
+    assert split.labels == ["[No abstract available]"] and split.skipped == []
+    assert split.removed == [("placeholder", "[No abstract available]")]
+    assert split.to_json()["left_out"] == [
+        {"rule": "placeholder", "text": "[No abstract available]"}
+    ]
+
+
+def test_a_trailing_publisher_line_is_left_out():
+    text = "We study it. Results. Copyright 2013 ACM."
+    split = split_units("abstract", text, "sentence", VOCAB)
+    assert split.labels == ["We study it.", "Results."]
+    assert split.removed == [("copyright", "Copyright 2013 ACM.")]
+    assert split.text == text  # the field as given; only its units lose the line
+    assert split_units("abstract", text, "word", VOCAB).labels[-1] == "Results"
+
+
+def test_keep_boilerplate_keeps_them():
+    text = "We study it. Copyright 2013 ACM."
+    kept = split_units("abstract", text, "sentence", VOCAB, keep_boilerplate=True)
+    assert kept.labels == ["We study it.", "Copyright 2013 ACM."] and kept.removed == []
+    kept = split_units("abstract", "[No abstract available]", "word", VOCAB, True)
+    assert kept.tokens == ["no", "abstract", "available"] and kept.removed == []
+
+
+def test_the_units_mapping_carries_the_option():
+    assert keeps_boilerplate(boilerplate_option(True))
+    assert not keeps_boilerplate(boilerplate_option(False))
+    assert not keeps_boilerplate(DEFAULT_UNIT_OPTIONS)

@@ -46,6 +46,7 @@ def job_summary(job: Job) -> dict[str, Any]:
         "title_unit": job.title_unit,
         "abstract_unit": job.abstract_unit,
         "detail": job.detail,
+        "keep_boilerplate": job.keep_boilerplate,
         "source": job.source,
         "source_name": job.source_name,
         "error": job.error,

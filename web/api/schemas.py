@@ -54,6 +54,12 @@ OPTIONS = {
         "good, 400); reject: any bad row refuses the whole submission with 400.",
     },
     "detail": {**DETAIL, "default": Detail.BULK.value},
+    "keep_boilerplate": {
+        "type": ["boolean", "string"],
+        "description": 'true: placeholders ("[No abstract available]") and trailing publisher '
+        'lines ("Copyright 2013 ACM.") are explained as units; false: they are left out and '
+        "listed in left_out. Default: the OCCLAB_KEEP_BOILERPLATE setting (off).",
+    },
 }
 SUBMISSION = {
     "type": "object",
@@ -109,6 +115,7 @@ JOB_SUMMARY = {
         "title_unit": UNIT,
         "abstract_unit": UNIT,
         "detail": DETAIL,
+        "keep_boilerplate": {"type": "boolean"},
         "source": {"type": "string", "enum": ["api", "upload", "web"]},
         "source_name": _nullable("string"),
         "error": _nullable("string"),
@@ -194,6 +201,18 @@ RESULT = {
             "description": "Fields with no word the model knows: read as nothing (zero "
             "features), one unit each; the rest of the paper is still explained.",
         },
+        "left_out": _nullable(
+            "object",
+            additionalProperties={
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"rule": {"type": "string"}, "text": {"type": "string"}},
+                },
+            },
+            description="Per field, the placeholder or publisher lines left out before it was "
+            "cut into units, each with the rule that matched (shared/boilerplate.py).",
+        ),
         "model": MODEL,
         "activations": _nullable("object"),
         "paper": {

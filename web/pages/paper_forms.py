@@ -76,25 +76,34 @@ def chosen_units(form: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str
     return units, errors
 
 
-def field_preview(name: str, text: str, unit: str, vocab: frozenset[str]) -> dict[str, Any]:
+def chosen_keep(form: Mapping[str, str]) -> bool:
+    """The form's keep_boilerplate box; unticked or absent, the OCCLAB_KEEP_BOILERPLATE setting."""
+    return form.get("keep_boilerplate", "").lower() in ("1", "true", "yes", "on") or (
+        "keep_boilerplate" not in form and settings().keep_boilerplate
+    )
+
+
+def field_preview(
+    name: str, text: str, unit: str, vocab: frozenset[str], keep: bool = False
+) -> dict[str, Any]:
     """One field as the page shows it: numbered units, each in parts marked skipped or not.
 
     ``error`` is the message when the field cannot be read (empty, too long); a field with no
     known word is read (as nothing), so it has no error.
     """
     try:
-        split = split_units(name, text, unit, vocab)
+        split = split_units(name, text, unit, vocab, keep)
     except InputError as exc:
         return {"field": name, "unit": unit, "error": sentence(str(exc)), "units": [],
-                "skipped": [], "tokens": 0, "known": 0}  # fmt: skip
+                "skipped": [], "tokens": 0, "known": 0, "left_out": []}  # fmt: skip
     units = [
         {"n": n, "label": label, "parts": _parts(label, vocab), "skipped": _unknown(toks, vocab)}
         for n, (label, toks) in enumerate(zip(split.labels, split.units, strict=True), 1)
     ]
     tokens = len(split.tokens)
     return {"field": name, "unit": unit, "error": None, "units": units,
-            "skipped": split.skipped, "tokens": tokens,
-            "known": tokens - len(split.skipped)}  # fmt: skip
+            "skipped": split.skipped, "tokens": tokens, "known": tokens - len(split.skipped),
+            "left_out": split.left_out_json()}  # fmt: skip
 
 
 def _unknown(tokens: list[str], vocab: frozenset[str]) -> list[str]:

@@ -20,6 +20,7 @@ from shared.models import RegisteredModel
 from shared.units import DEFAULT_UNITS, FIELDS, InputError
 from web.pages.paper_forms import (
     Choices,
+    chosen_keep,
     chosen_model,
     chosen_units,
     field_preview,
@@ -64,7 +65,8 @@ def read_form(choices: Choices) -> SubmitState:
         model = chosen_model(form, choices)
     except InputError as exc:
         model, errors["model"] = choices.default, str(exc)
-    previews = {f: field_preview(f, values[f], units[f], vocab_of(model)) for f in FIELDS}
+    keep = chosen_keep(form)
+    previews = {f: field_preview(f, values[f], units[f], vocab_of(model), keep) for f in FIELDS}
     errors.update({f: p["error"] for f, p in previews.items() if p["error"]})
     return SubmitState(values, units, model, previews, errors)
 
@@ -98,6 +100,7 @@ def submit() -> Any:
         title_unit=state.units["title"],
         abstract_unit=state.units["abstract"],
         source="web",
+        keep_boilerplate=chosen_keep(request.form),
     )
     try:
         job = start_job(sub)

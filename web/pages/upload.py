@@ -21,6 +21,7 @@ from shared.units import InputError
 from web.extensions import settings
 from web.pages.paper_forms import (
     Choices,
+    chosen_keep,
     chosen_model,
     chosen_units,
     model_choices,
@@ -217,6 +218,7 @@ def _start(
         abstract_unit=state.units["abstract"],
         source="upload",
         source_name=upload.name,
+        keep_boilerplate=chosen_keep(request.form),
         indexes=[r.line for r in rows],
         problems=[PaperProblem(p["line"], p["field"], p["message"]) for p in skipped],
     )

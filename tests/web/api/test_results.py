@@ -40,6 +40,7 @@ def test_done_result_json(
         "leave_one_out": LOO,
         "skipped": {"title": [], "abstract": ["trees"]},
         "read_as_nothing": [],
+        "left_out": {"title": [], "abstract": []},
         "model": {"name": "default", "version": "1.0.0"},
         "activations": ACTIVATIONS,
         "paper": {
