@@ -169,3 +169,20 @@ def assert_blocked(url: str, thread: threading.Thread, timeout_s: float = 10) ->
             assert time.monotonic() < deadline, "the other chunk never waited for the lock"
             time.sleep(0.02)
             session.rollback()  # a fresh snapshot of pg_locks each time
+
+
+def test_a_placeholder_abstract_is_left_out_and_the_paper_scored_without_it(
+    settings: Settings, engine_model: Model
+) -> None:
+    paper = {"title": "Social media use in schools", "abstract": "[No abstract available]"}
+    job_id, todo = store_job(settings, make_team(settings.database_url), [paper])
+    assert run(settings, todo, lambda _: engine_model).done == todo
+    with session_scope(settings.database_url) as session:
+        result = session.get_one(Result, todo[0])
+        left_out = result.units["abstract"]["left_out"]
+        probability = result.probability
+    assert left_out == [{"rule": "placeholder", "text": "[No abstract available]"}]
+    title = engine_model.split(paper, {"title": "word", "abstract": "sentence"})[0].tokens
+    alone = engine_model.predict_batch([{"title": title, "abstract": []}])[0]
+    assert abs(probability - float(alone)) < 1e-6
+    assert [len(r["cells"]) for r in stored_results(settings.database_url, job_id)] == [5]
