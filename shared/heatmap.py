@@ -17,21 +17,21 @@ import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import LineCollection
+from matplotlib.collections import LineCollection, QuadMesh
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+
+from shared.scales import BOUNDARY, DEFAULT, GridView, Scale, format_p, parse_scale, view
 
 __all__ = ["render_heatmap"]
 
 FORMATS = ("png", "svg")
 COL_UNITS = ("sentence", "word")
-BOUNDARY = 0.5
 MAX_ANNOTATED = 20  # beyond this many rows or columns, printed values become unreadable
 LABEL_CHARS = 24
 ELLIPSIS = "…"
 
-_CMAP = matplotlib.colormaps["RdBu"]  # red = low P, blue = high P, white at 0.5
-_NORM = Normalize(vmin=0.0, vmax=1.0)  # symmetric around 0.5, so the diverging map is centred
+_CMAP = matplotlib.colormaps["RdBu"]  # red = low, blue = high, white at the scale's centre
 _TICK_GAP_IN = 0.17  # vertical room one 8 pt tick label needs
 _CHAR_IN = 0.062  # rough width of one 8 pt character, for margin estimates
 _BOUNDARY_COLOUR = "#111111"
@@ -67,17 +67,22 @@ def render_heatmap(
     col_unit: str = "sentence",
     fmt: str = "png",
     dpi: int = 150,
+    scale: str = DEFAULT,
 ) -> bytes:
     """Render the occlusion grid; ``probabilities[i, j]`` is P for rows ``0..i`` and cols ``0..j``.
 
     Row 0 sits at the bottom and column 0 at the left, so the lower-left cell is the smallest
-    prefix pair and the upper-right cell the whole paper. Returns PNG or SVG bytes.
+    prefix pair and the upper-right cell the whole paper. ``scale`` (shared.scales) chooses
+    what the colours show. Returns PNG or SVG bytes.
     """
     _check_options(probability, col_unit, fmt, dpi)
-    grid = _check_grid(probabilities, row_labels, col_labels)
+    chosen = parse_scale(scale)
+    if chosen is None:
+        raise ValueError(f"scale must be one of {', '.join(Scale)}; got {scale!r}")
+    grid = view(_check_grid(probabilities, row_labels, col_labels), chosen)
     rows = _unit_labels(row_labels)
     cols = _sentence_labels(col_labels) if col_unit == "sentence" else _unit_labels(col_labels)
-    layout = _layout(grid.shape, rows, cols)
+    layout = _layout(grid.grid.shape, rows, cols)
     fig = Figure(figsize=(layout.fig_w, layout.fig_h), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -149,7 +154,7 @@ def _sentence_labels(sentences: list[str]) -> list[str]:
 
 def _heading(title: str, probability: float, width: int) -> str:
     # Non-breaking spaces keep "P = 0.95" together when the title wraps.
-    text = f"{' '.join(title.split())} — P\u00a0=\u00a0{float(probability):.2f}"
+    text = f"{' '.join(title.split())} — P\u00a0=\u00a0{format_p(float(probability))}"
     return textwrap.fill(text, width=width, break_long_words=True)
 
 
@@ -180,18 +185,21 @@ def _layout(shape: tuple[int, ...], rows: list[str], cols: list[str]) -> _Layout
     )
 
 
-def _draw_grid(fig: Figure, ax: Axes, grid: np.ndarray, layout: _Layout) -> None:
-    n_rows, n_cols = grid.shape
+def _draw_grid(fig: Figure, ax: Axes, grid: GridView, layout: _Layout) -> None:
+    n_rows, n_cols = grid.grid.shape
     xs, ys = np.arange(n_cols + 1) - 0.5, np.arange(n_rows + 1) - 0.5
     # Thin white gutters separate cells when they are big enough to carry numbers.
     gutter = 0.6 if layout.annotate else 0.0
-    mesh = ax.pcolormesh(xs, ys, grid, cmap=_CMAP, norm=_NORM, edgecolors="white", linewidth=gutter)
+    norm = Normalize(vmin=grid.centre - grid.half, vmax=grid.centre + grid.half)
+    mesh = ax.pcolormesh(
+        xs, ys, grid.values, cmap=_CMAP, norm=norm, edgecolors="white", linewidth=gutter
+    )
     # Thousands of vector quads bloat an SVG; a raster mesh keeps the text vector and crisp.
-    mesh.set_rasterized(grid.size > 400)
+    mesh.set_rasterized(grid.grid.size > 400)
     ax.set_xlim(xs[0], xs[-1])
     ax.set_ylim(ys[0], ys[-1])
     lines = LineCollection(
-        _boundary_segments(grid),
+        _boundary_segments(grid.grid),
         colors=_BOUNDARY_COLOUR,
         linewidths=layout.boundary_width,
         capstyle="projecting",  # square ends so the staircase corners meet cleanly
@@ -200,15 +208,24 @@ def _draw_grid(fig: Figure, ax: Axes, grid: np.ndarray, layout: _Layout) -> None
     ax.add_collection(lines)
     if layout.annotate:
         _annotate(ax, grid)
-    bar = fig.colorbar(mesh, ax=ax, pad=0.02, aspect=max(8.0, layout.axes_h / 0.16))
-    bar.set_label("P(computational)", fontsize=9.5)
-    bar.set_ticks([0.0, 0.25, 0.5, 0.75, 1.0])
-    bar.ax.tick_params(labelsize=8)
-    # The same line on the colour bar tells the reader what the staircase in the grid means.
-    bar.ax.axhline(BOUNDARY, color=_BOUNDARY_COLOUR, linewidth=layout.boundary_width)
-    bar.outline.set_linewidth(0.6)
+    _colour_bar(fig, ax, mesh, grid, layout)
     for spine in ax.spines.values():
         spine.set_linewidth(0.6)
+
+
+def _colour_bar(fig: Figure, ax: Axes, mesh: QuadMesh, grid: GridView, layout: _Layout) -> None:
+    bar = fig.colorbar(mesh, ax=ax, pad=0.02, aspect=max(8.0, layout.axes_h / 0.16))
+    bar.set_label(grid.title, fontsize=9.5)
+    ticks = grid.ticks()
+    # Log-odds ticks also say P there: the reader thinks in P, the colours run in log-odds.
+    labels = [f"{t.label}  (P {t.p_label})" if t.p_label else t.label for t in ticks]
+    bar.set_ticks([t.value for t in ticks], labels=labels)
+    bar.ax.tick_params(labelsize=8)
+    # The same line on the colour bar tells the reader what the staircase in the grid means.
+    boundary = grid.boundary()
+    if boundary is not None:
+        bar.ax.axhline(boundary, color=_BOUNDARY_COLOUR, linewidth=layout.boundary_width)
+    bar.outline.set_linewidth(0.6)
 
 
 def _boundary_segments(grid: np.ndarray) -> list[list[tuple[float, float]]]:
@@ -222,12 +239,13 @@ def _boundary_segments(grid: np.ndarray) -> list[list[tuple[float, float]]]:
     return segments
 
 
-def _annotate(ax: Axes, grid: np.ndarray) -> None:
-    for (i, j), value in np.ndenumerate(grid):
-        r, g, b, _ = _CMAP(_NORM(value))
+def _annotate(ax: Axes, grid: GridView) -> None:
+    for (i, j), position in np.ndenumerate(grid.positions):
+        r, g, b, _ = _CMAP(position)
         dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.55  # perceived luminance
         colour = "white" if dark else "#1a1a1a"
-        ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7.5, color=colour)
+        text = grid.cell_text(i, j)
+        ax.text(j, i, text, ha="center", va="center", fontsize=7.5, color=colour)
 
 
 def _draw_ticks(ax: Axes, rows: list[str], cols: list[str], layout: _Layout) -> None:

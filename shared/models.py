@@ -83,6 +83,8 @@ class User(Base):
     # What a login cookie carries; replaced at logout, password change, "log out everywhere".
     session_token: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The heat map's colour scale this person last chose (shared.scales); None: the default.
+    heatmap_scale: Mapped[str | None] = mapped_column(String(16))
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
 
     # Flask-Login's user interface (``is_active`` is the column above), written out here so

@@ -2,7 +2,8 @@
 
 A done result never changes, so each view is cached in Redis and carries a strong ETag (the
 sha256 of the bytes); a client that sends it back in If-None-Match gets 304. The one change,
-a bulk result's traces arriving, gives its JSON a new cache key (web/api/results.py).
+a bulk result's traces arriving, gives its JSON a new cache key (web/api/results.py). A heat
+map is one view per colour scale (``?scale=``), each cached under a key of its own.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from shared.models import Job, Result
 from shared.results.export import job_csv, job_jsonl, problems_csv
-from shared.results.stored import result_json
+from shared.results.stored import render_result, result_json
+from shared.scales import SCALES, Scale, parse_scale
 from web.extensions import cache, db
 
 MIMETYPES = {"json": "application/json", "png": "image/png", "svg": "image/svg+xml"}
@@ -54,6 +56,20 @@ def _attachment(chunks: Iterator[str], mimetype: str, name: str) -> Response:
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+class BadScale(ValueError):
+    """``?scale=`` names no colour scale."""
+
+
+def heatmap_view(result: Result, fmt: str, default: Scale) -> BaseResponse:
+    """A done result's heat map in ``?scale=`` (else ``default``); BadScale for a bad one."""
+    asked = request.args.get("scale")
+    scale = default if asked is None else parse_scale(asked)
+    if scale is None:
+        raise BadScale(f"scale must be one of {', '.join(SCALES)}; got {str(asked)[:40]!r}")
+    render = lambda: render_result(db.session, result, fmt, scale)  # noqa: E731
+    return cached_view(result, fmt, render, key=f"{fmt}.{scale}")
 
 
 def cached_view(

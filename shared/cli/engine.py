@@ -14,6 +14,7 @@ import click
 
 from shared.cli.errors import BadInput
 from shared.engine.options import TrainConfig  # torch-free: the defaults below
+from shared.scales import DEFAULT, SCALES
 from shared.units import DEFAULT_UNITS, UNITS
 
 FORMATS = ("json", "csv", "png", "svg")
@@ -60,6 +61,13 @@ def train(data: Path, out: Path, **options: Any) -> None:
 @click.option("--title-unit", type=click.Choice(UNITS), default=DEFAULT_UNITS["title"])
 @click.option("--abstract-unit", type=click.Choice(UNITS), default=DEFAULT_UNITS["abstract"])
 @click.option("--batch-size", default=32, show_default=True)
+@click.option(
+    "--scale",
+    type=click.Choice(SCALES),
+    default=DEFAULT.value,
+    show_default=True,
+    help="The heat map's colours (png, svg): P, its log-odds, or the change from the whole paper.",
+)
 def explain(
     papers: Path | None,
     title: str | None,
@@ -70,6 +78,7 @@ def explain(
     title_unit: str,
     abstract_unit: str,
     batch_size: int,
+    scale: str,
 ) -> None:
     """Explain one paper (--title/--abstract) or every paper in a CSV/JSONL file."""
     from shared.cli import explain_papers
@@ -81,7 +90,7 @@ def explain(
     units = {"title": title_unit, "abstract": abstract_unit}
     # One paper's format follows --out's suffix; a file's --out is a directory.
     fmt = fmt or (_suffix_format(out) if papers is None else "json")
-    opts = explain_papers.Options(model_dir, fmt, out, units, batch_size)
+    opts = explain_papers.Options(model_dir, fmt, out, units, batch_size, scale)
     try:
         if papers is None:
             explain_papers.explain_one_paper(

@@ -17,6 +17,7 @@ from shared.engine.model_dir import ModelFileError
 from shared.engine.runtime import Model, load_model
 from shared.engine.threads import set_threads
 from shared.papers import FileError, Row, RowError, read_papers
+from shared.scales import DEFAULT
 from shared.units import InputError
 
 
@@ -43,11 +44,13 @@ class Options:
     out: Path | None
     units: dict[str, str]
     batch_size: int = 32
+    scale: str = DEFAULT  # the heat map's colour scale (png, svg)
 
 
-def _render(e: Any, fmt: str, full: bool = True) -> bytes:
+def _render(e: Any, opts: Options, full: bool = True) -> bytes:
+    fmt = opts.fmt
     if fmt in ("png", "svg"):
-        return to_image(e, fmt)
+        return to_image(e, fmt, opts.scale)
     if fmt == "csv":
         return to_csv(e).encode()
     return (json.dumps(to_json(e, full), ensure_ascii=False) + "\n").encode()
@@ -62,7 +65,7 @@ def explain_one_paper(paper: dict[str, str], opts: Options) -> None:
         (e,) = explain(model, [paper], units=opts.units, activations=fmt == "json")
     except InputError as exc:
         raise CommandInputError(str(exc)) from exc
-    data = _render(e, fmt)
+    data = _render(e, opts)
     if out is None:
         sys.stdout.write(data.decode())
     else:
@@ -97,7 +100,7 @@ def explain_file(papers: Path, opts: Options) -> None:
                 }
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
                 if fmt != "json":
-                    (out / f"line-{row.line}.{fmt}").write_bytes(_render(e, fmt))
+                    (out / f"line-{row.line}.{fmt}").write_bytes(_render(e, opts))
     _report(out, papers, good, errors)
 
 

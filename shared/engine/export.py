@@ -8,6 +8,7 @@ import numpy as np
 
 from shared.engine.explanations import Activations, Explanation
 from shared.heatmap import render_heatmap
+from shared.scales import DEFAULT
 from shared.text import csv_text
 
 TOP_FEATURES = 20
@@ -97,7 +98,7 @@ def to_csv(e: Explanation) -> str:
     return csv_text([header, *cells])
 
 
-def to_image(e: Explanation, fmt: str) -> bytes:
+def to_image(e: Explanation, fmt: str, scale: str = DEFAULT) -> bytes:
     g = e.grid
     rows, cols = g.fields[0], g.fields[1]
     return render_heatmap(
@@ -110,4 +111,5 @@ def to_image(e: Explanation, fmt: str) -> bytes:
         col_axis=f"{cols.name.capitalize()}, {cols.unit} by {cols.unit}",
         col_unit=cols.unit,
         fmt=fmt,
+        scale=scale,
     )

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from shared.heatmap import render_heatmap
 from shared.models import GridCell, LooUnit, Result, ResultStatus
+from shared.scales import DEFAULT
 from shared.text import csv_text
 
 # The keys of ``occlab explain --format json``, in its order.
@@ -139,8 +140,9 @@ def leave_one_out(session: Session, result: Result, fields: list[str]) -> dict[s
     return out
 
 
-def render_result(session: Session, result: Result, fmt: str) -> bytes:
-    """The heat map of a done result as PNG or SVG, as ``occlab explain --out x.png`` draws it."""
+def render_result(session: Session, result: Result, fmt: str, scale: str = DEFAULT) -> bytes:
+    """The heat map of a done result as PNG or SVG on ``scale``, as ``occlab explain --out
+    x.png`` draws it."""
     if result.status != ResultStatus.DONE or result.probability is None:
         raise IncompleteResult(f"result {result.id} is {result.status}, not done")
     units = _units(result)
@@ -155,6 +157,7 @@ def render_result(session: Session, result: Result, fmt: str) -> bytes:
         col_axis=f"Abstract, {cols['unit']} by {cols['unit']}",
         col_unit=cols["unit"],
         fmt=fmt,
+        scale=scale,
     )
 
 

@@ -1,5 +1,6 @@
 """The result, history and compare pages in real Chromium at 1280 and 390 px: the heat-map
-tooltip by mouse and keyboard, the values toggle, no sideways page scroll, screenshots."""
+tooltip by mouse and keyboard, the values toggle, the colour scale control, no sideways page
+scroll, screenshots."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.models import Team
+from shared.scales import DEFAULT, view
 from tests.fixtures import factories
 
 TITLE = 'Exploration of <script>alert(1)</script> & "quotes" in social media'
@@ -85,6 +87,11 @@ def seed(session: Session, team: str, title: str = TITLE, version: str = "1.0.0"
     return rid
 
 
+def seen() -> Any:
+    """The seeded grid on the default scale: what the page prints of each cell."""
+    return view(np.array(_grid()), DEFAULT)
+
+
 def no_page_overflow(page: Any) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
 
@@ -112,7 +119,7 @@ def test_result_page_tooltip_toggle_and_layout(
     text = tooltip(page)
     assert "Exploration of" in text
     assert "We used methods and techniques to do stuff. Weber Freud" in text
-    assert f"{_grid()[1][2]:.4f}" in text
+    assert seen().describe(1, 2) in text  # P and its log-odds, the default scale
     # Keyboard: Tab reaches the grid's one tab stop (bottom-left), arrows move.
     page.locator('.hm-cell[data-i="0"][data-j="0"]').focus()
     page.keyboard.press("ArrowUp")
@@ -121,11 +128,11 @@ def test_result_page_tooltip_toggle_and_layout(
         page.evaluate("document.activeElement.dataset.i + ',' + document.activeElement.dataset.j")
         == "1,1"
     )
-    assert f"{_grid()[1][1]:.4f}" in tooltip(page) and "Exploration of" in tooltip(page)
+    assert seen().describe(1, 1) in tooltip(page) and "Exploration of" in tooltip(page)
     value = page.locator('.hm-cell[data-i="0"][data-j="0"] .hm-value')
     assert not value.is_visible()
     page.get_by_label("Show values").first.check()
-    assert value.is_visible() and value.inner_text() == f"{_grid()[0][0]:.2f}"
+    assert value.is_visible() and value.inner_text() == seen().cell_text(0, 0)
     page.get_by_label("Feature", exact=True).select_option("1")
     assert page.locator('[data-trace="1"]').is_visible()
     assert not page.locator('[data-trace="0"]').is_visible()
@@ -133,6 +140,49 @@ def test_result_page_tooltip_toggle_and_layout(
     assert not errors, errors
     width = page.viewport_size["width"]
     page.screenshot(path=f"/tmp/ui-result-{width}.png", full_page=True)
+
+
+def distinct_colours(page: Any) -> int:
+    script = (
+        "[...document.querySelectorAll('.hm-cell')].map(c => getComputedStyle(c).backgroundColor)"
+    )
+    return len(set(page.evaluate(script)))
+
+
+def choose(page: Any, name: str) -> None:
+    """Press a scale button with the keyboard; the form posts and the page comes back."""
+    with page.expect_navigation():
+        page.get_by_role("button", name=name, exact=True).focus()
+        page.keyboard.press("Enter")
+
+
+def test_a_confident_paper_shows_structure_and_the_scale_choice_sticks(
+    page: Any,
+    live_server: str,
+    user: dict[str, str],
+    db_session: Session,
+    log_in: Callable[[dict[str, str]], None],
+) -> None:
+    team_id = db_session.scalar(select(Team.id).where(Team.name == user["team"]))
+    assert team_id is not None
+    model_id = factories.model(db_session).id
+    confident = factories.CONFIDENT
+    rid = factories.result(db_session, team_id, model_id, title="Sure", explained=confident).id
+    db_session.commit()
+    log_in(user)
+    page.goto(f"{live_server}/results/{rid}")
+    assert distinct_colours(page) >= 6  # log-odds, the default: the structure shows
+    page.locator('.hm-cell[data-i="0"][data-j="2"]').hover()
+    assert "log-odds" in tooltip(page)
+    choose(page, "P")
+    assert distinct_colours(page) <= 5  # the seed's scale: one block of blue
+    assert page.get_by_role("button", name="P", exact=True).get_attribute("aria-pressed") == "true"
+    page.reload()
+    assert page.locator(".colourbar").get_attribute("data-scale") == "p"  # remembered
+    choose(page, "Change")
+    assert page.locator(".colourbar").get_attribute("data-scale") == "change"
+    assert "from the whole paper" in page.locator(".hm-cell").first.get_attribute("title")
+    assert no_page_overflow(page)
 
 
 def test_history_and_compare_pages(
@@ -159,7 +209,7 @@ def test_history_and_compare_pages(
     page.wait_for_load_state()
     assert page.locator("[data-heatmap]").count() == 2
     page.locator('#heatmap-cmp-B .hm-cell[data-i="2"][data-j="3"]').hover()
-    assert f"{_grid()[2][3]:.4f}" in page.locator("#heatmap-cmp-B [data-tooltip]").inner_text()
+    assert seen().describe(2, 3) in page.locator("#heatmap-cmp-B [data-tooltip]").inner_text()
     assert no_page_overflow(page)
     page.screenshot(path=f"/tmp/ui-compare-{width}.png", full_page=True)
 

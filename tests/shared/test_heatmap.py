@@ -15,6 +15,7 @@ import pytest
 
 from shared import heatmap
 from shared.heatmap import render_heatmap
+from shared.scales import DEFAULT, SCALES
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TITLE = "Exploration of humans, society and R"
@@ -93,6 +94,19 @@ def test_svg_parses_and_holds_heading_and_labels() -> None:
     assert "+ society" in text
     assert "P(computational)" in text
     assert "0.64" in text
+
+
+def test_each_scale_colours_and_labels_its_own_values() -> None:
+    texts = {s: parse_svg(demo(fmt="svg", scale=s))[1] for s in SCALES}
+    assert "P(computational)" in texts["p"] and "0.64" in texts["p"]
+    # Log-odds: the colour bar in log-odds and in P at the same ticks, cells in log-odds.
+    assert "log-odds of P(computational)" in texts["logodds"]
+    assert "(P 0.50)" in texts["logodds"] and "(P 0.950)" in texts["logodds"]  # ends: logit(0.95)
+    assert "+0.6" in texts["logodds"]  # logit(0.64) = 0.575
+    assert "P minus the whole paper" in texts["change"]
+    assert "\u22120.31" in texts["change"]  # 0.64 - 0.95
+    pngs = {s: demo(scale=s) for s in SCALES}
+    assert len(set(pngs.values())) == 3 and demo() == pngs[DEFAULT]
 
 
 def test_svg_escapes_user_text() -> None:
@@ -201,6 +215,7 @@ def test_boundary_follows_cell_edges() -> None:
         ({"fmt": "pdf"}, "png, svg"),
         ({"col_unit": "char"}, "sentence, word"),
         ({"dpi": 0}, "dpi"),
+        ({"scale": "linear"}, "p, logodds, change"),
     ],
 )
 def test_bad_input_raises(overrides: dict[str, Any], message: str) -> None:

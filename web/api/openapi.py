@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.scales import DEFAULT, SCALES
 from web.api import schemas as s
 from web.api.jobs import MAX_PAGE, MAX_PER_PAGE
 from web.api.schemas import JSON, error_response, ok_response, ref
@@ -77,9 +78,20 @@ NOT_DONE = {"409": error_response("The result is not done, so it has no heat map
 OWNED = {**UNAUTHORISED, **NOT_FOUND}
 
 
+SCALE = {
+    "name": "scale",
+    "in": "query",
+    "description": "The colours: P (0 to 1), its log-odds, or the change from the whole paper "
+    "(the top-right cell); the last two over the grid's own symmetric range.",
+    "schema": {"type": "string", "enum": list(SCALES), "default": DEFAULT.value},
+}
+BAD_SCALE = {"400": error_response("scale is not one of the scales.")}
+
+
 def _heatmap(fmt: str, mimetype: str) -> dict[str, Any]:
-    responses = {"200": _image(mimetype), **NOT_MODIFIED, **OWNED, **NOT_DONE}
-    return {"parameters": [ID], "get": _op(f"The heat map as {fmt.upper()}", responses)}
+    responses = {"200": _image(mimetype), **BAD_SCALE, **NOT_MODIFIED, **OWNED, **NOT_DONE}
+    get = _op(f"The heat map as {fmt.upper()}", responses, parameters=[SCALE])
+    return {"parameters": [ID], "get": get}
 
 
 def _export(fmt: str, mimetype: str, what: str) -> dict[str, Any]:

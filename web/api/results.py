@@ -12,9 +12,10 @@ from flask import Blueprint, jsonify
 from werkzeug.wrappers import Response as BaseResponse
 
 from shared.models import Result, ResultStatus, TracesStatus
-from shared.results.stored import render_result, team_result
+from shared.results.stored import team_result
+from shared.scales import DEFAULT
 from web.api.tokens import require_token, team_id
-from web.downloads import cached_view, explain_json
+from web.downloads import BadScale, cached_view, explain_json, heatmap_view
 from web.errors import ApiError
 from web.extensions import db
 from web.traces import ensure_traces
@@ -59,4 +60,8 @@ def get_heatmap(result_id: int, fmt: str) -> BaseResponse:
             409,
             f"result {result_id} is {result.status}: its heat map exists once it is done",
         )
-    return cached_view(result, fmt, lambda: render_result(db.session, result, fmt))
+    # Not the user's page choice: a script's downloads must not change when they click.
+    try:
+        return heatmap_view(result, fmt, DEFAULT)
+    except BadScale as exc:
+        raise ApiError(400, str(exc)) from exc

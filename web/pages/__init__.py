@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask import Flask
 
+from shared.scales import format_p
 from web.pages.account import account_pages
 from web.pages.auth import auth_pages
 from web.pages.compare import compare_pages
@@ -33,5 +34,6 @@ def datetime_text(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 def register_pages(app: Flask) -> None:
     app.add_template_filter(datetime_text, "datetime")
+    app.add_template_filter(format_p, "p")  # {{ result.probability|p }}: 0.015, not 0.01
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

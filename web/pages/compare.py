@@ -1,8 +1,9 @@
 """``/compare?a=<id>&b=<id>``: two results side by side on one colour scale.
 
-Two papers under one model, or one paper under two models. The heat maps share the fixed
-P scale (0 to 1, white at 0.5) and the leave-one-out colours share one delta scale, the
-larger of the two, so equal colours mean equal effects on both sides. History's
+Two papers under one model, or one paper under two models. The heat maps share the user's
+colour scale (or ``?scale=``) over one range, the wider of the two, and the leave-one-out
+colours share one delta scale, the larger of the two, so equal colours mean equal effects
+on both sides. History's
 "Compare selected" sends ``?r=<id>&r=<id>``, taken as a and b.
 """
 
@@ -14,8 +15,8 @@ from flask import Blueprint, render_template, request
 
 from shared.models import Result, ResultStatus
 from web.downloads import explain_json
-from web.pages.result_view import delta_scale
-from web.pages.results import explanation_view, result_or_404
+from web.pages.result_view import delta_scale, shared_half
+from web.pages.results import explanation_view, page_scale, result_or_404
 from web.params import positive_int
 from web.session import current_team_id, login_required
 
@@ -38,10 +39,12 @@ def picked_ids() -> tuple[str, str, list[str]]:
     return a, b, problems
 
 
-def _views(a: Result, b: Result) -> list[dict[str, Any]]:
+def _views(a: Result, b: Result) -> tuple[list[dict[str, Any]], str | None]:
     explains = [explain_json(r) for r in (a, b) if r.status == ResultStatus.DONE]
     scale = delta_scale(*explains)
-    return [explanation_view(r, scale) for r in (a, b)]
+    colours, problem = page_scale()
+    half = shared_half(colours, *explains)
+    return [explanation_view(r, scale, colours=colours, half=half) for r in (a, b)], problem
 
 
 def _relation(a: Result, b: Result) -> str:
@@ -62,7 +65,8 @@ def compare() -> str:
     a_num, b_num = positive_int(a_id, None), positive_int(b_id, None)
     if a_num is not None and b_num is not None:
         a, b = result_or_404(a_num), result_or_404(b_num)
-        views, relation = _views(a, b), _relation(a, b)
+        (views, problem), relation = _views(a, b), _relation(a, b)
+        problems += [problem] if problem else []
     return render_template(
         "compare/compare.html",
         a_id=a_id,

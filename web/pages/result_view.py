@@ -1,8 +1,9 @@
 """What the result page draws, computed from the explain JSON: heat-map cells, coloured text.
 
 Colours are classes (``p-0`` … ``p-100``, results.css), never inline styles: the CSP allows
-no ``style`` attribute. ``p-k`` is the RdBu colour of P = k/100, so every heat map, every
-leave-one-out legend and both sides of a comparison share one scale.
+no ``style`` attribute. ``p-k`` is the RdBu colour k/100 of the way from red to blue: P = k/100
+on the P scale, and the place of a cell's value on the range of its scale
+(``shared.scales``, the same math as the PNG and SVG) on the others.
 """
 
 from __future__ import annotations
@@ -11,14 +12,18 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-BOUNDARY = 0.5
+import numpy as np
+
+from shared.scales import BOUNDARY, GridView, Scale, extent, transform, view
+
 LABEL_CHARS = 22
 _WORD = re.compile(r"\S+")
 _STRIP = re.compile(r"^\W+|\W+$")
 
 
-def colour_class(p: float) -> str:
-    return f"p-{round(min(1.0, max(0.0, p)) * 100)}"
+def colour_class(position: float) -> str:
+    """The class of a place on the diverging map, 0 (red) to 1 (blue)."""
+    return f"p-{round(min(1.0, max(0.0, position)) * 100)}"
 
 
 def short(text: str, limit: int = LABEL_CHARS) -> str:
@@ -34,6 +39,8 @@ class Cell:
     cls: str
     edges: str
     label: str
+    tip: str  # P and the scale's value: "P = 0.0150 · log-odds -4.18"
+    text: str  # the value printed in the cell
 
 
 @dataclass
@@ -42,6 +49,7 @@ class Heatmap:
     cols: list[dict[str, str]]
     row_axis: str
     col_axis: str
+    scale: GridView
     data: dict[str, Any] = field(default_factory=dict)
 
 
@@ -49,38 +57,53 @@ def col_label(unit: str, j: int, text: str) -> str:
     return short(f"S{j + 1} {text}") if unit == "sentence" else short(text)
 
 
-def heatmap(explain: dict[str, Any]) -> Heatmap:
-    """Cells with their colour class, boundary edges and accessible label, rows top-down."""
+def grid_of(explain: dict[str, Any]) -> np.ndarray:
+    return np.asarray(explain["probabilities"], dtype=float)
+
+
+def shared_half(scale: Scale, *explains: dict[str, Any]) -> float | None:
+    """One colour range for several heat maps, so equal colours mean equal values."""
+    halves = [extent(transform(grid_of(e), scale), scale) for e in explains]
+    return max(halves, default=None)
+
+
+def heatmap(explain: dict[str, Any], scale: Scale, half: float | None = None) -> Heatmap:
+    """Cells with their colour class on ``scale``, boundary edges and accessible label, rows
+    top-down; ``half`` shares one colour range across heat maps (compare)."""
     grid: list[list[float]] = explain["probabilities"]
+    seen = view(grid_of(explain), scale, half)
     t_labels, a_labels = explain["labels"]["title"], explain["labels"]["abstract"]
     t_unit, a_unit = explain["units"]["title"], explain["units"]["abstract"]
     rows = []
     for i in reversed(range(len(grid))):
-        cells = [_cell(grid, i, j, t_labels, a_labels, a_unit) for j in range(len(grid[i]))]
+        cells = [_cell(seen, i, j, t_labels, a_labels, a_unit) for j in range(len(grid[i]))]
         added = t_labels[i] if i == 0 else f"+ {t_labels[i]}"
         rows.append({"i": i, "label": short(added), "full": t_labels[i], "cells": cells})
     cols = [{"label": col_label(a_unit, j, text), "full": text} for j, text in enumerate(a_labels)]
     data = {"title": t_labels, "abstract": a_labels, "grid": grid, "units": [t_unit, a_unit]}
     return Heatmap(
-        rows, cols, f"Title, {t_unit} by {t_unit}", f"Abstract, {a_unit} by {a_unit}", data
+        rows, cols, f"Title, {t_unit} by {t_unit}", f"Abstract, {a_unit} by {a_unit}", seen, data
     )
 
 
-def _cell(grid: list[list[float]], i: int, j: int, t: list[str], a: list[str], a_unit: str) -> Cell:
-    p = grid[i][j]
+def _cell(seen: GridView, i: int, j: int, t: list[str], a: list[str], a_unit: str) -> Cell:
+    grid = seen.grid
+    p = float(grid[i, j])
     side = p >= BOUNDARY
     edges = []
     # Row 0 is drawn at the bottom, so the row above in the picture is i + 1.
-    if i + 1 < len(grid) and (grid[i + 1][j] >= BOUNDARY) != side:
+    if i + 1 < grid.shape[0] and (grid[i + 1, j] >= BOUNDARY) != side:
         edges.append("edge-top")
-    if j + 1 < len(grid[i]) and (grid[i][j + 1] >= BOUNDARY) != side:
+    if j + 1 < grid.shape[1] and (grid[i, j + 1] >= BOUNDARY) != side:
         edges.append("edge-right")
     unit = "sentences" if a_unit == "sentence" else "words"
+    tip = seen.describe(i, j)
     label = (
         f"Title words 1–{i + 1} (to “{short(t[i])}”), abstract {unit} 1–{j + 1} "  # noqa: RUF001
-        f"(to “{short(a[j])}”): P = {p:.4f}"
+        f"(to “{short(a[j])}”): {tip}"
     )
-    return Cell(i, j, p, colour_class(p), " ".join(edges), label)
+    cls = colour_class(float(seen.positions[i, j]))
+    return Cell(i, j, p, cls, " ".join(edges), label, tip, seen.cell_text(i, j))
 
 
 def delta_scale(*explains: dict[str, Any]) -> float:

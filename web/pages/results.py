@@ -4,6 +4,9 @@ The page is the seed's Figure 2 made interactive: heat map, leave-one-out text a
 activation view, all rendered on the server from SQL rows; static/js/result.js only adds
 the tooltip, keyboard movement and the values toggle. Downloads reuse the API's renderers
 and Redis cache, authenticated by the session cookie instead of a token.
+
+The heat map's colour scale (shared.scales) is the user's remembered choice, stored by the
+page's scale buttons (``POST /results/<id>/scale``); ``?scale=`` overrides it for one view.
 """
 
 from __future__ import annotations
@@ -11,16 +14,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from shared.models import Result, ResultStatus
-from shared.results.stored import grid_csv, render_result, team_result
-from web.downloads import cached_view, explain_json
+from shared.results.stored import grid_csv, team_result
+from shared.scales import DEFAULT, NAMES, SCALES, Scale, parse_scale
+from web.downloads import BadScale, explain_json, heatmap_view
+from web.errors import sentence
 from web.extensions import db
 from web.pages.result_charts import activation_view
 from web.pages.result_view import delta_scale, heatmap, legend_stops, loo_text
-from web.session import current_team_id, login_required
+from web.session import current_team_id, current_user, login_required
 from web.traces import ensure_traces
 
 result_pages = Blueprint("result_pages", __name__)
@@ -34,15 +39,43 @@ def result_or_404(result_id: int) -> Result:
     return row
 
 
-def explanation_view(result: Result, scale: float | None = None) -> dict[str, Any]:
-    """Everything a result panel draws; ``scale`` shares the LOO colours across panels."""
+def remembered_scale() -> Scale:
+    """The user's stored choice; a value no scale has (any more) reads as the default."""
+    return parse_scale(current_user.heatmap_scale) or DEFAULT
+
+
+def page_scale() -> tuple[Scale, str | None]:
+    """``?scale=`` for this view, else the remembered choice; a bad value is ignored with a
+    message (the page still works), where a download answers 400."""
+    asked = request.args.get("scale")
+    remembered = remembered_scale()
+    if asked is None:
+        return remembered, None
+    scale = parse_scale(asked)
+    if scale is None:
+        return remembered, (
+            f"There is no colour scale “{asked[:40]}”: showing {NAMES[remembered]}. "
+            f"The scales are {', '.join(SCALES)}."
+        )
+    return scale, None
+
+
+def explanation_view(
+    result: Result,
+    scale: float | None = None,
+    *,
+    colours: Scale = DEFAULT,
+    half: float | None = None,
+) -> dict[str, Any]:
+    """Everything a result panel draws; ``scale`` shares the LOO colours across panels,
+    ``colours`` is the heat map's scale and ``half`` shares its range (compare)."""
     explain = explain_json(result)
     view: dict[str, Any] = {"result": result, "explain": explain}
     if result.status != ResultStatus.DONE:
         return view
     scale = scale or delta_scale(explain)
     view.update(
-        hm=heatmap(explain),
+        hm=heatmap(explain, colours, half),
         loo={f: loo_text(explain, f, scale) for f in explain["fields"]},
         scale=scale,
         stops=legend_stops(scale),
@@ -56,14 +89,40 @@ def explanation_view(result: Result, scale: float | None = None) -> dict[str, An
 def result_page(result_id: int) -> str:
     result = result_or_404(result_id)
     traces = ensure_traces(result)
-    return render_template("results/result.html", traces=traces, **explanation_view(result))
+    colours, problem = page_scale()
+    view = explanation_view(result, colours=colours)
+    return render_template(
+        "results/result.html",
+        **view,
+        traces=traces,
+        colours=colours,
+        scale_problem=problem,
+        names=NAMES,
+    )
+
+
+@result_pages.post("/results/<id:result_id>/scale")
+@login_required
+def choose_scale(result_id: int) -> BaseResponse:
+    """Remember the heat map scale the user picked, then show the result in it."""
+    result_or_404(result_id)
+    chosen = parse_scale(request.form.get("scale"))
+    if chosen is None:
+        flash(f"Choose one of the colour scales: {', '.join(SCALES)}.", "error")
+    else:
+        current_user.heatmap_scale = chosen.value
+        db.session.commit()
+    return redirect(url_for("result_pages.result_page", result_id=result_id, _anchor="hm-h"))
 
 
 @result_pages.get("/results/<id:result_id>/heatmap.<any(png, svg):fmt>")
 @login_required
 def heatmap_image(result_id: int, fmt: str) -> BaseResponse:
     result = _done(result_id)
-    return cached_view(result, fmt, lambda: render_result(db.session, result, fmt))
+    try:
+        return heatmap_view(result, fmt, remembered_scale())
+    except BadScale as exc:  # a file cannot carry a message: say it in a 400
+        abort(400, sentence(str(exc)))
 
 
 @result_pages.get("/results/<id:result_id>/grid.csv")

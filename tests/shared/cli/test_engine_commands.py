@@ -121,6 +121,21 @@ def test_one_paper_png(tiny_model_dir, tmp_path):
     assert "P = " in result.stderr
 
 
+def test_one_paper_png_in_each_scale(tiny_model_dir, tmp_path):
+    paper = ["--title", TOY_TITLE, "--abstract", TOY_ABSTRACT]
+    images = {}
+    for scale in ("logodds", "p"):
+        out = tmp_path / f"{scale}.png"
+        args = ["--model", tiny_model_dir, *paper, "--scale", scale, "--out", out]
+        result = occlab("explain", *args)
+        assert result.returncode == 0, result.stderr
+        images[scale] = out.read_bytes()
+        assert images[scale].startswith(b"\x89PNG\r\n\x1a\n")
+    assert images["logodds"] != images["p"]  # the colours follow the scale
+    bad = occlab("explain", "--model", tiny_model_dir, *paper, "--scale", "linear", "--out", "x")
+    assert bad.returncode == 2 and "'linear' is not one of 'p', 'logodds', 'change'" in bad.stderr
+
+
 @pytest.mark.slow
 def test_one_paper_svg_and_format_from_suffix(tiny_model_dir, tmp_path):
     svg = tmp_path / "x.svg"

@@ -15,6 +15,7 @@ from shared.config import Settings
 from shared.heatmap import render_heatmap
 from shared.models import GridCell, Result
 from shared.results.stored import EXPLAIN_KEYS
+from shared.scales import DEFAULT, SCALES
 from tests.fixtures.factories import ACTIVATIONS, GRID, LOO, UNITS, Factory
 
 URL = "/api/v1/results/{}"
@@ -66,7 +67,7 @@ def test_pending_result_is_200_with_nulls_uncached(
     assert heatmap.status_code == 409 and "pending" in heatmap.json["error"]
 
 
-def expected_image(fmt: str) -> bytes:
+def expected_image(fmt: str, scale: str = DEFAULT) -> bytes:
     return render_heatmap(
         np.array(GRID),
         UNITS["title"]["labels"],
@@ -77,6 +78,7 @@ def expected_image(fmt: str) -> bytes:
         col_axis="Abstract, sentence by sentence",
         col_unit="sentence",
         fmt=fmt,
+        scale=scale,
     )
 
 
@@ -90,6 +92,19 @@ def test_heatmaps(client: FlaskClient, auth: dict[str, str], make: Factory, team
     # Its own CSP lets its inline styles paint the cells (the pages' would leave it black).
     assert svg.headers["Content-Security-Policy"].startswith("default-src 'none'; style-src")
     assert client.get(URL.format(rid) + "/heatmap.gif", headers=auth).status_code == 404
+
+
+def test_heatmap_scales_and_a_bad_one(
+    client: FlaskClient, auth: dict[str, str], make: Factory, team_id: int
+) -> None:
+    url = URL.format(make.result(team_id)) + "/heatmap.svg"
+    got = {s: client.get(f"{url}?scale={s}", headers=auth) for s in SCALES}
+    assert {s: r.data for s, r in got.items()} == {s: expected_image("svg", s) for s in SCALES}
+    assert len({r.headers["ETag"] for r in got.values()}) == 3  # each scale its own cached view
+    assert client.get(url, headers=auth).data == got[DEFAULT].data
+    bad = client.get(f"{url}?scale=linear", headers=auth)
+    assert bad.status_code == 400
+    assert bad.json == {"error": "scale must be one of p, logodds, change; got 'linear'"}
 
 
 def test_etag_and_304(

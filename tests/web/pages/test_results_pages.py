@@ -61,8 +61,10 @@ def test_result_page_draws_every_cell_with_its_value_and_prefixes(
     assert grid == {(i, j): f"{p:.6f}" for i, row in enumerate(GRID) for j, p in enumerate(row)}
     # Row 0 (the first title word) is drawn at the bottom: the last row of the table.
     assert html.index('data-i="1" data-j="0"') < html.index('data-i="0" data-j="0"')
-    assert "Title words 1–2 (to “media”), abstract sentences 1–3 (to “Trees.”): P = 0.9000" in html  # noqa: RUF001
-    assert f'class="hm-cell {colour_class(0.1)} ' in html  # red, low P
+    label = "Title words 1–2 (to “media”), abstract sentences 1–3 (to “Trees.”)"  # noqa: RUF001
+    assert f"{label}: P = 0.900 · log-odds +2.20" in html
+    p_html = member.get(f"/results/{rid}?scale=p").get_data(as_text=True)
+    assert f'class="hm-cell {colour_class(0.1)} ' in p_html  # red, low P
     assert "edge-top" in html and "edge-right" in html  # the 0.5 boundary is drawn
     data = json.loads(re.search(r"data-heatmap-data>(.*?)</script>", html, re.S).group(1))  # type: ignore[union-attr]
     assert data["title"] == ["Social", "media"]

@@ -22,12 +22,14 @@
     var i = Number(cell.dataset.i);
     var j = Number(cell.dataset.j);
     var p = Number(cell.dataset.p);
+    var verdict = p >= 0.5 ? " — computational" : " — not computational";
     var tip = fig.querySelector("[data-tooltip]");
     var dl = document.createElement("dl");
     var unit = data.units[1] === "sentence" ? "sentence" : "word";
     row(dl, "Title (" + (i + 1) + " of " + data.title.length + ")", prefix(data.title, i));
     row(dl, "Abstract (" + (j + 1) + " " + unit + (j ? "s" : "") + ")", prefix(data.abstract, j));
-    row(dl, "P", p.toFixed(4) + (p >= 0.5 ? " — computational" : " — not computational"), "tip-p");
+    // The server formats the values (shared.scales): P and the scale's own, e.g. log-odds.
+    row(dl, "Cell", cell.dataset.tip + verdict, "tip-p");
     tip.replaceChildren(dl);
     var old = fig.querySelector(".hm-cell.is-active");
     if (old) { old.classList.remove("is-active"); }
