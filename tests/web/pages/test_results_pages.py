@@ -219,3 +219,21 @@ def test_grid_csv_cells_cannot_run_as_formulas(
     assert {r[2] for r in rows[1:]} == {"'" + t for t in title}
     assert [r[3] for r in rows[1:4]] == ["'-1+2", "'\tTabbed.", "-0.25"]
     assert rows[1][:2] == ["1", "1"] and rows[1][4] == "0.100000"
+
+
+def test_the_page_lists_what_was_left_out(
+    login: AuthActions, make: Factory, team_id: int, sessions: sessionmaker[Session]
+) -> None:
+    rid = make.result(team_id)
+    line = "(c) 2016 Elsevier Ltd. All rights reserved."
+    with sessions.begin() as session:
+        row = session.get_one(Result, rid)
+        row.units = {
+            **UNITS,
+            "abstract": {**UNITS["abstract"], "left_out": [{"rule": "copyright", "text": line}]},
+        }
+    html = login.login().get(f"/results/{rid}").get_data(as_text=True)
+    assert "Left out" in html and f'<span class="oov">{line}</span>' in html
+    assert "Abstract, copyright:" in html
+    bare = make.result(team_id, title="Nothing left out")
+    assert "Left out" not in login.login().get(f"/results/{bare}").get_data(as_text=True)
