@@ -36,6 +36,8 @@ def picked_ids() -> tuple[str, str, list[str]]:
     for name, value in (("A", a), ("B", b)):
         if value and positive_int(value, None) is None:
             problems.append(f"Result {name} must be a result number, not “{value}”.")
+    if a and positive_int(a, None) is not None and positive_int(a, None) == positive_int(b, None):
+        problems.append(f"A and B are both result {a}: choose two different results.")
     return a, b, problems
 
 
@@ -63,7 +65,7 @@ def compare() -> str:
     views: list[dict[str, Any]] = []
     relation = ""
     a_num, b_num = positive_int(a_id, None), positive_int(b_id, None)
-    if a_num is not None and b_num is not None:
+    if a_num is not None and b_num is not None and a_num != b_num:
         a, b = result_or_404(a_num), result_or_404(b_num)
         (views, problem), relation = _views(a, b), _relation(a, b)
         problems += [problem] if problem else []

@@ -39,6 +39,15 @@ def test_pending_side_and_bad_ids(login: AuthActions, make: Factory, team_id: in
     assert "Choose two results" in member.get("/compare").get_data(as_text=True)
 
 
+def test_a_result_is_not_compared_with_itself(
+    login: AuthActions, make: Factory, team_id: int
+) -> None:
+    a = make.result(team_id)
+    html = login.login().get(f"/compare?a={a}&b={a}").get_data(as_text=True)
+    assert f"A and B are both result {a}: choose two different results." in html
+    assert "data-heatmap " not in html and f'value="{a}"' in html  # the form keeps both ids
+
+
 def test_other_team_is_404(
     login: AuthActions,
     make: Factory,
