@@ -45,6 +45,9 @@ class Settings:
     - ``chunk_size`` (``OCCLAB_CHUNK_SIZE``) and ``chunk_cells`` (``OCCLAB_CHUNK_CELLS``):
       the most results, and grid cells, one task computes; a paper with at least
       ``chunk_cells`` cells is a task of its own, on the GPU queue.
+    - ``gpu_chunk_size`` (``OCCLAB_GPU_CHUNK_SIZE``) and ``gpu_chunk_cells``
+      (``OCCLAB_GPU_CHUNK_CELLS``): the same for chunks sent to the GPU queue, sized to fill
+      a GPU (a few hundred papers) rather than one CPU core.
     - ``max_grid_cells`` (``OCCLAB_MAX_GRID_CELLS``): the largest grid (title units x
       abstract units) a paper may have; beyond it the paper is refused.
     - ``max_attempts`` (``OCCLAB_MAX_ATTEMPTS``) and ``retry_backoff_s``
@@ -78,6 +81,8 @@ class Settings:
     model_dir: Path | None
     chunk_size: int = 16
     chunk_cells: int = 20_000
+    gpu_chunk_size: int = 256
+    gpu_chunk_cells: int = 400_000
     max_grid_cells: int = 250_000
     max_attempts: int = 3
     retry_backoff_s: float = 2.0
@@ -166,6 +171,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 _FROM_ENV: tuple[tuple[str, str, Callable[[Mapping[str, str], str, Any], Any]], ...] = (
     ("chunk_size", "OCCLAB_CHUNK_SIZE", _int),
     ("chunk_cells", "OCCLAB_CHUNK_CELLS", _int),
+    ("gpu_chunk_size", "OCCLAB_GPU_CHUNK_SIZE", _int),
+    ("gpu_chunk_cells", "OCCLAB_GPU_CHUNK_CELLS", _int),
     ("max_grid_cells", "OCCLAB_MAX_GRID_CELLS", _int),
     ("max_attempts", "OCCLAB_MAX_ATTEMPTS", _int),
     ("retry_backoff_s", "OCCLAB_RETRY_BACKOFF", _float),

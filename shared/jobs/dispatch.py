@@ -105,10 +105,17 @@ def plan_chunks(
 
     Sized by cells, not by count, so one huge grid never holds fifteen small papers behind
     it: a result of ``chunk_cells`` or more is a task of its own, on the GPU queue (CPU
-    workers consume it too). A result of unknown size counts as an average share.
+    workers consume it too). A job of ``gpu_threshold`` results or more goes to the GPU
+    queue in GPU-sized chunks (``gpu_chunk_size``, ``gpu_chunk_cells``). A result of
+    unknown size counts as an average share.
     """
     big_job = len(result_ids) >= settings.gpu_threshold
     queue = settings.gpu_queue if big_job else settings.task_queue
+    most, budget = (
+        (settings.gpu_chunk_size, settings.gpu_chunk_cells)
+        if big_job
+        else (settings.chunk_size, settings.chunk_cells)
+    )
     share = max(1, settings.chunk_cells // max(1, settings.chunk_size))
     plan: list[tuple[str, list[int]]] = []
     chunk: list[int] = []
@@ -118,7 +125,7 @@ def plan_chunks(
         if size >= settings.chunk_cells:
             plan.append((settings.gpu_queue, [result_id]))
             continue
-        if chunk and (len(chunk) >= settings.chunk_size or load + size > settings.chunk_cells):
+        if chunk and (len(chunk) >= most or load + size > budget):
             plan.append((queue, chunk))
             chunk, load = [], 0
         chunk.append(result_id)

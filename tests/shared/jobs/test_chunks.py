@@ -29,6 +29,16 @@ def test_a_huge_grid_is_a_task_of_its_own_on_the_gpu_queue() -> None:
     assert plan == [("occlab-gpu", [2]), ("occlab", [1, 3])]
 
 
+def test_a_big_job_goes_to_the_gpu_queue_in_gpu_sized_chunks() -> None:
+    settings = SETTINGS.with_overrides(gpu_threshold=6, gpu_chunk_size=5, gpu_chunk_cells=40)
+    plan = plan_chunks(settings, list(range(1, 9)), {i: 5 for i in range(1, 9)} | {8: 31})
+    assert plan == [
+        ("occlab-gpu", [1, 2, 3, 4, 5]),  # five at most, not the CPU's four
+        ("occlab-gpu", [6, 7]),  # 8 would pass the 40-cell budget
+        ("occlab-gpu", [8]),
+    ]
+
+
 def test_results_of_unknown_size_chunk_by_count_as_before() -> None:
     plan = plan_chunks(SETTINGS, list(range(1, 7)))
     assert [ids for _, ids in plan] == [[1, 2, 3, 4], [5, 6]]
