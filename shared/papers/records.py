@@ -6,6 +6,7 @@ Imports none of its siblings, so each format module can use it."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,16 +65,39 @@ def paper_row(line: int, paper: dict[str, str], external_id: str | None) -> Row:
     return Row(line, paper, external_id or None)
 
 
+MAX_DEPTH = 100  # papers are objects in a list in an object: a handful of levels
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
+_TOO_DEEP = "it is nested too deeply; papers are objects in one list, with text fields"
+
+
 def load_json(data: str | bytes) -> Any:
     """``json.loads`` for untrusted text. Raises ``json.JSONDecodeError`` for broken JSON
-    and :class:`JsonRefused` for nesting past the interpreter's stack (a RecursionError,
-    which would otherwise be a server error) or an integer of more than 300 digits."""
+    and :class:`JsonRefused` for nesting deeper than MAX_DEPTH or an integer of more than
+    300 digits. Depth is checked before parsing: letting the parser hit the interpreter's
+    recursion limit (a RecursionError) leaves CPython 3.11's recursion count off, and a
+    later ``compile`` in the same thread fails ("AST constructor recursion depth mismatch")."""
+    if _too_deep(data):
+        raise JsonRefused(_TOO_DEEP)
     try:
         return json.loads(data, parse_int=_parse_int)
     except RecursionError:
-        raise JsonRefused(
-            "it is nested too deeply; papers are objects in one list, with text fields"
-        ) from None
+        raise JsonRefused(_TOO_DEEP) from None
+
+
+def _too_deep(data: str | bytes) -> bool:
+    """Nesting past MAX_DEPTH, counting brackets outside strings (the regexes run in C, the
+    loop only visits brackets: a real submission has a few per paper)."""
+    try:
+        text = data.decode() if isinstance(data, bytes) else data
+    except UnicodeDecodeError:
+        return False  # json.loads says what is wrong with it
+    depth = 0
+    for bracket in _BRACKETS.finditer(_STRINGS.sub("", text)):
+        depth += 1 if bracket.group() in "[{" else -1
+        if depth > MAX_DEPTH:
+            return True
+    return False
 
 
 def _parse_int(text: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -124,6 +125,22 @@ def test_load_json_reads_what_json_reads_and_refuses_the_rest() -> None:
             load_json(hostile)
     with pytest.raises(json.JSONDecodeError):
         load_json("{")
+
+
+def test_deep_json_is_refused_before_the_parser_recurses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A RecursionError inside json leaves CPython 3.11's count off: a later compile in this
+    thread failed with "AST constructor recursion depth mismatch" (a 500 on the next page)."""
+    parsed: list[str] = []
+    monkeypatch.setattr(json, "loads", lambda text, **_: parsed.append(text))
+    with pytest.raises(JsonRefused, match="nested too deeply"):
+        load_json("[" * 101 + "]" * 101)
+    assert parsed == []  # the parser never saw it
+    load_json('{"papers": [{"title": "[[[[ in a string ]]", "abstract": "[x"}]}')
+    assert len(parsed) == 1  # brackets in strings do not count
+    monkeypatch.undo()
+    with pytest.raises(JsonRefused):
+        load_json(DEEP_JSON)
+    assert ast.dump(ast.parse("x = [1]"))  # the interpreter is well afterwards
 
 
 @pytest.mark.parametrize("name", ["papers.ndjson", "papers.json"])
