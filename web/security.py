@@ -77,8 +77,10 @@ def refuse_nul() -> None:
             abort(400, sentence(nul_message(f"the name of the file sent as {bad!r}")))
     for values in sources:
         for name, value in values.items(multi=True):
-            if NUL in name or NUL in value:
-                abort(400, sentence(nul_message(f"the field {name.replace(NUL, '')!r}")))
+            # A part with an odd header can come through with no value (None): not a NUL.
+            if NUL in (name or "") or NUL in (value or ""):
+                shown = (name or "").replace(NUL, "")
+                abort(400, sentence(nul_message(f"the field {shown!r}")))
 
 
 def exempt_api_from_csrf(app: Flask) -> None:
