@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import Settings
@@ -130,17 +130,14 @@ def _take(
     out: Ingested,
 ) -> list[int] | None:  # fmt: skip
     """Write one batch (locking the job: a cancel waits for it, or wins before it)."""
-    job = session.scalar(_locked(job_id))
+    job = _locked(session, job_id)
     if job is None or job.status != JobStatus.INGESTING:
         session.rollback()
         return None
     good, problems = _check(settings, job, batch, model_vocab(job.model.path))
     good, problems = _within_limit(settings, job, good, problems, out)
-    last = select(JobProblem.n).where(JobProblem.job_id == job_id)
-    first_n = session.scalar(last.order_by(JobProblem.n.desc()).limit(1))
-    out.problems += add_problems(
-        session, job_id, (-1 if first_n is None else first_n) + 1, problems
-    )
+    so_far = session.scalar(select(func.count()).where(JobProblem.job_id == job_id)) or 0
+    out.problems += add_problems(session, job_id, so_far, problems)
     todo = add_items(session, job, good, job.total)
     job.total += len(good)
     job.rejected += len({p.index for p in problems})
@@ -190,10 +187,10 @@ def _fail(session: Session, job: Job, exc: FileError | JobRejected) -> None:
     log.info("job %s not ingested: %s", job.id, job.error)
 
 
-def _locked(job_id: int) -> Select[tuple[Job]]:
+def _locked(session: Session, job_id: int) -> Job | None:
     """The job, locked and read afresh (a cancel may have committed since)."""
     query = select(Job).where(Job.id == job_id).with_for_update()
-    return query.execution_options(populate_existing=True)
+    return session.scalar(query.execution_options(populate_existing=True))
 
 
 def _drop_file(session: Session, job_id: int) -> None:
@@ -206,7 +203,7 @@ def _drop_file(session: Session, job_id: int) -> None:
 
 
 def _finish(session: Session, job_id: int) -> None:
-    job = session.scalar(_locked(job_id))
+    job = _locked(session, job_id)
     if job is None or job.status != JobStatus.INGESTING:
         return
     if job.total == 0:
