@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -31,15 +32,24 @@ def submit(
     try:
         job = submit_file(server, api_token, file, fields)
         click.echo(f"job {job['id']}: {job_url(server, job)}")
-        if job.get("rejected"):
-            problems = f"{server.rstrip('/')}{job.get('problems_url', '')}"
-            click.echo(f"{job['rejected']:,} row(s) left out; why, by line: {problems}")
-        status = follow_job(server, api_token, job) if wait else str(job.get("status"))
+        if job.get("status") == JobStatus.INGESTING:
+            click.echo("the file is stored; a worker reads it in, computing as it goes")
+        _left_out(server, job)
+        final = follow_job(server, api_token, job) if wait else job
     except ClientError as exc:
         fail(str(exc))
+    if final is not job and final.get("rejected") != job.get("rejected"):
+        _left_out(server, final)  # found while the file was read in
+    status = str(final.get("status"))
     click.echo(f"job {job['id']} {status}")
     if status in FINISHED - {JobStatus.DONE}:
         sys.exit(1)
+
+
+def _left_out(server: str, job: dict[str, Any]) -> None:
+    if job.get("rejected"):
+        problems = f"{server.rstrip('/')}{job.get('problems_url', '')}"
+        click.echo(f"{job['rejected']:,} row(s) left out; why, by line: {problems}")
 
 
 EXPORT_FORMATS = ("csv", "jsonl")
