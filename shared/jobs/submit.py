@@ -139,6 +139,8 @@ class Submission:
     problems: Sequence[PaperProblem] = ()
     # Placeholders and publisher lines as units; None: the OCCLAB_KEEP_BOILERPLATE setting.
     keep_boilerplate: bool | None = None
+    # The team's result this (one-paper) submission is an edit of ("Edit this paper").
+    revises_id: int | None = None
 
 
 ON_ERROR = ("skip", "reject")
@@ -189,15 +191,48 @@ def create_job(session: Session, settings: Settings, sub: Submission) -> tuple[J
         JobProblem(job_id=job.id, n=n, line=p.index or None, field=p.field, message=p.message)
         for n, p in enumerate(problems)
     )
+    revised = _revised(session, sub)
     todo: list[int] = []
     for position, (paper, size) in enumerate(good):
         result, fresh = _result_for(session, job, paper, size)
-        session.add(JobItem(job_id=job.id, position=position, result_id=result.id))
+        link = _revision_link(revised, result)
+        session.add(JobItem(job_id=job.id, position=position, result_id=result.id, revises_id=link))
         if fresh and result.id not in todo:  # the same paper twice in one job: one task
             todo.append(result.id)
     session.flush()
     refresh_jobs(session, [job.id])
     return job, todo
+
+
+@dataclass(frozen=True)
+class _Revised:
+    id: int
+    was_done: bool  # read before _result_for can reset a failed result to pending
+
+
+def _revised(session: Session, sub: Submission) -> _Revised | None:
+    """The result a submission edits, checked: the team's own, and only for one paper."""
+    if sub.revises_id is None:
+        return None
+    if len(sub.papers) != 1:
+        raise JobRejected([], "revises names one result: submit one paper with it")
+    row = session.get(Result, sub.revises_id)
+    if row is None or row.team_id != sub.team_id:
+        raise JobRejected([], f"revises: your team has no result {sub.revises_id}")
+    return _Revised(row.id, row.status == ResultStatus.DONE)
+
+
+def _revision_link(revised: _Revised | None, result: Result) -> int | None:
+    """The link a job item keeps; an unchanged paper is refused if its result is done (a
+    result is no revision of itself), and re-run without a link if it is not (a retry)."""
+    if revised is None or revised.id != result.id:
+        return revised.id if revised else None
+    if revised.was_done:
+        raise JobRejected(
+            [PaperProblem(1, None, f"it is result {result.id} as it stands")],
+            "nothing changed: edit the title, the abstract or an option first",
+        )
+    return None
 
 
 def _why_rejected(sub: Submission, good: Sequence[Any]) -> str:
