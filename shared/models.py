@@ -173,7 +173,7 @@ class Paper(Base):
             Index(
                 f"ix_papers_{c}_trgm", c, postgresql_using="gin", postgresql_ops={c: "gin_trgm_ops"}
             ).ddl_if(dialect="postgresql")
-            for c in ("title", "abstract")
+            for c in ("title", "abstract", "external_id")
         ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,6 +5,9 @@ on the item and not on the result: results are shared per team by content, so th
 result can be reached as an edit of several results, or submitted fresh. Deleting the
 older result leaves the edit standing (SET NULL).
 
+History's search (and the compare page's pickers) also match the papers' external ids: on
+PostgreSQL a trigram index serves it as it does the title and the abstract.
+
 Revision ID: 4d7a2c9e1f35
 Revises: 9b3e4f1c2a57
 Create Date: 2026-12-06 10:00:00
@@ -29,9 +32,16 @@ def upgrade() -> None:
             ondelete="SET NULL",
         )  # fmt: skip
         batch.create_index("ix_job_items_revises_id", ["revises_id"])
+    if op.get_context().dialect.name == "postgresql":
+        op.create_index(
+            "ix_papers_external_id_trgm", "papers", ["external_id"],
+            postgresql_using="gin", postgresql_ops={"external_id": "gin_trgm_ops"},
+        )  # fmt: skip
 
 
 def downgrade() -> None:
+    if op.get_context().dialect.name == "postgresql":
+        op.drop_index("ix_papers_external_id_trgm", table_name="papers")
     with op.batch_alter_table("job_items") as batch:
         batch.drop_index("ix_job_items_revises_id")
         batch.drop_constraint("fk_job_items_revises_id_results", type_="foreignkey")

@@ -50,16 +50,17 @@ def unit_diff(old: Sequence[Hashable], new: Sequence[Hashable]) -> list[Block]:
 
 def corresponding(blocks: Sequence[Block], new_len: int) -> list[int | None]:
     """For each prefix length k = 1 .. ``new_len`` of the new units, the old prefix length
-    it corresponds to, or None if it ends inside an edit. After units removed at one point
-    both the prefix before and the prefix after them end there; the later one is taken, so
-    the removal counts as part of the edit."""
+    it corresponds to, or None if it ends inside an edit (or the old prefix is empty: no
+    cell). Where units were removed, the new prefix ending there corresponds to the old
+    prefixes before and after them; the later is taken, so the removal is part of what the
+    cell compares, and the whole papers correspond even when the last units were removed."""
     cuts: dict[int, int] = {}
     for block in blocks:
         if block.kind == "same":
             for step in range(1, len(block.new) + 1):
                 cuts[block.new.start + step] = block.old.start + step
         cuts[block.new.stop] = block.old.stop
-    return [cuts.get(k) for k in range(1, new_len + 1)]
+    return [cuts.get(k) or None for k in range(1, new_len + 1)]
 
 
 @dataclass
@@ -99,12 +100,11 @@ def difference(old: dict[str, Any], new: dict[str, Any], scale: Scale = Scale.P)
         for j, b in enumerate(cols):
             if a is not None and b is not None:
                 cells[i, j] = new_grid[i, j] - old_grid[a - 1, b - 1]
-    lead = [_leading_same(blocks[f]) for f in FIELDS]
-    same_text = np.zeros(new_grid.shape, dtype=bool)
-    same_text[: lead[0], : lead[1]] = True
-    return Difference(scale, cells, blocks, same_text)
+    same = np.outer(_same_prefix(blocks["title"], rows), _same_prefix(blocks["abstract"], cols))
+    return Difference(scale, cells, blocks, same)
 
 
-def _leading_same(blocks: Sequence[Block]) -> int:
-    """How many units both versions start with."""
-    return len(blocks[0].new) if blocks and blocks[0].kind == "same" else 0
+def _same_prefix(blocks: Sequence[Block], pairs: list[int | None]) -> list[bool]:
+    """Whether each new prefix is compared with the identical old prefix (before any edit)."""
+    lead = len(blocks[0].new) if blocks and blocks[0].kind == "same" else 0
+    return [k <= lead and old == k for k, old in enumerate(pairs, 1)]

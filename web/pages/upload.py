@@ -17,10 +17,11 @@ from shared.jobs.submit import JobRejected, PaperProblem, Submission, check_pape
 from shared.models import RegisteredModel
 from shared.papers import FileError, Row, decode_text, parse_papers
 from shared.papers.tabular import TARGETS, csv_columns, guess_mapping
-from shared.units import InputError
+from shared.units import Detail, InputError
 from web.extensions import settings
 from web.pages.paper_forms import (
     Choices,
+    chosen_detail,
     chosen_keep,
     chosen_model,
     chosen_units,
@@ -142,6 +143,8 @@ class ReviewState:
     errors: dict[str, str]
     analysis: Analysis
     skip_bad: bool
+    detail: str = Detail.BULK
+    keep: bool = False
 
 
 def _state(upload: StoredUpload, form: dict[str, str]) -> ReviewState:
@@ -156,7 +159,8 @@ def _state(upload: StoredUpload, form: dict[str, str]) -> ReviewState:
         errors.update(_mapping_errors(analysis.mapping))
     # Skipping is the default (a first look has no form); unticking it asks for all or nothing.
     skip_bad = form.get("skip_bad") == "on" if form else True
-    return ReviewState(choices, model, units, errors, analysis, skip_bad)
+    detail = chosen_detail(form, errors)
+    return ReviewState(choices, model, units, errors, analysis, skip_bad, detail, chosen_keep(form))
 
 
 def _mapping_errors(mapping: dict[str, str | None]) -> dict[str, str]:
@@ -218,7 +222,8 @@ def _start(
         abstract_unit=state.units["abstract"],
         source="upload",
         source_name=upload.name,
-        keep_boilerplate=chosen_keep(request.form),
+        detail=state.detail,
+        keep_boilerplate=state.keep,
         indexes=[r.line for r in rows],
         problems=[PaperProblem(p["line"], p["field"], p["message"]) for p in skipped],
     )
