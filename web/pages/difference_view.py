@@ -20,7 +20,7 @@ from shared.results.stored import team_result
 from shared.scales import Scale, signed
 from web.downloads import explain_json
 from web.extensions import db
-from web.pages.result_view import Heatmap, colour_class, heatmap, shared_half, short
+from web.pages.result_view import Heatmap, col_label, colour_class, heatmap, shared_half, short
 from web.session import current_team_id
 
 # The least half-range of the difference colours, so that noise stays pale.
@@ -40,6 +40,7 @@ class DifferenceView:
     cells: int
     changes: dict[str, dict[str, Any]]  # per field: runs of units and counts
     p_change: float
+    columns_move_together: bool  # say why every row of a column shows the same difference
 
 
 def difference_view(old: Result, new: Result, colours: Scale) -> DifferenceView | None:
@@ -51,18 +52,31 @@ def difference_view(old: Result, new: Result, colours: Scale) -> DifferenceView 
     half = shared_half(colours, *explains)
     maps = heatmap(explains[0], colours, half), heatmap(explains[1], colours, half)
     spread = max(FLOORS[diff.scale], diff.largest())
+    unit = explains[1]["units"]["abstract"]
+    changes = {f: _changes(diff.blocks[f], explains, f) for f in FIELDS}
     return DifferenceView(
         old,
         new,
         maps,
         _rows(diff, explains[1], spread),
-        [short(text, 14) for text in explains[1]["labels"]["abstract"]],
+        [col_label(unit, j, text) for j, text in enumerate(explains[1]["labels"]["abstract"])],
         diff.scale,
         spread,
         diff.compared,
         int(diff.cells.size),
-        {f: _changes(diff.blocks[f], explains, f) for f in FIELDS},
+        changes,
         float(new.probability or 0.0) - float(old.probability or 0.0),
+        _columns_move_together(diff, changes["title"], old.model_id == new.model_id),
+    )
+
+
+def _columns_move_together(diff: Difference, title: dict[str, Any], one_model: bool) -> bool:
+    """In log-odds the model adds the fields' scores (they meet only in its linear head), so
+    with the title and the model unchanged every row of a column differs by one amount."""
+    return (
+        diff.scale is Scale.LOGODDS
+        and one_model
+        and title["counts"]["same"] == sum(title["counts"].values())
     )
 
 
@@ -110,7 +124,7 @@ def _changes(
 
 
 def _where(block: Block, unit: str) -> str:
-    """Where a run sits in the new version, e.g. "sentences 3–4" or "after word 2"."""
+    """Where a run sits in the new version, e.g. "sentences 3 to 4" or "after word 2"."""
     name = unit
     if not block.new:
         return f"after {name} {block.new.start}" if block.new.start else "at the start"
