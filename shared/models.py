@@ -202,7 +202,7 @@ class Paper(Base):
             Index(
                 f"ix_papers_{c}_trgm", c, postgresql_using="gin", postgresql_ops={c: "gin_trgm_ops"}
             ).ddl_if(dialect="postgresql")
-            for c in ("title", "abstract")
+            for c in ("title", "abstract", "external_id")
         ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -342,7 +342,12 @@ class JobItem(Base):
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     result_id: Mapped[int] = mapped_column(ForeignKey("results.id"), index=True)
-    result: Mapped[Result] = relationship()
+    # The result this paper was edited from ("Edit this paper"). On the item, not the result:
+    # results are shared by content, so one result may be reached from several edits or none.
+    revises_id: Mapped[int | None] = mapped_column(
+        ForeignKey("results.id", ondelete="SET NULL"), index=True
+    )
+    result: Mapped[Result] = relationship(foreign_keys=[result_id])
 
 
 class GridCell(Base):

@@ -9,13 +9,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.config import Settings
 from shared.jobs.items import Item, add_items, add_problems
 from shared.jobs.registry import find_model, model_vocab
 from shared.jobs.status import refresh_jobs
-from shared.models import Job
+from shared.models import Job, JobItem, Result, ResultStatus
 from shared.text import NUL, nul_message
 from shared.units import (
     DEFAULT_UNITS,
@@ -136,6 +137,8 @@ class Submission:
     # A large submission: its stored file (``papers`` empty), read by a worker, and how.
     file_id: int | None = None
     mapping: dict[str, str | None] | None = None
+    # The team's result this (one-paper) submission is an edit of ("Edit this paper").
+    revises_id: int | None = None
 
 
 ON_ERROR = ("skip", "reject")
@@ -158,12 +161,15 @@ def create_job(session: Session, settings: Settings, sub: Submission) -> tuple[J
     good = [Item(paper, size) for paper, size in zip(sub.papers, cells, strict=True) if size]
     if problems and (sub.on_error == "reject" or not good):
         raise JobRejected(problems, _why_rejected(sub, good))
+    revised = _revised(session, sub)  # before add_items may reset a failed result
     session.add(job)
     session.flush()
     job.total = len(good)
     job.rejected = len(sub.papers) - len(good) + len({p.index for p in sub.problems})
     add_problems(session, job.id, 0, problems)
     todo = add_items(session, job, good, 0)
+    if revised is not None:
+        _link_revision(session, job, revised)
     refresh_jobs(session, [job.id])
     return job, todo
 
@@ -209,6 +215,38 @@ def job_units(job: Job) -> dict[str, str]:
     """How the job's papers are cut: the units mapping ``split_units`` takes."""
     units = {"title": job.title_unit, "abstract": job.abstract_unit}
     return {**units, **boilerplate_option(job.keep_boilerplate)}
+
+
+@dataclass(frozen=True)
+class _Revised:
+    id: int
+    was_done: bool  # read before _result_for can reset a failed result to pending
+
+
+def _revised(session: Session, sub: Submission) -> _Revised | None:
+    """The result a submission edits, checked: the team's own, and only for one paper."""
+    if sub.revises_id is None:
+        return None
+    if len(sub.papers) != 1:
+        raise JobRejected([], "revises names one result: submit one paper with it")
+    row = session.get(Result, sub.revises_id)
+    if row is None or row.team_id != sub.team_id:
+        raise JobRejected([], f"revises: your team has no result {sub.revises_id}")
+    return _Revised(row.id, row.status == ResultStatus.DONE)
+
+
+def _link_revision(session: Session, job: Job, revised: _Revised) -> None:
+    """The link the job's one item keeps; an unchanged paper is refused if its result is
+    done (a result is no revision of itself), and re-run without a link if it is not (a
+    retry)."""
+    item = session.scalars(select(JobItem).where(JobItem.job_id == job.id)).one()
+    if revised.id != item.result_id:
+        item.revises_id = revised.id
+    elif revised.was_done:
+        raise JobRejected(
+            [PaperProblem(1, None, f"it is result {item.result_id} as it stands")],
+            "nothing changed: edit the title, the abstract or an option first",
+        )
 
 
 def _why_rejected(sub: Submission, good: Sequence[Any]) -> str:

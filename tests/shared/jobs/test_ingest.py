@@ -106,7 +106,10 @@ def test_a_file_is_read_in_batches_with_its_bad_rows_as_problems(
         )
         assert [i for b in sent.batches for i in b] == list(dict.fromkeys(items))
         first = session.scalar(
-            select(Paper.external_id).join(Result).join(JobItem).where(JobItem.position == 0)
+            select(Paper.external_id)
+            .join(Result)
+            .join(JobItem, JobItem.result_id == Result.id)
+            .where(JobItem.position == 0)
         )
         assert first == next(csv.DictReader(io.StringIO(data.decode())))["eid"]
 
@@ -176,7 +179,11 @@ def test_a_cancelled_job_stops_reading_and_forgets_its_file(
             and session.scalar(select(func.count()).select_from(StoredFile)) == 0
         )
         statuses = set(
-            session.scalars(select(Result.status).join(JobItem).where(JobItem.job_id == job_id))
+            session.scalars(
+                select(Result.status)
+                .join(JobItem, JobItem.result_id == Result.id)
+                .where(JobItem.job_id == job_id)
+            )
         )
         assert statuses == {"cancelled"}
 

@@ -101,7 +101,8 @@ def test_a_large_json_body_takes_the_same_path(
         assert (job.status, job.total, job.rejected, job.title_unit) == ("queued", 49, 1, "word")
         problem = session.scalars(select(JobProblem).where(JobProblem.job_id == job_id)).one()
         assert (problem.line, problem.message) == (4, "each line must be a JSON object")
-        first = session.scalar(select(Paper.external_id).join(Result).join(JobItem)
+        item = JobItem.result_id == Result.id
+        first = session.scalar(select(Paper.external_id).join(Result).join(JobItem, item)
                                .where(JobItem.job_id == job_id, JobItem.position == 0))  # fmt: skip
         assert first == papers[0]["id"]  # type: ignore[index]
 
