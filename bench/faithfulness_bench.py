@@ -31,17 +31,17 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from shared.engine import subsets  # noqa: E402
-from shared.engine.dataset import read_labelled_csv  # noqa: E402
-from shared.engine.explanations import (  # noqa: E402
+from shared.engine import subsets
+from shared.engine.dataset import read_labelled_csv
+from shared.engine.explanations import (
     Scores,
     _grid_scores,
     _leave_one_out,
     _prepare,
     _units,
 )
-from shared.engine.faithfulness import explanation_faithfulness, random_baseline  # noqa: E402
-from shared.engine.runtime import load_model  # noqa: E402
+from shared.engine.faithfulness import explanation_faithfulness, random_baseline
+from shared.engine.runtime import load_model
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "labelled-papers.csv"
 

@@ -39,7 +39,7 @@ from shared.engine.deletion import (
 from shared.engine.occlusion import chunks, layout, scan, upper_features
 
 # (text, kept known-token positions, ascending): one variant of one text.
-Variant = tuple[int, Sequence[int]]
+Variant = tuple[int, Sequence[int] | np.ndarray]
 
 
 @dataclass
@@ -87,10 +87,11 @@ def _first_layer(encoder: FieldEncoder, w: _Whole, r: _Rows) -> _FirstLayer:
     row, step = lay.row, lay.step
     tok = []
     for d, first in enumerate((r.at + r.p, r.at + r.m - r.q - 1)):  # each direction's first
-        at = first[order[d]].index_select(0, row) + (1 - 2 * d) * step
+        cell = first[order[d]].index_select(0, row) + (1 - 2 * d) * step
         # Cells past a direction's own end read token 0; nothing reads their outputs.
-        ok = step < lens[d].index_select(0, row)
-        tok.append(torch.where(ok, r.kept.index_select(0, at.clamp(0, len(r.kept) - 1)), 0))
+        inside = step < lens[d].index_select(0, row)
+        cell = cell.clamp(0, len(r.kept) - 1)
+        tok.append(torch.where(inside, r.kept.index_select(0, cell), 0))
     inputs = _gates(w.xg, tok)
     at, ok = [r.base + r.p - 1, r.base + r.n - r.q], [r.p > 0, r.q > 0]
     h0 = torch.stack([_pick(w.h[d], at[d], ok[d]) for d in (0, 1)])
