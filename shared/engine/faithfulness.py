@@ -29,6 +29,7 @@ from shared.engine.batch import PaperInput, Scores, _Batch, _grid_scores, _head,
 from shared.engine.deletion import unit_spans
 from shared.engine.runtime import Model
 from shared.engine.subsets import Variant, subset_scores
+from shared.units import FieldUnits
 
 QS = ("0.1", "0.2", "0.3", "0.4", "0.5")  # as the JSON keys them; exact, so ceil is exact
 RANDOM_SEEDS = 10
@@ -137,6 +138,16 @@ def _known_shares(
     return sizes, known
 
 
+def _field_known(
+    model: Model, split: FieldUnits, full: np.ndarray, loo: np.ndarray | None
+) -> tuple[np.ndarray, Callable[[np.ndarray], float | None]]:
+    """A field's known-token count per unit, and its shares that need no run."""
+    known_words = [t in model.vocab for t in split.tokens]
+    bounds = np.cumsum([0] + [len(u) for u in split.units]).tolist()
+    grid = {0: 0.0, **dict(zip(split.prefix_lengths, full, strict=True))}
+    return _known_shares(unit_spans(known_words, bounds), grid, loo)
+
+
 @torch.inference_mode()
 def _probabilities(
     model: Model, batch: _Batch, full: Scores, loo: Scores | None, plans: Sequence[_Plan]
@@ -148,31 +159,26 @@ def _probabilities(
     for n, f in enumerate(model.fields):
         variants: list[Variant] = []
         found: dict[tuple[int, bytes], int] = {}
-        shares: list[list[float | int]] = []  # per paper, per mask: a share, or a variant
+        shares = [np.zeros(len(plan.masks[n])) for plan in plans]  # per paper, per mask
+        run: list[tuple[int, int, int]] = []  # (paper, mask, variant) of the shares to run
         for b, plan in enumerate(plans):
-            split = batch.splits[b][n]
-            known_words = [t in model.vocab for t in split.tokens]
-            bounds = np.cumsum([0] + [len(u) for u in split.units]).tolist()
-            grid = dict(zip(split.prefix_lengths, full[f][b], strict=True))
-            grid[0] = 0.0
             loo_f = loo[f][b] if loo is not None else None
-            sizes, known = _known_shares(unit_spans(known_words, bounds), grid, loo_f)
-            shares.append([])
-            for mask in plan.masks[n]:
+            sizes, known = _field_known(model, batch.splits[b][n], full[f][b], loo_f)
+            for i, mask in enumerate(plan.masks[n]):
                 share = known(mask)
-                if share is None:
-                    kept = np.flatnonzero(np.repeat(mask, sizes))
-                    key = (b, kept.tobytes())
-                    if key not in found:
-                        found[key] = len(variants)
-                        variants.append((b, kept))
-                    shares[b].append(-1 - found[key])  # a variant's place, told apart by sign
-                else:
-                    shares[b].append(float(share))
+                if share is not None:
+                    shares[b][i] = share
+                    continue
+                kept = np.flatnonzero(np.repeat(mask, sizes))
+                v = found.setdefault((b, kept.tobytes()), len(variants))
+                if v == len(variants):
+                    variants.append((b, kept))
+                run.append((b, i, v))
         scored = subset_scores(model.classifier.encoder(f), weights[f], batch.seqs[f], variants)
+        for b, i, v in run:
+            shares[b][i] = scored[v]
         for b, plan in enumerate(plans):
-            values = np.array([s if isinstance(s, float) else scored[-1 - s] for s in shares[b]])
-            logits[b] += values[[row[n] for row in plan.rows]]
+            logits[b] += shares[b][[row[n] for row in plan.rows]]
     return [1.0 / (1.0 + np.exp(-x)) for x in logits]
 
 

@@ -36,7 +36,7 @@ from shared.engine.deletion import (
     _Whole,
     _whole,
 )
-from shared.engine.occlusion import chunks, layout, scan, upper_features
+from shared.engine.occlusion import Layout, chunks, layout, scan, upper_features
 
 # (text, kept known-token positions, ascending): one variant of one text.
 Variant = tuple[int, Sequence[int] | np.ndarray]
@@ -115,35 +115,50 @@ def _first_features(first: _FirstLayer, r: _Rows) -> Tensor:
     return torch.cat(out, dim=1)
 
 
-def _second_inputs(encoder: FieldEncoder, w: _Whole, first: _FirstLayer, r: _Rows) -> Tensor:
+def _second_inputs(
+    encoder: FieldEncoder, w: _Whole, first: _FirstLayer, r: _Rows, lay: Layout
+) -> Tensor:
     """Layer 2's input gates [2, cells, 4H] in the packed layout of the variants: at each
     position t of y, the forward half of the projection from x's run (t < P) or the
     variant's, plus the backward half from x's run (t >= M - Q) or the variant's."""
     assert w.a is not None and w.w2 is not None
-    lay = layout(r.m)
     row, t = lay.row, lay.step
     m, p, q = r.m[row], r.p[row], r.q[row]
-    tokens = w.h.shape[1]
     cells = first.outs.shape[1]
-    # Per position: the source row in x's projections (both halves stacked, as ``w.a``) and
-    # in this chunk's (``own``: the forward run's cells, then the backward run's).
-    f_x, f_own = r.base[row] + t, first.offsets[(t - p).clamp(min=0)] + first.pos[0, row]
-    b_x = tokens + r.base[row] + r.n[row] - m + t
-    b_own = cells + first.offsets[(m - q - 1 - t).clamp(min=0)] + first.pos[1, row]
-    f_from_x, b_from_x = t < p, t >= m - q
+    # Per position, each half's row in this chunk's projections (``own``: the forward run's
+    # cells, then the backward run's) and in x's (``w.a``: both halves stacked).
+    # (Where a half comes from x these point anywhere valid: their rows are replaced.)
+    f_own = (first.offsets[(t - p).clamp(min=0)] + first.pos[0, row]).clamp(max=cells - 1)
+    b_own = first.offsets[(m - q - 1 - t).clamp(min=0)] + first.pos[1, row]
+    b_own = cells + b_own.clamp(max=cells - 1)
+    f_x, b_x = r.base[row] + t, w.h.shape[1] + r.base[row] + r.n[row] - m + t
+    from_x = (t < p, t >= m - q)  # at most one of them: a variant deletes something
     # The backward direction's step t reads position m-1-t: the cell of that position.
     mirror = lay.offsets.index_select(0, m - 1 - t) + row
-    bias = [weights(encoder.layer(1).fwd).bias, weights(encoder.layer(1).bwd).bias]
+    up = [weights(encoder.layer(1).fwd).bias, weights(encoder.layer(1).bwd).bias]
     x = w.a.new_empty(2, len(t), w.a.shape[2])
+    # Buffers reused across the two directions: a fresh large tensor costs page faults.
+    own = x.new_empty(2, cells, x.shape[2])
+    scratch = torch.empty_like(x[0])
     for d, at in ((0, None), (1, mirror)):
-        own = (torch.bmm(first.outs, w.w2[d]) + bias[d]).view(-1, x.shape[2])
-        half = []
-        for from_x, xi, oi in ((f_from_x, f_x, f_own), (b_from_x, b_x, b_own)):
-            from_x, xi, oi = (from_x, xi, oi) if at is None else (from_x[at], xi[at], oi[at])
-            xi, oi = xi.clamp(0, len(w.a[d]) - 1), oi.clamp(0, len(own) - 1)
-            half.append(torch.where(from_x.unsqueeze(1), w.a[d][xi], own[oi]))
-        # Each half carries the bias once (x's and own's alike): take one off.
-        torch.sub(half[0] + half[1], bias[d], out=x[d])
+        # The forward half's projections carry the bias, the backward half's do not; x's
+        # (``w.a``) carry it in both, so a backward half taken from x gives it back.
+        bias = torch.stack([up[d], torch.zeros_like(up[d])]).unsqueeze(1)
+        flat = torch.baddbmm(bias, first.outs, w.w2[d], out=own).view(-1, x.shape[2])
+        fo, bo, fx, bx, use = (
+            (f_own, b_own, f_x, b_x, from_x)
+            if at is None
+            else (f_own[at], b_own[at], f_x[at], b_x[at], (from_x[0][at], from_x[1][at]))
+        )
+        # Both halves the variant's own (most cells), then the cells with one half from x.
+        torch.index_select(flat, 0, fo, out=x[d])
+        x[d] += torch.index_select(flat, 0, bo, out=scratch)
+        fixes: tuple[tuple[Tensor, Tensor, Tensor | float], ...] = ((fx, bo, 0.0), (bx, fo, up[d]))
+        for half, (xi, other, fix) in enumerate(fixes):
+            cell = torch.nonzero(use[half]).squeeze(1)
+            if len(cell):
+                shared = w.a[d].index_select(0, xi[cell]) - fix
+                x[d].index_copy_(0, cell, shared + flat.index_select(0, other[cell]))
     return x
 
 
@@ -153,8 +168,8 @@ def _chunk_features(encoder: FieldEncoder, w: _Whole, r: _Rows) -> Tensor:
     if len(encoder.layers) == 1:
         return _first_features(first, r)
     up = [weights(encoder.layer(1).fwd), weights(encoder.layer(1).bwd)]
-    x = _second_inputs(encoder, w, first, r)
     lay = layout(r.m)
+    x = _second_inputs(encoder, w, first, r, lay)
     outs, final, _ = scan(x, lay, torch.stack([u.w_hh for u in up]), len(encoder.layers) > 2)
     if outs is None:
         return torch.cat([final[0], final[1]], dim=1)

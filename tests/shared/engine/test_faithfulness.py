@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from shared.engine.dataset import read_labelled_csv
 from shared.engine.explanations import explain
@@ -163,3 +164,23 @@ def test_random_baseline_equals_brute_force_shuffles(engine_model, papers):
     means = np.mean([p["aopc_comprehensiveness"] for p in got["per_paper"]])
     assert got["aopc_comprehensiveness"] == pytest.approx(means)
     assert random_baseline(engine_model, [])["aopc_sufficiency"] is None
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_cuda_agrees_with_cpu(default_model_dir, papers):
+    cpu = load_model(default_model_dir, device="cpu")
+    gpu = load_model(default_model_dir, device="cuda")
+    on_cpu = explain(cpu, papers, abstract_unit="word", activations=False)
+    on_gpu = explain(gpu, papers, abstract_unit="word", activations=False)
+    alike = 0
+    for a, b in zip(on_cpu, on_gpu, strict=True):
+        if a.faithfulness.ranking == b.faithfulness.ranking:  # near-ties may swap
+            alike += 1
+            np.testing.assert_allclose(
+                a.faithfulness.deletion_curve, b.faithfulness.deletion_curve, atol=1e-4
+            )
+    assert alike >= len(papers) // 2
+    base = random_baseline(cpu, papers[:3], seeds=2)
+    assert random_baseline(gpu, papers[:3], seeds=2)["aopc_sufficiency"] == pytest.approx(
+        base["aopc_sufficiency"], abs=1e-4
+    )
