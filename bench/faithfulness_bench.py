@@ -34,13 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from shared.engine import subsets
 from shared.engine.dataset import read_labelled_csv
 from shared.engine.explanations import (
-    Scores,
     _grid_scores,
     _leave_one_out,
     _prepare,
     _units,
 )
-from shared.engine.faithfulness import explanation_faithfulness, random_baseline
+from shared.engine.faithfulness import Reuse, explanation_faithfulness, random_baseline
 from shared.engine.runtime import load_model
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "labelled-papers.csv"
@@ -58,9 +57,9 @@ def _count_variants() -> list[int]:
     counted: list[int] = []
     real = subsets.subset_scores
 
-    def counting(encoder: Any, weight: Any, seqs: Any, variants: Any) -> np.ndarray:
+    def counting(encoder: Any, weight: Any, seqs: Any, variants: Any, *rest: Any) -> np.ndarray:
         counted.append(sum(1 for _, kept in variants if len(kept)))
-        return real(encoder, weight, seqs, variants)
+        return real(encoder, weight, seqs, variants, *rest)
 
     import shared.engine.faithfulness as faithfulness
 
@@ -83,10 +82,11 @@ def run(args: argparse.Namespace) -> None:
     for _ in range(args.repeat):
         scores, t = _timed(lambda: _grid_scores(model, batch))
         times["grid"].append(t)
-        shares: Scores = {}
-        loo, t = _timed(lambda: _leave_one_out(model, batch, scores, shares))  # noqa: B023
+        # Leave-one-out as explain runs it: keeping what faithfulness reads again.
+        reuse = Reuse()
+        loo, t = _timed(lambda: _leave_one_out(model, batch, scores, reuse))  # noqa: B023
         times["loo"].append(t)
-        _, t = _timed(lambda: explanation_faithfulness(model, batch, scores, loo, shares))  # noqa: B023
+        _, t = _timed(lambda: explanation_faithfulness(model, batch, scores, loo, reuse))  # noqa: B023
         times["faith"].append(t)
     ms = {k: 1000 * statistics.median(w for w, _ in v) / len(papers) for k, v in times.items()}
     cpu = {k: 1000 * statistics.median(c for _, c in v) / len(papers) for k, v in times.items()}

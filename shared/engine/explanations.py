@@ -21,8 +21,8 @@ from shared.engine.batch import (
     _units,
 )
 from shared.engine.classifier import pad_batch
-from shared.engine.deletion import deletion_scores, unit_spans
-from shared.engine.faithfulness import Faithfulness, explanation_faithfulness
+from shared.engine.deletion import _whole, deletion_scores, unit_spans
+from shared.engine.faithfulness import Faithfulness, Reuse, explanation_faithfulness
 from shared.engine.occlusion import grid_probabilities
 from shared.engine.runtime import Model
 from shared.units import Detail, FieldUnits
@@ -132,11 +132,11 @@ def occlusion_grid(
 
 @torch.inference_mode()
 def _leave_one_out(
-    model: Model, batch: _Batch, scores: Scores, shares: Scores | None = None
+    model: Model, batch: _Batch, scores: Scores, reuse: Reuse | None = None
 ) -> list[dict[str, np.ndarray]]:
     """delta P when each unit of each field is removed, the other fields kept whole. With
-    ``shares``, also each deletion's logit share, per field and paper (faithfulness reuses
-    them)."""
+    ``reuse``, also what faithfulness reads again: each deletion's logit share and the whole
+    texts' first layer."""
     weights, _ = _head(model)
     out: list[dict[str, np.ndarray]] = [{} for _ in batch.splits]
     for n, f in enumerate(model.fields):
@@ -149,9 +149,12 @@ def _leave_one_out(
             # the end leaves a prefix already scored.
             prefixes.append(dict(zip(split[n].prefix_lengths, scores[f][b], strict=True)))
         encoder = model.classifier.encoder(f)
-        dropped = deletion_scores(encoder, weights[f], batch.seqs[f], spans, prefixes)
-        if shares is not None:
-            shares[f] = dropped
+        whole = None
+        if reuse is not None:
+            whole = reuse.wholes[f] = _whole(encoder, batch.seqs[f])
+        dropped = deletion_scores(encoder, weights[f], batch.seqs[f], spans, prefixes, whole)
+        if reuse is not None:
+            reuse.shares[f] = dropped
         for b in range(len(batch.splits)):
             rest = _others(model, scores, b, f)
             out[b][f] = _sigmoid(rest + dropped[b]) - _sigmoid(rest + scores[f][b][-1])
@@ -250,10 +253,10 @@ def explain(
     batch = _prepare(model, papers, chosen)
     scores = _grid_scores(model, batch)
     grids = _grids(model, batch, scores)
-    shares: Scores = {}
-    loo = _leave_one_out(model, batch, scores, shares)
+    reuse = Reuse() if faithfulness else None
+    loo = _leave_one_out(model, batch, scores, reuse)
     faith: Sequence[Faithfulness | None] = (
-        explanation_faithfulness(model, batch, scores, loo, shares)
+        explanation_faithfulness(model, batch, scores, loo, reuse)
         if faithfulness
         else [None] * len(grids)
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from shared.engine.batch import PaperInput, Scores, _Batch, _grid_scores, _head, _prepare, _units
-from shared.engine.deletion import unit_spans
+from shared.engine.deletion import _Whole, unit_spans
 from shared.engine.runtime import Model
 from shared.engine.subsets import Variant, subset_scores
 from shared.units import FieldUnits
@@ -35,6 +35,15 @@ QS = ("0.1", "0.2", "0.3", "0.4", "0.5")  # as the JSON keys them; exact, so cei
 RANDOM_SEEDS = 10
 
 Ranked = list[tuple[int, int]]  # (field index, unit index), best first
+
+
+@dataclass
+class Reuse:
+    """What leave-one-out computed that faithfulness reads again, per field: each one-unit
+    deletion's logit share (per paper, per unit) and the whole texts' first layer."""
+
+    shares: Scores = field(default_factory=dict)
+    wholes: dict[str, _Whole] = field(default_factory=dict)
 
 
 def top_k(q: str, n: int) -> int:
@@ -150,7 +159,7 @@ def _field_known(
 
 @torch.inference_mode()
 def _probabilities(
-    model: Model, batch: _Batch, full: Scores, loo: Scores | None, plans: Sequence[_Plan]
+    model: Model, batch: _Batch, full: Scores, reuse: Reuse, plans: Sequence[_Plan]
 ) -> list[np.ndarray]:
     """P (positive class) for every row of every paper's plan: per field, its distinct
     variants over the batch in one ``subset_scores`` pass."""
@@ -162,7 +171,7 @@ def _probabilities(
         shares = [np.zeros(len(plan.masks[n])) for plan in plans]  # per paper, per mask
         run: list[tuple[int, int, int]] = []  # (paper, mask, variant) of the shares to run
         for b, plan in enumerate(plans):
-            loo_f = loo[f][b] if loo is not None else None
+            loo_f = reuse.shares[f][b] if f in reuse.shares else None
             sizes, known = _field_known(model, batch.splits[b][n], full[f][b], loo_f)
             for i, mask in enumerate(plan.masks[n]):
                 share = known(mask)
@@ -174,7 +183,8 @@ def _probabilities(
                 if v == len(variants):
                     variants.append((b, kept))
                 run.append((b, i, v))
-        scored = subset_scores(model.classifier.encoder(f), weights[f], batch.seqs[f], variants)
+        encoder = model.classifier.encoder(f)
+        scored = subset_scores(encoder, weights[f], batch.seqs[f], variants, reuse.wholes.get(f))
         for b, i, v in run:
             shares[b][i] = scored[v]
         for b, plan in enumerate(plans):
@@ -215,11 +225,12 @@ def explanation_faithfulness(
     batch: _Batch,
     full: Scores,
     deltas: Sequence[Mapping[str, np.ndarray]],
-    loo_shares: Scores | None = None,
+    reuse: Reuse | None = None,
 ) -> list[Faithfulness]:
     """Each paper's faithfulness, from the grid's shares ``full`` and leave-one-out's
-    ``deltas`` (delta P per unit, which rank the units) and, if given, ``loo_shares`` (their
-    logit shares, so one-unit deletions are not run again). One batched pass per field."""
+    ``deltas`` (delta P per unit, which rank the units) and, if given, what leave-one-out
+    computed besides (``reuse``: one-unit deletions are not run again, the whole texts' first
+    layer is not computed again). One batched pass per field."""
     plans, ranks, p_full = [], [], []
     for b, split in enumerate(batch.splits):
         p = _full_probability(model, full, b)
@@ -232,7 +243,7 @@ def explanation_faithfulness(
         plans.append(plan)
         ranks.append(ranked)
         p_full.append(p)
-    probs = _probabilities(model, batch, full, loo_shares, plans)
+    probs = _probabilities(model, batch, full, reuse or Reuse(), plans)
     return [_summary(model, batch, b, p_full[b], ranks[b], probs[b]) for b in range(len(plans))]
 
 
@@ -264,7 +275,7 @@ def random_baseline(
                 plan.add(_kept_only(ranked, top_k(q, len(ranked)), sizes))
         plans.append(plan)
     per_paper = []
-    for b, probs in enumerate(_probabilities(model, batch, full, None, plans)):
+    for b, probs in enumerate(_probabilities(model, batch, full, Reuse(), plans)):
         p = _full_probability(model, full, b)
         pc, pc_full = (probs, p) if p >= 0.5 else (1.0 - probs, 1.0 - p)
         drops = pc_full - pc.reshape(seeds, 2, len(QS))  # [seed, comprehensiveness|sufficiency, q]

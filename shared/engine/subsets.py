@@ -177,17 +177,22 @@ def _chunk_features(encoder: FieldEncoder, w: _Whole, r: _Rows) -> Tensor:
 
 
 def subset_scores(
-    encoder: FieldEncoder, weight: Tensor, seqs: Sequence[Tensor], variants: Sequence[Variant]
+    encoder: FieldEncoder,
+    weight: Tensor,
+    seqs: Sequence[Tensor],
+    variants: Sequence[Variant],
+    whole: _Whole | None = None,
 ) -> np.ndarray:
     """``out[v]`` = logit share of ``seqs[b]`` keeping only its tokens ``kept``, for each
     variant ``(b, kept)``. Deleting truly removes tokens; a variant that keeps nothing reads
     as nothing (a share of 0). Each variant must delete something (the whole text's share is
-    the caller's, from the grid)."""
+    the caller's, from the grid). ``whole`` is ``deletion._whole(encoder, seqs)`` if the
+    caller has it already (leave-one-out's)."""
     out = np.zeros(len(variants))
     run = [v for v, (_, kept) in enumerate(variants) if len(kept)]
     if not run:
         return out
-    whole = _whole(encoder, seqs)
+    whole = whole or _whole(encoder, seqs)
     device = whole.h.device
     budget = CELLS_PER_DELETION_CHUNK.get(device.type, 30_000)
     by_length = sorted(((len(variants[v][1]), v) for v in run), reverse=True)
