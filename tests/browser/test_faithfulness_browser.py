@@ -52,3 +52,4 @@ def test_the_faithfulness_panel(
     assert not errors, errors
     width = page.viewport_size["width"]
     panel.screenshot(path=f"/tmp/ui-faithfulness-{width}.png")
+    page.screenshot(path=f"/tmp/ui-faithfulness-page-{width}.png", full_page=True)
