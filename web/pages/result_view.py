@@ -60,7 +60,8 @@ class Heatmap:
     @property
     def whole(self) -> Cell:
         """The top-right cell, the whole paper: the first row shown, its last cell."""
-        return self.rows[0]["cells"][-1]  # type: ignore[no-any-return]
+        cell: Cell = self.rows[0]["cells"][-1]
+        return cell
 
 
 def density(n_cols: int) -> str:
