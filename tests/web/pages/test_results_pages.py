@@ -99,8 +99,12 @@ def test_activations_bars_traces_and_running_probability(
         session.get_one(Result, rid).activations = TRACED
     html = member.get(f"/results/{rid}").get_data(as_text=True)
     assert "abstract.fwd.3: activation +0.8000 × weight +1.5000 = +1.2000" in html  # noqa: RUF001
-    assert 'class="bar bar-neg"' in html and "-0.450" in html
-    assert '<option value="1">title.bwd.0 (-0.450)</option>' in html
+    assert '<li class="bar-row bar-neg"' in html and "\u22120.450" in html
+    # Named in words: the field, the direction it is read in, the index, what it does.
+    assert '<span class="bar-where">Abstract, read forwards, #3</span>' in html
+    assert '<span class="bar-what">pushes towards computational</span>' in html
+    assert "Title, read backwards, #0" in html and "pushes towards not computational" in html
+    assert '<option value="1">Title, read backwards, #0 (-0.450)</option>' in html
     assert 'data-trace="1" hidden' in html
     assert "study: 0.4000" in html  # running P at the second abstract token
     assert "Running probability over the title tokens" in html
