@@ -17,9 +17,10 @@ import numpy as np
 from shared.scales import BOUNDARY, GridView, Scale, extent, transform, view
 
 LABEL_CHARS = 22
-# Cell sizes by number of columns (results.css .hm-l/.hm-m/.hm-s): beyond about 14 columns
-# large cells overflow a laptop's half of the page, beyond 40 even medium ones need a scroll.
-DENSITIES = ((14, "l"), (40, "m"))
+# Cell sizes by number of columns (results.css .hm-l/.hm-m/.hm-s): beyond 8 columns large
+# cells overflow a laptop's half of the page (so the grid gets the page's width, in medium
+# cells), beyond 40 even medium ones need a scroll.
+DENSITIES = ((8, "l"), (40, "m"))
 TICK_EVERY = 10  # in the condensed ("fit") view only every tenth column keeps its label
 _WORD = re.compile(r"\S+")
 _STRIP = re.compile(r"^\W+|\W+$")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.models import Result
 from tests.fixtures.factories import GRID, LOO, UNITS, Explained, Factory, Member, result
 from tests.fixtures.web import AuthActions
-from web.pages.result_view import colour_class
+from web.pages.result_view import colour_class, density
 
 EVIL = '<script>alert(1)</script> & "quotes"'
 TRACED = {
@@ -241,3 +241,23 @@ def test_the_page_lists_what_was_left_out(
     assert "Abstract, copyright:" in html
     bare = make.result(team_id, title="Nothing left out")
     assert "Left out" not in login.login().get(f"/results/{bare}").get_data(as_text=True)
+
+
+def test_the_whole_paper_cell_is_marked_and_linked(
+    login: AuthActions, make: Factory, team_id: int
+) -> None:
+    member = login.login()
+    rid = make.result(team_id)
+    html = member.get(f"/results/{rid}").get_data(as_text=True)
+    whole = re.findall(
+        r'<td role="gridcell" class="[^"]*is-whole"[^>]*data-i="(\d)" data-j="(\d)"', html
+    )
+    assert whole == [("1", "2")]  # 2 title words x 3 sentences: the top-right cell, once
+    assert f'href="#hm-whole-{rid}"' in html and f'id="hm-whole-{rid}"' in html
+    assert "Whole paper (top-right cell): P = 0.900" in html
+    assert 'class="heatmap hm-l"' in html and "is-wide" not in html  # 3 columns: large cells
+
+
+@pytest.mark.parametrize(("n", "size"), [(1, "l"), (8, "l"), (9, "m"), (40, "m"), (41, "s")])
+def test_cells_get_smaller_as_columns_grow(n: int, size: str) -> None:
+    assert density(n) == size
