@@ -1,4 +1,4 @@
-""""Inside the model" of a real paper in Chromium at 1280 and 390 px: features named in
+"""The "Inside the model" panel of a real paper in Chromium at 1280 and 390 px: features named in
 words, their labels and the charts' ticks at a readable size at 1x, every value whole."""
 
 from __future__ import annotations

@@ -107,8 +107,8 @@ def activation_view(activations: dict[str, Any] | None) -> dict[str, Any] | None
         trace = f.get("trace")
         tokens = (fields.get(f.get("field", "")) or {}).get("tokens") or []
         if trace and len(tokens) == len(trace):
-            name = feature_name(f)
-            traces.append({"index": k, "feature": f, "name": name, "chart": line_chart(trace, tokens)})
+            chart = line_chart(trace, tokens)
+            traces.append({"index": k, "feature": f, "name": feature_name(f), "chart": chart})
     running = [
         {"field": name, "chart": line_chart(v["running_probability"], v["tokens"], 0, 1, 0.5)}
         for name, v in fields.items()

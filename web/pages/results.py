@@ -122,7 +122,8 @@ FIGURE_URL = "/results/<id:result_id>/<any(heatmap, loo, contributions):figure>.
 @result_pages.get(FIGURE_URL)
 @login_required
 def figure_image(result_id: int, figure: str, fmt: str) -> BaseResponse:
-    """A figure as a file (``?scale=``, ``?dpi=``, ``?title=``, as the API's)."""
+    """A figure (``?scale=``, ``?dpi=``, ``?title=``, as the API's), shown in a tab like any
+    image unless ``?download=1`` (the form) asks the browser to save it."""
     result = _done(result_id)
     try:
         response = figure_view(result, figure, fmt, remembered_scale())
@@ -130,8 +131,8 @@ def figure_image(result_id: int, figure: str, fmt: str) -> BaseResponse:
         abort(400, sentence(str(exc)))
     except NoFigure as exc:
         abort(404, sentence(str(exc)))
-    name = f"result-{result_id}-{figure}.{fmt}"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    how = "attachment" if request.args.get("download") == "1" else "inline"
+    response.headers["Content-Disposition"] = f'{how}; filename="result-{result_id}-{figure}.{fmt}"'
     return response
 
 
@@ -149,7 +150,7 @@ def figure_form(result_id: int) -> BaseResponse:
     scale = parse_scale(request.args.get("scale")) or remembered_scale()
     title = "1" if request.args.get("title") else "0"
     target = url_for(".figure_image", result_id=result_id, figure=figure, fmt=fmt,
-                     scale=scale.value, dpi=dpi, title=title)  # fmt: skip
+                     scale=scale.value, dpi=dpi, title=title, download=1)  # fmt: skip
     return redirect(target, code=303)
 
 

@@ -79,11 +79,13 @@ def test_the_page_downloads_each_figure_and_its_form_sends_the_choice_on(
     assert form.status_code == 303
     location = form.headers["Location"]
     assert f"/results/{rid}/loo.png?" in location and "dpi=300" in location
-    assert "title=0" in location  # the box unticked: no title
+    assert "title=0" in location and "download=1" in location  # the box unticked: no title
     got = member.get(location)
     assert got.mimetype == "image/png"
     assert got.headers["Content-Disposition"] == f'attachment; filename="result-{rid}-loo.png"'
     assert Image.open(io.BytesIO(got.data)).info["dpi"] == pytest.approx((300, 300), abs=0.05)
+    inline = member.get(f"/results/{rid}/loo.svg")  # a link opened in a tab shows it
+    assert inline.headers["Content-Disposition"] == f'inline; filename="result-{rid}-loo.svg"'
     titled = member.get(f"/results/{rid}/figure?figure=heatmap&format=svg&title=1")
     assert "title=1" in titled.headers["Location"]
     assert member.get(f"/results/{rid}/figure?figure=pie&format=svg").status_code == 400
