@@ -24,6 +24,7 @@ from shared.scales import DEFAULT, NAMES, SCALES, Scale, parse_scale
 from web.downloads import BadOption, explain_json, figure_view
 from web.errors import sentence
 from web.extensions import db
+from web.pages.difference_view import revision_context
 from web.pages.result_charts import activation_view
 from web.pages.result_view import delta_scale, heatmap, legend_stops, loo_text
 from web.session import current_team_id, current_user, login_required
@@ -99,6 +100,7 @@ def result_page(result_id: int) -> str:
         colours=colours,
         scale_problem=problem,
         names=NAMES,
+        **revision_context(result, colours),
     )
 
 
