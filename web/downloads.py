@@ -3,7 +3,9 @@
 A done result never changes, so each view is cached in Redis and carries a strong ETag (the
 sha256 of the bytes); a client that sends it back in If-None-Match gets 304. The one change,
 a bulk result's traces arriving, gives its JSON a new cache key (web/api/results.py). A heat
-map is one view per colour scale (``?scale=``), each cached under a key of its own.
+map, the leave-one-out text and the contributions are each one view per format, colour
+scale (``?scale=``, the heat map's), dpi (``?dpi=``, PNG) and title (``?title=0`` leaves it
+off), each cached under a key of its own.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from flask import Response, request, stream_with_context, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from shared.figures import DPIS
 from shared.models import Job, Result
 from shared.results.export import job_csv, job_jsonl, problems_csv
 from shared.results.stored import render_result, result_json
@@ -58,18 +61,39 @@ def _attachment(chunks: Iterator[str], mimetype: str, name: str) -> Response:
     return response
 
 
-class BadScale(ValueError):
-    """``?scale=`` names no colour scale."""
+class BadOption(ValueError):
+    """A figure's query names no colour scale, dpi or title choice it has."""
 
 
-def heatmap_view(result: Result, fmt: str, default: Scale) -> BaseResponse:
-    """A done result's heat map in ``?scale=`` (else ``default``); BadScale for a bad one."""
+TITLE_CHOICES = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+
+
+def figure_options(default: Scale) -> tuple[Scale, int, bool]:
+    """``?scale=`` (else ``default``), ``?dpi=`` (150 or 300) and ``?title=`` (1 or 0)."""
     asked = request.args.get("scale")
     scale = default if asked is None else parse_scale(asked)
     if scale is None:
-        raise BadScale(f"scale must be one of {', '.join(SCALES)}; got {str(asked)[:40]!r}")
-    render = lambda: render_result(db.session, result, fmt, scale)  # noqa: E731
-    return cached_view(result, fmt, render, key=f"{fmt}.{scale}")
+        raise BadOption(f"scale must be one of {', '.join(SCALES)}; got {str(asked)[:40]!r}")
+    dpi_text = request.args.get("dpi", str(DPIS[0]))
+    if dpi_text not in {str(d) for d in DPIS}:
+        raise BadOption(f"dpi must be one of {', '.join(map(str, DPIS))}; got {dpi_text[:40]!r}")
+    title = TITLE_CHOICES.get(request.args.get("title", "1").strip().lower())
+    if title is None:
+        raise BadOption("title must be 1 (the paper's title and P on top) or 0 (none)")
+    return scale, int(dpi_text), title
+
+
+def figure_view(result: Result, figure: str, fmt: str, default: Scale) -> BaseResponse:
+    """A done result's figure (shared.figures.FIGURES) with the query's options; BadOption
+    for a bad one, shared.results.stored.NoFigure when it has nothing to draw."""
+    scale, dpi, title = figure_options(default)
+    render = lambda: render_result(  # noqa: E731
+        db.session, result, fmt, scale, figure=figure, dpi=dpi, title=title
+    )
+    # The scale colours the heat map only, the dpi only a PNG: other figures share a key.
+    key = [figure, fmt, scale if figure == "heatmap" else "", f"{dpi}dpi" if fmt == "png" else ""]
+    key.append("titled" if title else "bare")  # e.g. heatmap.svg.logodds.titled
+    return cached_view(result, fmt, render, key=".".join(k for k in key if k))
 
 
 def cached_view(

@@ -13,6 +13,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.figures import render_contributions, render_loo
 from shared.heatmap import render_heatmap
 from shared.models import GridCell, LooUnit, Result, ResultStatus
 from shared.scales import DEFAULT
@@ -41,6 +42,10 @@ DIGITS = 6  # as the CLI rounds, so the API and `occlab explain` print the same 
 
 class IncompleteResult(RuntimeError):
     """A result marked done whose rows are missing: the database was edited by hand."""
+
+
+class NoFigure(LookupError):
+    """The result has nothing to draw in this figure (no contributions stored)."""
 
 
 def team_result(session: Session, team_id: int, result_id: int) -> Result | None:
@@ -145,25 +150,62 @@ def leave_one_out(session: Session, result: Result, fields: list[str]) -> dict[s
     return out
 
 
-def render_result(session: Session, result: Result, fmt: str, scale: str = DEFAULT) -> bytes:
-    """The heat map of a done result as PNG or SVG on ``scale``, as ``occlab explain --out
-    x.png`` draws it."""
+def render_result(
+    session: Session,
+    result: Result,
+    fmt: str,
+    scale: str = DEFAULT,
+    *,
+    figure: str = "heatmap",
+    dpi: int = 150,
+    title: bool = True,
+) -> bytes:
+    """One figure of a done result as PNG or SVG: the heat map on ``scale`` (as ``occlab
+    explain --out x.png`` draws it), the leave-one-out text or the contributions; ``title``
+    False leaves the paper's title and P off."""
     if result.status != ResultStatus.DONE or result.probability is None:
         raise IncompleteResult(f"result {result.id} is {result.status}, not done")
+    heading = result.paper.title if title else None
+    if figure == "loo":
+        fields = loo_fields(session, result)
+        return render_loo(fields, title=heading, probability=result.probability, fmt=fmt, dpi=dpi)
+    if figure == "contributions":
+        top = (result.activations or {}).get("top_features") or []
+        if not top:
+            raise NoFigure(f"result {result.id} stores no feature contributions")
+        bias = (result.activations or {}).get("bias")
+        return render_contributions(top, title=heading, probability=result.probability,
+                                    bias=bias, fmt=fmt, dpi=dpi)  # fmt: skip
     units = _units(result)
     rows, cols = units["title"], units["abstract"]
     return render_heatmap(
         grid_probabilities(session, result),
         rows["labels"],
         cols["labels"],
-        heading=result.paper.title,
+        heading=heading,
         probability=result.probability,
         row_axis=f"Title, {rows['unit']} by {rows['unit']}",
         col_axis=f"Abstract, {cols['unit']} by {cols['unit']}",
         col_unit=cols["unit"],
         fmt=fmt,
+        dpi=dpi,
         scale=scale,
     )
+
+
+def loo_fields(session: Session, result: Result) -> dict[str, list[tuple[str, float, bool]]]:
+    """Each field's units as (label, change in P when removed, unknown to the model)."""
+    units = _units(result)
+    deltas = leave_one_out(session, result, list(units))
+    skipped = result.skipped or {}
+    out = {}
+    for f, stored in units.items():
+        known = set(skipped.get(f, []))
+        out[f] = [
+            (label, d, bool(tokens) and set(tokens) <= known)
+            for label, d, tokens in zip(stored["labels"], deltas[f], stored["units"], strict=False)
+        ]
+    return out
 
 
 def grid_csv(session: Session, result: Result) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.figures import DPIS
 from shared.scales import DEFAULT, SCALES
 from web.api import schemas as s
 from web.api.jobs import MAX_PAGE, MAX_PER_PAGE
@@ -66,15 +67,15 @@ def _submit() -> dict[str, Any]:
     return _op("Submit papers to explain", responses, requestBody=body)
 
 
-def _image(mimetype: str) -> dict[str, Any]:
+def _image(mimetype: str, what: str) -> dict[str, Any]:
     return {
-        "description": "The heat map (ETag; 304 on If-None-Match).",
+        "description": f"{what} (ETag; 304 on If-None-Match).",
         "content": {mimetype: {"schema": {"type": "string"}}},
     }
 
 
 NOT_MODIFIED = {"304": {"description": "Not modified: the If-None-Match ETag still holds."}}
-NOT_DONE = {"409": error_response("The result is not done, so it has no heat map yet.")}
+NOT_DONE = {"409": error_response("The result is not done, so it has no figures yet.")}
 OWNED = {**UNAUTHORISED, **NOT_FOUND}
 
 
@@ -85,12 +86,33 @@ SCALE = {
     "(the top-right cell); the last two over the grid's own symmetric range.",
     "schema": {"type": "string", "enum": list(SCALES), "default": DEFAULT.value},
 }
-BAD_SCALE = {"400": error_response("scale is not one of the scales.")}
+DPI = {
+    "name": "dpi",
+    "in": "query",
+    "description": "A PNG's resolution, written in the file (an SVG ignores it).",
+    "schema": {"type": "integer", "enum": list(DPIS), "default": DPIS[0]},
+}
+TITLE = {
+    "name": "title",
+    "in": "query",
+    "description": "1: the paper's title and P on top; 0: none (for a caption to say).",
+    "schema": {"type": "string", "enum": ["1", "0"], "default": "1"},
+}
+BAD_OPTION = {"400": error_response("scale, dpi or title is not one of its values.")}
+FIGURES = {
+    "heatmap": "The heat map",
+    "loo": "The title and abstract coloured by leave-one-out, each unit's change in P after it",
+    "contributions": "The top features' contributions to the logit, named in words",
+}
 
 
-def _heatmap(fmt: str, mimetype: str) -> dict[str, Any]:
-    responses = {"200": _image(mimetype), **BAD_SCALE, **NOT_MODIFIED, **OWNED, **NOT_DONE}
-    get = _op(f"The heat map as {fmt.upper()}", responses, parameters=[SCALE])
+def _figure(figure: str, fmt: str, mimetype: str) -> dict[str, Any]:
+    what = FIGURES[figure]
+    responses = {"200": _image(mimetype, what), **BAD_OPTION, **NOT_MODIFIED, **OWNED, **NOT_DONE}
+    if figure == "contributions":
+        responses["404"] = error_response("No such id, or the result stores no contributions.")
+    options = [SCALE, DPI, TITLE] if figure == "heatmap" else [DPI, TITLE]
+    get = _op(f"{what.split(',')[0]}, as {fmt.upper()}", responses, parameters=options)
     return {"parameters": [ID], "get": get}
 
 
@@ -142,8 +164,11 @@ def _api_paths() -> dict[str, Any]:
                 {**ok_response("The result (ETag once done)", "Result"), **NOT_MODIFIED, **OWNED},
             ),
         },
-        "/results/{id}/heatmap.png": _heatmap("png", "image/png"),
-        "/results/{id}/heatmap.svg": _heatmap("svg", "image/svg+xml"),
+        **{
+            f"/results/{{id}}/{figure}.{fmt}": _figure(figure, fmt, mimetype)
+            for figure in FIGURES
+            for fmt, mimetype in (("png", "image/png"), ("svg", "image/svg+xml"))
+        },
         "/openapi.json": {
             "get": {
                 "summary": "This document",

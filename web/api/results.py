@@ -1,4 +1,5 @@
-"""``/api/v1/results``: one paper's explanation as JSON and as a heat map.
+"""``/api/v1/results``: one paper's explanation as JSON and its figures (the heat map, the
+leave-one-out text, the contributions) as PNG or SVG.
 
 A done result's views are served through :func:`web.downloads.cached_view` (Redis, strong
 ETags, 304s). A result that is not done is answered from SQL each time, uncached, with its status.
@@ -12,10 +13,10 @@ from flask import Blueprint, jsonify
 from werkzeug.wrappers import Response as BaseResponse
 
 from shared.models import Result, ResultStatus, TracesStatus
-from shared.results.stored import team_result
+from shared.results.stored import NoFigure, team_result
 from shared.scales import DEFAULT
 from web.api.tokens import require_token, team_id
-from web.downloads import BadScale, cached_view, explain_json, heatmap_view
+from web.downloads import BadOption, cached_view, explain_json, figure_view
 from web.errors import ApiError
 from web.extensions import db
 from web.traces import ensure_traces
@@ -51,17 +52,26 @@ def _json_bytes(result: Result) -> bytes:
     return json.dumps(explain_json(result), ensure_ascii=False).encode()
 
 
-@blueprint.get("/results/<id:result_id>/heatmap.<any(png, svg):fmt>")
+FORMATS = "<any(png, svg):fmt>"
+
+
+@blueprint.get(f"/results/<id:result_id>/heatmap.{FORMATS}", defaults={"figure": "heatmap"})
+@blueprint.get(f"/results/<id:result_id>/loo.{FORMATS}", defaults={"figure": "loo"})
+@blueprint.get(
+    f"/results/<id:result_id>/contributions.{FORMATS}", defaults={"figure": "contributions"}
+)
 @require_token
-def get_heatmap(result_id: int, fmt: str) -> BaseResponse:
+def get_figure(result_id: int, figure: str, fmt: str) -> BaseResponse:
     result = result_or_404(result_id)
     if result.status != ResultStatus.DONE:
         raise ApiError(
             409,
-            f"result {result_id} is {result.status}: its heat map exists once it is done",
+            f"result {result_id} is {result.status}: its figures exist once it is done",
         )
     # Not the user's page choice: a script's downloads must not change when they click.
     try:
-        return heatmap_view(result, fmt, DEFAULT)
-    except BadScale as exc:
+        return figure_view(result, figure, fmt, DEFAULT)
+    except BadOption as exc:
         raise ApiError(400, str(exc)) from exc
+    except NoFigure as exc:
+        raise ApiError(404, str(exc)) from exc
