@@ -307,6 +307,8 @@ class JobItem(Base):
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     result_id: Mapped[int] = mapped_column(ForeignKey("results.id"), index=True)
+    # The class the submitter gave this row (0 or 1, shared.manifest.CLASS_NAMES), or None.
+    label: Mapped[int | None] = mapped_column(Integer)
     result: Mapped[Result] = relationship()
 
 

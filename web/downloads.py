@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from shared.models import Job, Result
 from shared.results.export import job_csv, job_jsonl, problems_csv
-from shared.results.stored import render_result, result_json
+from shared.results.stored import render_result, result_json, result_label
 from shared.scales import SCALES, Scale, parse_scale
 from web.extensions import cache, db
 
@@ -26,10 +26,12 @@ MIMETYPES = {"json": "application/json", "png": "image/png", "svg": "image/svg+x
 CACHE_CONTROL = "private, no-cache"
 
 
-def explain_json(result: Result) -> dict[str, Any]:
-    """The result as the API and the JSON download give it, ``html_url`` naming its page."""
+def explain_json(result: Result, job_id: int | None = None) -> dict[str, Any]:
+    """The result as the API and the JSON download give it, ``html_url`` naming its page,
+    with the paper's label in job ``job_id`` (else the team's latest, ``result_label``)."""
     url = url_for("result_pages.result_page", result_id=result.id)
-    return result_json(db.session, result, html_url=url)
+    label = result_label(db.session, result, job_id)
+    return result_json(db.session, result, html_url=url, label=label)
 
 
 EXPORTS = {"csv": "text/csv", "jsonl": "application/jsonl"}

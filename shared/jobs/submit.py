@@ -17,6 +17,7 @@ from shared.config import Settings
 from shared.db import get_or_add
 from shared.jobs.registry import find_model, model_vocab
 from shared.jobs.status import refresh_jobs
+from shared.manifest import LabelError, label_of
 from shared.models import LIVE, Job, JobItem, JobProblem, Paper, Result, ResultStatus
 from shared.text import NUL, nul_message
 from shared.units import (
@@ -111,6 +112,10 @@ def _check_one(
         problems.append(PaperProblem(index, "id", message))
     elif external is not None and NUL in str(external):
         problems.append(PaperProblem(index, "id", nul_message("id")))
+    try:
+        label_of(paper)
+    except LabelError as exc:
+        problems.append(PaperProblem(index, "label", str(exc)))
     cells = 1
     keep = keeps_boilerplate(units)
     for f in FIELDS:
@@ -192,7 +197,8 @@ def create_job(session: Session, settings: Settings, sub: Submission) -> tuple[J
     todo: list[int] = []
     for position, (paper, size) in enumerate(good):
         result, fresh = _result_for(session, job, paper, size)
-        session.add(JobItem(job_id=job.id, position=position, result_id=result.id))
+        label = label_of(paper)  # checked above; per item: two jobs may label a text apart
+        session.add(JobItem(job_id=job.id, position=position, result_id=result.id, label=label))
         if fresh and result.id not in todo:  # the same paper twice in one job: one task
             todo.append(result.id)
     session.flush()

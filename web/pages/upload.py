@@ -212,7 +212,7 @@ def _start(
     sub = Submission(
         team_id=current_team_id(),
         submitter_id=current_user.id,
-        papers=[{**r.paper, "id": r.external_id} for r in rows],
+        papers=[r.as_paper() for r in rows],
         model=Choices.spec(state.model),
         title_unit=state.units["title"],
         abstract_unit=state.units["abstract"],

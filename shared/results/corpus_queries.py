@@ -1,0 +1,250 @@
+"""The corpus view's aggregates: each one SQL query over a scope of results (see corpus.py).
+
+A scope is a CTE of (result_id, label, p): one row per done result, its label (a class index
+or NULL) and its P. Nothing here loads a result's rows into Python; each query returns a
+handful of aggregate rows.
+
+Title words come from the units stored with each result (``results.units``, JSON): the
+words of title unit u are ``units.title.units[u]``, lower-cased tokens. Both databases can
+expand that array in SQL (``json_array_elements`` on PostgreSQL, ``json_each`` on SQLite), so
+the words are joined to ``loo_units`` without a table of their own and without a pass in
+Python: on PostgreSQL the 20,000-result aggregate parses each result's JSON once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import CTE, ColumnElement, Select, and_, case, distinct, func, literal, select, true
+from sqlalchemy.orm import Session, aliased
+
+from shared.models import GridCell, LooUnit, Paper, Result
+
+THRESHOLD = 0.5  # P at or above it: the positive class
+
+
+def decision(p: Any) -> ColumnElement[int]:
+    """1 where ``p`` says the positive class, else 0 (as integers: both databases compare)."""
+    return case((p >= THRESHOLD, 1), else_=0)
+
+
+def histogram(session: Session, scope: CTE, edges: list[float]) -> list[int]:
+    """Counts of P in [edges[k], edges[k+1]), the last bin closed (numpy.histogram's rule)."""
+    last = len(edges) - 2
+    bins = [
+        func.sum(case((and_(scope.c.p >= lo, scope.c.p <= hi if k == last else scope.c.p < hi), 1),
+                      else_=0))  # fmt: skip
+        for k, (lo, hi) in enumerate(zip(edges, edges[1:], strict=False))
+    ]
+    row = session.execute(select(*bins).select_from(scope)).one()
+    return [int(v or 0) for v in row]
+
+
+def confusion(session: Session, scope: CTE) -> dict[str, int]:
+    """n, positives and the confusion counts of the labelled papers at THRESHOLD."""
+    said, label = decision(scope.c.p), scope.c.label
+    counts = {
+        "n": func.count(),
+        "positives": func.sum(label),
+        "tp": func.sum(case((and_(said == 1, label == 1), 1), else_=0)),
+        "fp": func.sum(case((and_(said == 1, label == 0), 1), else_=0)),
+        "tn": func.sum(case((and_(said == 0, label == 0), 1), else_=0)),
+        "fn": func.sum(case((and_(said == 0, label == 1), 1), else_=0)),
+    }
+    stmt = select(*(v.label(k) for k, v in counts.items())).where(label.is_not(None))
+    row = session.execute(stmt).one()
+    return {k: int(getattr(row, k) or 0) for k in counts}
+
+
+def _roc_steps(scope: CTE, points: int) -> CTE:
+    """Per distinct P, highest first: its positives and negatives, the cumulative counts at
+    or above it (the ROC point of that threshold), and which of ``points`` buckets it is in."""
+    grouped = (
+        select(scope.c.p, func.sum(scope.c.label).label("pos"),
+               (func.count() - func.sum(scope.c.label)).label("neg"))  # fmt: skip
+        .where(scope.c.label.is_not(None))
+        .group_by(scope.c.p)
+        .cte("roc_groups")
+    )
+    down = grouped.c.p.desc()
+    return select(
+        grouped.c.p,
+        grouped.c.pos,
+        grouped.c.neg,
+        func.sum(grouped.c.pos).over(order_by=down).label("tp"),
+        func.sum(grouped.c.neg).over(order_by=down).label("fp"),
+        func.ntile(points).over(order_by=down).label("bucket"),
+    ).cte("roc_steps")
+
+
+def roc(session: Session, scope: CTE, points: int) -> tuple[float | None, list[tuple[float, int, int]]]:
+    """The area under the ROC curve's numerator (ties count half: the trapezoid rule, which
+    is the Mann-Whitney statistic) and at most ``points`` curve points (threshold, tp, fp)."""
+    steps = _roc_steps(scope, points)
+    area = session.scalar(select(func.sum(steps.c.neg * (steps.c.tp - steps.c.pos / 2.0))))
+    curve = session.execute(
+        select(func.min(steps.c.p), func.max(steps.c.tp), func.max(steps.c.fp))
+        .group_by(steps.c.bucket)
+        .order_by(steps.c.bucket)
+    ).all()
+    return (None if area is None else float(area)), [(float(p), int(tp), int(fp)) for p, tp, fp in curve]
+
+
+def misclassified(session: Session, scope: CTE, limit: int) -> list[dict[str, Any]]:
+    """Labelled papers the model gets wrong, most confident first."""
+    wrong = decision(scope.c.p) != scope.c.label
+    rows = session.execute(
+        select(scope.c.result_id, Paper.external_id, Paper.title, scope.c.p, scope.c.label)
+        .select_from(scope)
+        .join(Result, Result.id == scope.c.result_id)
+        .join(Paper, Paper.id == Result.paper_id)
+        .where(scope.c.label.is_not(None), wrong)
+        .order_by(func.abs(scope.c.p - THRESHOLD).desc(), scope.c.result_id)
+        .limit(limit)
+    )
+    keys = ("result_id", "external_id", "title", "probability", "label")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def title_words(session: Session, scope: CTE) -> CTE:
+    """(result_id, unit_index, word): each distinct word of each title unit, from the JSON."""
+    base = scope.join(Result, Result.id == scope.c.result_id)
+    if session.get_bind().dialect.name == "postgresql":
+        unit_list = Result.units["title"]["units"]
+        units = func.json_array_elements(unit_list).table_valued("value", with_ordinality="n")
+        units = units.render_derived().lateral("u")
+        tokens = func.json_array_elements_text(units.c.value).table_valued("value")
+        tokens = tokens.render_derived().lateral("t")
+        index = units.c.n - 1
+    else:
+        units = func.json_each(Result.units, "$.title.units").table_valued("key", "value")
+        units = units.alias("u")
+        tokens = func.json_each(units.c.value).table_valued("value").alias("t")
+        index = units.c.key
+    stmt = select(scope.c.result_id, index.label("unit_index"), tokens.c.value.label("word"))
+    return stmt.select_from(base.join(units, true()).join(tokens, true())).distinct().cte("tw")
+
+
+def _delta_means(rows: Select[Any], papers: Any, delta: Any) -> Select[Any]:
+    return rows.add_columns(
+        func.count(distinct(papers)).label("papers"),
+        func.avg(delta).label("mean_delta"),
+        func.avg(func.abs(delta)).label("mean_abs_delta"),
+    )
+
+
+def word_deltas(session: Session, words: CTE, min_papers: int, limit: int) -> list[dict[str, Any]]:
+    """Per title word: papers, and the mean (and mean |.|) delta of the units that hold it."""
+    on = and_(LooUnit.result_id == words.c.result_id, LooUnit.field == "title",
+              LooUnit.unit_index == words.c.unit_index)  # fmt: skip
+    stmt = _delta_means(select(words.c.word), words.c.result_id, LooUnit.delta)
+    stmt = (
+        stmt.select_from(words)
+        .join(LooUnit, on)
+        .group_by(words.c.word)
+        .having(func.count(distinct(words.c.result_id)) >= min_papers)
+        .order_by(func.avg(func.abs(LooUnit.delta)).desc(), words.c.word)
+        .limit(limit)
+    )
+    return [row._asdict() for row in session.execute(stmt)]
+
+
+def abstract_units(scope: CTE) -> CTE:
+    """Each result's abstract leave-one-out rows with their position from either end."""
+    count = func.count().over(partition_by=LooUnit.result_id)
+    return (
+        select(LooUnit.result_id, LooUnit.delta, (LooUnit.unit_index + 1).label("from_start"),
+               (count - LooUnit.unit_index).label("from_end"))  # fmt: skip
+        .select_from(LooUnit)
+        .join(scope, scope.c.result_id == LooUnit.result_id)
+        .where(LooUnit.field == "abstract")
+        .cte("abstract_units")
+    )
+
+
+def position_deltas(session: Session, units: CTE, end: str, limit: int) -> list[dict[str, Any]]:
+    """Mean delta per position (``end``: from_start, 1 the first; from_end, 1 the last)."""
+    position = units.c[end]
+    stmt = _delta_means(select(position.label("position")), units.c.result_id, units.c.delta)
+    stmt = stmt.where(position <= limit).group_by(position).order_by(position)
+    return [row._asdict() for row in session.execute(stmt)]
+
+
+def flipping(session: Session, scope: CTE) -> int:
+    """Papers with a grid cell on the other side of THRESHOLD from the whole paper's P."""
+    other = (
+        select(literal(1))
+        .where(GridCell.result_id == scope.c.result_id)
+        .where(decision(GridCell.probability) != decision(scope.c.p))
+        .exists()
+    )
+    return int(session.scalar(select(func.count()).select_from(scope).where(other)) or 0)
+
+
+def flip_edges(scope: CTE) -> tuple[CTE, CTE]:
+    """Where adding one unit flips the decision with the other field whole: title edges
+    (result_id, unit_index) along the full abstract, abstract edges (result_id, from_start,
+    from_end) along the full title. The first unit of a field is never an edge (the grid
+    has no empty prefix); the last abstract edge is the flip on the last sentence."""
+    dims = (
+        select(GridCell.result_id, func.max(GridCell.title_len).label("t"),
+               func.max(GridCell.abstract_len).label("s"))  # fmt: skip
+        .select_from(GridCell)
+        .join(scope, scope.c.result_id == GridCell.result_id)
+        .group_by(GridCell.result_id)
+        .cte("dims")
+    )
+    cur, prev = aliased(GridCell), aliased(GridCell)
+    flips = decision(cur.probability) != decision(prev.probability)
+    title = (
+        select(dims.c.result_id, (cur.title_len - 1).label("unit_index"))
+        .select_from(dims)
+        .join(cur, and_(cur.result_id == dims.c.result_id, cur.abstract_len == dims.c.s))
+        .join(prev, and_(prev.result_id == dims.c.result_id, prev.abstract_len == dims.c.s,
+                         prev.title_len == cur.title_len - 1))  # fmt: skip
+        .where(flips)
+        .cte("title_flips")
+    )
+    cur, prev = aliased(GridCell), aliased(GridCell)
+    flips = decision(cur.probability) != decision(prev.probability)
+    abstract = (
+        select(dims.c.result_id, cur.abstract_len.label("from_start"),
+               (dims.c.s - cur.abstract_len + 1).label("from_end"))  # fmt: skip
+        .select_from(dims)
+        .join(cur, and_(cur.result_id == dims.c.result_id, cur.title_len == dims.c.t))
+        .join(prev, and_(prev.result_id == dims.c.result_id, prev.title_len == dims.c.t,
+                         prev.abstract_len == cur.abstract_len - 1))  # fmt: skip
+        .where(flips)
+        .cte("abstract_flips")
+    )
+    return title, abstract
+
+
+def papers_in(session: Session, edges: CTE) -> int:
+    return int(session.scalar(select(func.count(distinct(edges.c.result_id)))) or 0)
+
+
+def flip_words(session: Session, edges: CTE, words: CTE, limit: int) -> list[dict[str, Any]]:
+    """The title words whose unit flips the decision, by how many papers flip there."""
+    papers = func.count(distinct(edges.c.result_id))
+    stmt = (
+        select(words.c.word, papers.label("papers"))
+        .select_from(edges)
+        .join(words, and_(words.c.result_id == edges.c.result_id,
+                          words.c.unit_index == edges.c.unit_index))  # fmt: skip
+        .group_by(words.c.word)
+        .order_by(papers.desc(), words.c.word)
+        .limit(limit)
+    )
+    return [row._asdict() for row in session.execute(stmt)]
+
+
+def flip_positions(session: Session, edges: CTE, end: str, limit: int) -> list[dict[str, Any]]:
+    position = edges.c[end]
+    stmt = (
+        select(position.label("position"), func.count(distinct(edges.c.result_id)).label("papers"))
+        .where(position <= limit)
+        .group_by(position)
+        .order_by(position)
+    )
+    return [row._asdict() for row in session.execute(stmt)]
