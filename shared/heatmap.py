@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 
 from shared.scales import BOUNDARY, DEFAULT, GridView, Scale, format_p, parse_scale, view
 
-__all__ = ["render_heatmap"]
+__all__ = ["render_heatmap", "save_figure"]
 
 FORMATS = ("png", "svg")
 COL_UNITS = ("sentence", "word")
@@ -92,7 +92,7 @@ def render_heatmap(
     ax.set_xlabel(col_axis, fontsize=9.5, parse_math=False)
     wrap = max(30, int(layout.fig_w * 11))  # about 11 heading characters per inch
     fig.suptitle(_heading(heading, probability, wrap), fontsize=11, parse_math=False)
-    return _save(fig, fmt, int(dpi))
+    return save_figure(fig, fmt, int(dpi))
 
 
 def _check_options(probability: float, col_unit: str, fmt: str, dpi: int) -> None:
@@ -267,7 +267,8 @@ def _draw_ticks(ax: Axes, rows: list[str], cols: list[str], layout: _Layout) -> 
     ax.tick_params(length=2.5, width=0.6)
 
 
-def _save(fig: Figure, fmt: str, dpi: int) -> bytes:
+def save_figure(fig: Figure, fmt: str, dpi: int) -> bytes:
+    """``fig`` as PNG or SVG bytes, the same bytes for the same figure (no dates, fixed ids)."""
     buffer = io.BytesIO()
     if fmt == "svg":
         # No Date, so the same grid always gives the same bytes (cacheable, diffable).

@@ -9,6 +9,7 @@ map is one view per colour scale (``?scale=``), each cached under a key of its o
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,12 +17,19 @@ from flask import Response, request, stream_with_context, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from shared.models import Job, Result
+from shared.results.corpus import cached_job, job_view_json
+from shared.results.corpus_files import render_figure
 from shared.results.export import job_csv, job_jsonl, problems_csv
 from shared.results.stored import render_result, result_json, result_label
 from shared.scales import SCALES, Scale, parse_scale
 from web.extensions import cache, db
 
-MIMETYPES = {"json": "application/json", "png": "image/png", "svg": "image/svg+xml"}
+MIMETYPES = {
+    "json": "application/json",
+    "png": "image/png",
+    "svg": "image/svg+xml",
+    "csv": "text/csv",
+}
 # Private: answers depend on the token or the cookie. Revalidating costs a 304, never a render.
 CACHE_CONTROL = "private, no-cache"
 
@@ -87,4 +95,25 @@ def cached_view(
     response = Response(data, mimetype=MIMETYPES[view])
     response.set_etag(hashlib.sha256(data).hexdigest())
     response.headers["Cache-Control"] = CACHE_CONTROL
+    return response.make_conditional(request)
+
+
+def corpus_json(job: Job) -> bytes:
+    """The job's corpus view (shared/results/corpus.py), cached once the job is finished."""
+    return job_view_json(db.session, job, cache.views)
+
+
+def corpus_figure(job: Job, figure: str, fmt: str) -> bytes:
+    """A figure of the job's corpus view; ``NoFigure`` when there is nothing to draw."""
+    draw = lambda: render_figure(json.loads(corpus_json(job)), figure, fmt)  # noqa: E731
+    return cached_job(cache.views, job, f"corpus.{figure}.{fmt}", draw)
+
+
+def bytes_view(data: bytes, fmt: str, filename: str | None = None) -> BaseResponse:
+    """``data`` with a strong ETag (304 on If-None-Match), as an attachment if named."""
+    response = Response(data, mimetype=MIMETYPES[fmt])
+    response.set_etag(hashlib.sha256(data).hexdigest())
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    if filename:
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response.make_conditional(request)

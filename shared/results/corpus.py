@@ -181,18 +181,19 @@ def corpus_view(session: Session, scope: Scope) -> dict[str, Any]:
     return view
 
 
-CACHE_VIEW = "corpus.json"
+def cached_job(cache: ViewCache | None, job: Job, view: str, render: Callable[[], bytes]) -> bytes:
+    """``view`` of a job's corpus (its JSON, a figure) as bytes: a finished job's from (and
+    into) the cache; a live job's rendered each time, as its papers are still arriving."""
+    if cache is None or not JobStatus(job.status).finished:
+        return render()
+    hit = cache.get(job.id, view, kind="job")
+    if hit is None:
+        hit = render()
+        cache.set(job.id, view, hit, kind="job")
+    return hit
 
 
-def cached_job_view(session: Session, job: Job, cache: ViewCache | None) -> bytes:
-    """A job's view as JSON bytes; a finished job's from (and into) the cache. A live job's
-    is computed each time: its papers are still arriving."""
-    finished = JobStatus(job.status).finished
-    if finished and cache is not None:
-        hit = cache.get(job.id, CACHE_VIEW, kind="job")
-        if hit is not None:
-            return hit
-    data = json.dumps(corpus_view(session, job_scope(job.id)), ensure_ascii=False).encode()
-    if finished and cache is not None:
-        cache.set(job.id, CACHE_VIEW, data, kind="job")
-    return data
+def job_view_json(session: Session, job: Job, cache: ViewCache | None) -> bytes:
+    """A job's corpus view as JSON bytes (cached once the job is finished)."""
+    render = lambda: json.dumps(corpus_view(session, job_scope(job.id))).encode()  # noqa: E731
+    return cached_job(cache, job, "corpus.json", render)

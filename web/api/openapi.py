@@ -85,6 +85,13 @@ SCALE = {
     "(the top-right cell); the last two over the grid's own symmetric range.",
     "schema": {"type": "string", "enum": list(SCALES), "default": DEFAULT.value},
 }
+JOB_CONTEXT = {
+    "name": "job",
+    "in": "query",
+    "description": "A job of the team's that holds the result (else 404): paper.label is "
+    "that job's label for it.",
+    "schema": ID_RANGE,
+}
 BAD_SCALE = {"400": error_response("scale is not one of the scales.")}
 
 
@@ -128,6 +135,13 @@ def _api_paths() -> dict[str, Any]:
                 },
             ),
         },
+        "/jobs/{id}/corpus": {
+            "parameters": [ID],
+            "get": _op(
+                "What the job's papers say together: P histogram, labels, words, flips",
+                {**ok_response("The corpus view (ETag)", "Corpus"), **NOT_MODIFIED, **OWNED},
+            ),
+        },
         "/jobs/{id}/problems.csv": _export(
             "problems", "text/csv", "The rows left out (on_error=skip): line, field, reason"
         ),
@@ -139,7 +153,9 @@ def _api_paths() -> dict[str, Any]:
             "parameters": [ID],
             "get": _op(
                 "One paper's explanation: the JSON of occlab explain",
-                {**ok_response("The result (ETag once done)", "Result"), **NOT_MODIFIED, **OWNED},
+                {**ok_response("The result (ETag once done)", "Result"), **NOT_MODIFIED, **OWNED,
+                 "400": error_response("job is not a whole number.")},  # fmt: skip
+                parameters=[JOB_CONTEXT],
             ),
         },
         "/results/{id}/heatmap.png": _heatmap("png", "image/png"),
@@ -167,7 +183,7 @@ HEALTH = {
 SCHEMAS = {
     "Submission": s.SUBMISSION, "Upload": s.UPLOAD, "Error": s.ERROR, "Accepted": s.ACCEPTED,
     "JobSummary": s.JOB_SUMMARY, "Job": s.JOB, "JobPage": s.JOB_PAGE, "Result": s.RESULT,
-    "Health": s.HEALTH,
+    "Corpus": s.CORPUS, "Health": s.HEALTH,
 }  # fmt: skip
 BEARER = {"type": "http", "scheme": "bearer", "description": "An API token (occlab token create)."}
 DESCRIPTION = (
