@@ -24,13 +24,29 @@ in Redis (``cached_job_view``); it is recomputed after the cache's TTL.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import CTE, Select, func, select
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    Select,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from shared.models import Job, JobItem, JobStatus, Paper, Result, ResultStatus
@@ -56,8 +72,51 @@ class Scope:
     select: Select[Any]
     job_id: int | None = None
 
-    def cte(self) -> CTE:
-        return self.select.cte("scope")
+
+# What every section reads, written once per view into temporary tables (per connection,
+# so concurrent views never meet): a CTE would be evaluated again by each query, and
+# PostgreSQL's guesses for a window's filter or a JSON array's length (a handful, 100)
+# plan the big joins badly. Analysed, the tables give the planner true sizes.
+_TEMPORARY = MetaData()
+SCOPE = Table(
+    "corpus_scope",
+    _TEMPORARY,
+    Column("result_id", Integer, primary_key=True),
+    Column("label", Integer),
+    Column("p", Float),
+    Column("t", Integer),  # the grid's rows (title units) and columns (abstract units)
+    Column("s", Integer),
+    prefixes=["TEMPORARY"],
+)
+# Each distinct word of each title unit (from results.units: see corpus_queries.py).
+WORDS = Table(
+    "corpus_words",
+    _TEMPORARY,
+    Column("result_id", Integer, primary_key=True),
+    Column("unit_index", Integer, primary_key=True),
+    Column("word", Text, primary_key=True),
+    prefixes=["TEMPORARY"],
+)
+# Where adding one unit flips the decision (corpus_queries.flip_edges).
+FLIPS = Table(
+    "corpus_flips",
+    _TEMPORARY,
+    Column("result_id", Integer),
+    Column("field", String(40)),
+    Column("unit_index", Integer),
+    Column("from_end", Integer),
+    prefixes=["TEMPORARY"],
+)
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The view's temporary tables: ``scope`` (result_id, label, p, t, s), ``words`` and
+    ``flips``."""
+
+    scope: Table = SCOPE
+    words: Table = WORDS
+    flips: Table = FLIPS
 
 
 def job_scope(job_id: int) -> Scope:
@@ -88,7 +147,9 @@ def history_scope(team_id: int, f: HistoryFilter) -> Scope:
         .limit(1)
         .scalar_subquery()
     )
-    stmt = select(Result.id.label("result_id"), latest.label("label"), Result.probability.label("p"))
+    stmt = select(
+        Result.id.label("result_id"), latest.label("label"), Result.probability.label("p")
+    )
     if f.q:
         stmt = stmt.join(Paper, Paper.id == Result.paper_id)
     stmt = stmt.where(*conditions(team_id, f), Result.status == ResultStatus.DONE)
@@ -96,15 +157,19 @@ def history_scope(team_id: int, f: HistoryFilter) -> Scope:
 
 
 def _round(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: round(float(v), DIGITS) if isinstance(v, float) else v for k, v in r.items()}
-            for r in rows]  # fmt: skip
+    return [
+        {k: round(float(v), DIGITS) if isinstance(v, float) else v for k, v in r.items()}
+        for r in rows
+    ]
 
 
-def histogram_section(session: Session, scope: CTE) -> dict[str, Any]:
-    return {"edges": [round(e, 10) for e in EDGES], "counts": q.histogram(session, scope, EDGES)}
+def histogram_section(session: Session, t: Tables) -> dict[str, Any]:
+    counts = q.histogram(session, t.scope, EDGES)
+    return {"edges": [round(e, 10) for e in EDGES], "counts": counts}
 
 
-def labels_section(session: Session, scope: CTE) -> dict[str, Any] | None:
+def labels_section(session: Session, t: Tables) -> dict[str, Any] | None:
+    scope = t.scope
     counts = q.confusion(session, scope)
     n, positives = counts.pop("n"), counts.pop("positives")
     if not n:
@@ -132,37 +197,36 @@ def labels_section(session: Session, scope: CTE) -> dict[str, Any] | None:
     }
 
 
-def words_section(session: Session, scope: CTE) -> list[dict[str, Any]]:
-    return _round(q.word_deltas(session, q.title_words(session, scope), MIN_PAPERS, TOP_WORDS))
+def words_section(session: Session, t: Tables) -> list[dict[str, Any]]:
+    return _round(q.word_deltas(session, t.words, MIN_PAPERS, TOP_WORDS))
 
 
-def positions_section(session: Session, scope: CTE) -> dict[str, Any]:
-    units = q.abstract_units(scope)
+def positions_section(session: Session, t: Tables) -> dict[str, Any]:
+    units = q.abstract_units(t.scope)
     return {
         "from_start": _round(q.position_deltas(session, units, "from_start", FROM_START)),
         "from_end": _round(q.position_deltas(session, units, "from_end", FROM_END)),
     }
 
 
-def flips_section(session: Session, scope: CTE) -> dict[str, Any]:
-    title, abstract = q.flip_edges(scope)
+def flips_section(session: Session, t: Tables) -> dict[str, Any]:
     return {
-        "papers": q.flipping(session, scope),
-        "along_title": q.papers_in(session, title),
-        "along_abstract": q.papers_in(session, abstract),
-        "title_words": q.flip_words(session, title, q.title_words(session, scope), FLIP_WORDS),
+        "papers": q.flipping(session, t.scope),
+        "along_title": q.papers_in(session, t.flips, "title"),
+        "along_abstract": q.papers_in(session, t.flips, "abstract"),
+        "title_words": q.flip_words(session, t.flips, t.words, FLIP_WORDS),
         "abstract_positions": {
-            end: q.flip_positions(session, abstract, end, limit)
+            end: q.flip_positions(session, t.flips, end, limit)
             for end, limit in (("from_start", FROM_START), ("from_end", FROM_END))
         },
     }
 
 
-def _count(session: Session, scope: CTE) -> int:
-    return int(session.scalar(select(func.count()).select_from(scope)) or 0)
+def _count(session: Session, t: Tables) -> int:
+    return int(session.scalar(select(func.count()).select_from(t.scope)) or 0)
 
 
-Section = Callable[[Session, CTE], Any]
+Section = Callable[[Session, Tables], Any]
 # The view's sections, in the order the JSON, the CSV and the page give them.
 SECTIONS: dict[str, Section] = {
     "n": _count,
@@ -175,10 +239,44 @@ SECTIONS: dict[str, Section] = {
 
 
 def corpus_view(session: Session, scope: Scope) -> dict[str, Any]:
-    cte = scope.cte()
     view: dict[str, Any] = {"job_id": scope.job_id} if scope.job_id is not None else {}
-    view.update({name: section(session, cte) for name, section in SECTIONS.items()})
+    conn, tables = session.connection(), Tables()
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        # JIT compiling costs these short aggregates more than it saves (half a second).
+        conn.execute(text("SET LOCAL jit = off"))
+    _drop(conn)
+    _TEMPORARY.create_all(conn)
+    try:
+        _fill(conn, scope)
+        view.update({name: section(session, tables) for name, section in SECTIONS.items()})
+    finally:
+        # After a failed query PostgreSQL refuses this too; the rollback then drops them.
+        with contextlib.suppress(DBAPIError):
+            _drop(conn)
     return view
+
+
+def _fill(conn: Connection, scope: Scope) -> None:
+    rows = scope.select.subquery()
+    sized = select(rows, *q.grid_size(rows.c.result_id))
+    conn.execute(insert(SCOPE).from_select(["result_id", "label", "p", "t", "s"], sized))
+    _analyze(conn, SCOPE)
+    words = q.title_words(conn.dialect.name, SCOPE)
+    conn.execute(insert(WORDS).from_select(["result_id", "unit_index", "word"], words))
+    flips = q.flip_edges(SCOPE)
+    conn.execute(insert(FLIPS).from_select(["result_id", "field", "unit_index", "from_end"], flips))
+    _analyze(conn, WORDS, FLIPS)
+
+
+def _analyze(conn: Connection, *tables: Table) -> None:
+    if conn.dialect.name == "postgresql":  # temporary tables are never autovacuumed
+        conn.execute(text(f"ANALYZE {', '.join(t.name for t in tables)}"))
+
+
+def _drop(conn: Connection) -> None:
+    for table in _TEMPORARY.tables.values():
+        conn.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
 
 
 def cached_job(cache: ViewCache | None, job: Job, view: str, render: Callable[[], bytes]) -> bytes:

@@ -92,7 +92,9 @@ def _rows(view: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
         yield from _table(f"flips_abstract_positions_{end}", rows, "position")
     for name, value in view.items():  # sections added later (faithfulness), flattened
         if name not in _KNOWN and isinstance(value, dict):
-            yield from ((name, "", k, v) for k, v in value.items() if not isinstance(v, dict | list))
+            yield from (
+                (name, "", k, v) for k, v in value.items() if not isinstance(v, dict | list)
+            )
 
 
 _KNOWN = {"job_id", "n", "probability_histogram", "labels", "words", "abstract_positions", "flips"}
@@ -106,10 +108,14 @@ def _label_rows(labels: dict[str, Any] | None) -> Iterator[tuple[Any, ...]]:
     for key, count in labels["confusion"].items():
         yield "labels", "confusion", key, count
     curve = labels["roc_curve"]
-    for n, (t, tpr, fpr) in enumerate(zip(curve["thresholds"], curve["tpr"], curve["fpr"],
-                                          strict=True)):  # fmt: skip
-        yield from (("roc_curve", n, "threshold", t), ("roc_curve", n, "tpr", tpr),
-                    ("roc_curve", n, "fpr", fpr))  # fmt: skip
+    for n, (t, tpr, fpr) in enumerate(
+        zip(curve["thresholds"], curve["tpr"], curve["fpr"], strict=True)
+    ):
+        yield from (
+            ("roc_curve", n, "threshold", t),
+            ("roc_curve", n, "tpr", tpr),
+            ("roc_curve", n, "fpr", fpr),
+        )
     for paper in labels["misclassified"]["papers"]:
         rid = paper["result_id"]
         yield from (("misclassified", rid, k, v) for k, v in paper.items() if k != "result_id")

@@ -1,6 +1,6 @@
 """The corpus view's aggregates: each one SQL query over a scope of results (see corpus.py).
 
-A scope is a CTE of (result_id, label, p): one row per done result, its label (a class index
+A scope is a table of (result_id, label, p): one row per done result, its label (a class index
 or NULL) and its P. Nothing here loads a result's rows into Python; each query returns a
 handful of aggregate rows.
 
@@ -13,10 +13,25 @@ Python: on PostgreSQL the 20,000-result aggregate parses each result's JSON once
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import CTE, ColumnElement, Select, and_, case, distinct, func, literal, select, true
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    CompoundSelect,
+    FromClause,
+    Select,
+    and_,
+    case,
+    distinct,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import Session
 
 from shared.models import GridCell, LooUnit, Paper, Result
 
@@ -28,19 +43,23 @@ def decision(p: Any) -> ColumnElement[int]:
     return case((p >= THRESHOLD, 1), else_=0)
 
 
-def histogram(session: Session, scope: CTE, edges: list[float]) -> list[int]:
+def histogram(session: Session, scope: FromClause, edges: list[float]) -> list[int]:
     """Counts of P in [edges[k], edges[k+1]), the last bin closed (numpy.histogram's rule)."""
     last = len(edges) - 2
     bins = [
-        func.sum(case((and_(scope.c.p >= lo, scope.c.p <= hi if k == last else scope.c.p < hi), 1),
-                      else_=0))  # fmt: skip
-        for k, (lo, hi) in enumerate(zip(edges, edges[1:], strict=False))
+        func.sum(
+            case(
+                (and_(scope.c.p >= lo, scope.c.p <= hi if k == last else scope.c.p < hi), 1),
+                else_=0,
+            )
+        )
+        for k, (lo, hi) in enumerate(pairwise(edges))
     ]
     row = session.execute(select(*bins).select_from(scope)).one()
     return [int(v or 0) for v in row]
 
 
-def confusion(session: Session, scope: CTE) -> dict[str, int]:
+def confusion(session: Session, scope: FromClause) -> dict[str, int]:
     """n, positives and the confusion counts of the labelled papers at THRESHOLD."""
     said, label = decision(scope.c.p), scope.c.label
     counts = {
@@ -56,12 +75,15 @@ def confusion(session: Session, scope: CTE) -> dict[str, int]:
     return {k: int(getattr(row, k) or 0) for k in counts}
 
 
-def _roc_steps(scope: CTE, points: int) -> CTE:
+def _roc_steps(scope: FromClause, points: int) -> CTE:
     """Per distinct P, highest first: its positives and negatives, the cumulative counts at
     or above it (the ROC point of that threshold), and which of ``points`` buckets it is in."""
     grouped = (
-        select(scope.c.p, func.sum(scope.c.label).label("pos"),
-               (func.count() - func.sum(scope.c.label)).label("neg"))  # fmt: skip
+        select(
+            scope.c.p,
+            func.sum(scope.c.label).label("pos"),
+            (func.count() - func.sum(scope.c.label)).label("neg"),
+        )
         .where(scope.c.label.is_not(None))
         .group_by(scope.c.p)
         .cte("roc_groups")
@@ -77,7 +99,9 @@ def _roc_steps(scope: CTE, points: int) -> CTE:
     ).cte("roc_steps")
 
 
-def roc(session: Session, scope: CTE, points: int) -> tuple[float | None, list[tuple[float, int, int]]]:
+def roc(
+    session: Session, scope: FromClause, points: int
+) -> tuple[float | None, list[tuple[float, int, int]]]:
     """The area under the ROC curve's numerator (ties count half: the trapezoid rule, which
     is the Mann-Whitney statistic) and at most ``points`` curve points (threshold, tp, fp)."""
     steps = _roc_steps(scope, points)
@@ -87,10 +111,12 @@ def roc(session: Session, scope: CTE, points: int) -> tuple[float | None, list[t
         .group_by(steps.c.bucket)
         .order_by(steps.c.bucket)
     ).all()
-    return (None if area is None else float(area)), [(float(p), int(tp), int(fp)) for p, tp, fp in curve]
+    return (None if area is None else float(area)), [
+        (float(p), int(tp), int(fp)) for p, tp, fp in curve
+    ]
 
 
-def misclassified(session: Session, scope: CTE, limit: int) -> list[dict[str, Any]]:
+def misclassified(session: Session, scope: FromClause, limit: int) -> list[dict[str, Any]]:
     """Labelled papers the model gets wrong, most confident first."""
     wrong = decision(scope.c.p) != scope.c.label
     rows = session.execute(
@@ -106,15 +132,17 @@ def misclassified(session: Session, scope: CTE, limit: int) -> list[dict[str, An
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
-def title_words(session: Session, scope: CTE) -> CTE:
+def title_words(dialect: str, scope: FromClause) -> Select[Any]:
     """(result_id, unit_index, word): each distinct word of each title unit, from the JSON."""
     base = scope.join(Result, Result.id == scope.c.result_id)
-    if session.get_bind().dialect.name == "postgresql":
+    units: FromClause
+    tokens: FromClause
+    if dialect == "postgresql":
         unit_list = Result.units["title"]["units"]
-        units = func.json_array_elements(unit_list).table_valued("value", with_ordinality="n")
-        units = units.render_derived().lateral("u")
-        tokens = func.json_array_elements_text(units.c.value).table_valued("value")
-        tokens = tokens.render_derived().lateral("t")
+        listed = func.json_array_elements(unit_list).table_valued("value", with_ordinality="n")
+        units = listed.render_derived().lateral("u")
+        each = func.json_array_elements_text(units.c.value).table_valued("value")
+        tokens = each.render_derived().lateral("t")
         index = units.c.n - 1
     else:
         units = func.json_each(Result.units, "$.title.units").table_valued("key", "value")
@@ -122,7 +150,9 @@ def title_words(session: Session, scope: CTE) -> CTE:
         tokens = func.json_each(units.c.value).table_valued("value").alias("t")
         index = units.c.key
     stmt = select(scope.c.result_id, index.label("unit_index"), tokens.c.value.label("word"))
-    return stmt.select_from(base.join(units, true()).join(tokens, true())).distinct().cte("tw")
+    # A word twice in one unit counts once there (one global DISTINCT: on PostgreSQL it
+    # beats a DISTINCT per unit, whose subquery costs more than the sort).
+    return stmt.select_from(base.join(units, true()).join(tokens, true())).distinct()
 
 
 def _delta_means(rows: Select[Any], papers: Any, delta: Any) -> Select[Any]:
@@ -133,10 +163,15 @@ def _delta_means(rows: Select[Any], papers: Any, delta: Any) -> Select[Any]:
     )
 
 
-def word_deltas(session: Session, words: CTE, min_papers: int, limit: int) -> list[dict[str, Any]]:
+def word_deltas(
+    session: Session, words: FromClause, min_papers: int, limit: int
+) -> list[dict[str, Any]]:
     """Per title word: papers, and the mean (and mean |.|) delta of the units that hold it."""
-    on = and_(LooUnit.result_id == words.c.result_id, LooUnit.field == "title",
-              LooUnit.unit_index == words.c.unit_index)  # fmt: skip
+    on = and_(
+        LooUnit.result_id == words.c.result_id,
+        LooUnit.field == "title",
+        LooUnit.unit_index == words.c.unit_index,
+    )
     stmt = _delta_means(select(words.c.word), words.c.result_id, LooUnit.delta)
     stmt = (
         stmt.select_from(words)
@@ -149,28 +184,34 @@ def word_deltas(session: Session, words: CTE, min_papers: int, limit: int) -> li
     return [row._asdict() for row in session.execute(stmt)]
 
 
-def abstract_units(scope: CTE) -> CTE:
-    """Each result's abstract leave-one-out rows with their position from either end."""
-    count = func.count().over(partition_by=LooUnit.result_id)
+def abstract_units(scope: FromClause) -> Select[Any]:
+    """Each result's abstract leave-one-out rows with their position from either end (the
+    grid's columns are the abstract's units)."""
     return (
-        select(LooUnit.result_id, LooUnit.delta, (LooUnit.unit_index + 1).label("from_start"),
-               (count - LooUnit.unit_index).label("from_end"))  # fmt: skip
+        select(
+            LooUnit.result_id,
+            LooUnit.delta,
+            (LooUnit.unit_index + 1).label("from_start"),
+            (scope.c.s - LooUnit.unit_index).label("from_end"),
+        )
         .select_from(LooUnit)
         .join(scope, scope.c.result_id == LooUnit.result_id)
         .where(LooUnit.field == "abstract")
-        .cte("abstract_units")
     )
 
 
-def position_deltas(session: Session, units: CTE, end: str, limit: int) -> list[dict[str, Any]]:
+def position_deltas(
+    session: Session, rows: Select[Any], end: str, limit: int
+) -> list[dict[str, Any]]:
     """Mean delta per position (``end``: from_start, 1 the first; from_end, 1 the last)."""
+    units = rows.subquery()
     position = units.c[end]
     stmt = _delta_means(select(position.label("position")), units.c.result_id, units.c.delta)
     stmt = stmt.where(position <= limit).group_by(position).order_by(position)
     return [row._asdict() for row in session.execute(stmt)]
 
 
-def flipping(session: Session, scope: CTE) -> int:
+def flipping(session: Session, scope: FromClause) -> int:
     """Papers with a grid cell on the other side of THRESHOLD from the whole paper's P."""
     other = (
         select(literal(1))
@@ -181,57 +222,75 @@ def flipping(session: Session, scope: CTE) -> int:
     return int(session.scalar(select(func.count()).select_from(scope).where(other)) or 0)
 
 
-def flip_edges(scope: CTE) -> tuple[CTE, CTE]:
-    """Where adding one unit flips the decision with the other field whole: title edges
-    (result_id, unit_index) along the full abstract, abstract edges (result_id, from_start,
-    from_end) along the full title. The first unit of a field is never an edge (the grid
-    has no empty prefix); the last abstract edge is the flip on the last sentence."""
-    dims = (
-        select(GridCell.result_id, func.max(GridCell.title_len).label("t"),
-               func.max(GridCell.abstract_len).label("s"))  # fmt: skip
-        .select_from(GridCell)
-        .join(scope, scope.c.result_id == GridCell.result_id)
-        .group_by(GridCell.result_id)
-        .cte("dims")
+def grid_size(result_id: Any) -> tuple[Any, Any]:
+    """A result's grid rows and columns as scalar subqueries the primary key answers in a
+    probe each (max of a key column after an equality prefix), not a scan of its cells."""
+    rows = select(func.max(GridCell.title_len)).where(GridCell.result_id == result_id)
+    cols = select(func.max(GridCell.abstract_len)).where(
+        GridCell.result_id == result_id, GridCell.title_len == 1
     )
-    cur, prev = aliased(GridCell), aliased(GridCell)
-    flips = decision(cur.probability) != decision(prev.probability)
-    title = (
-        select(dims.c.result_id, (cur.title_len - 1).label("unit_index"))
-        .select_from(dims)
-        .join(cur, and_(cur.result_id == dims.c.result_id, cur.abstract_len == dims.c.s))
-        .join(prev, and_(prev.result_id == dims.c.result_id, prev.abstract_len == dims.c.s,
-                         prev.title_len == cur.title_len - 1))  # fmt: skip
-        .where(flips)
-        .cte("title_flips")
+    return rows.scalar_subquery(), cols.scalar_subquery()
+
+
+def flip_edges(scope: FromClause) -> CompoundSelect[Any]:
+    """(result_id, field, unit_index, from_end) where adding unit ``unit_index`` of
+    ``field`` to its prefix, the other field whole, moves P across THRESHOLD: along the
+    grid's last column for title units, its last row for abstract units, read in one scan
+    of the cells. A field's first unit is never one (the grid has no empty prefix); the
+    abstract's last (from_end 1) is the flip on the last sentence of ARCHITECTURE.md's query."""
+    g = GridCell
+    t, s = scope.c.t, scope.c.s
+    edge = (
+        select(g.result_id, g.title_len, g.abstract_len, decision(g.probability).label("d"), t, s)
+        .select_from(g)
+        .join(
+            scope,
+            and_(scope.c.result_id == g.result_id, or_(g.abstract_len == s, g.title_len == t)),
+        )
+        .cte("edge_cells")
     )
-    cur, prev = aliased(GridCell), aliased(GridCell)
-    flips = decision(cur.probability) != decision(prev.probability)
-    abstract = (
-        select(dims.c.result_id, cur.abstract_len.label("from_start"),
-               (dims.c.s - cur.abstract_len + 1).label("from_end"))  # fmt: skip
-        .select_from(dims)
-        .join(cur, and_(cur.result_id == dims.c.result_id, cur.title_len == dims.c.t))
-        .join(prev, and_(prev.result_id == dims.c.result_id, prev.title_len == dims.c.t,
-                         prev.abstract_len == cur.abstract_len - 1))  # fmt: skip
-        .where(flips)
-        .cte("abstract_flips")
-    )
-    return title, abstract
+    e = edge.c
+    sides = []
+    for field, along, size, other, full in (
+        ("title", e.title_len, e.t, e.abstract_len, e.s),
+        ("abstract", e.abstract_len, e.s, e.title_len, e.t),
+    ):
+        change = e.d - func.lag(e.d).over(partition_by=e.result_id, order_by=along)
+        steps = (
+            select(
+                e.result_id,
+                literal(field).label("field"),
+                (along - 1).label("unit_index"),
+                (size - along + 1).label("from_end"),
+                change.label("change"),
+            )
+            .where(other == full)
+            .subquery()
+        )
+        sides.append(
+            select(*(steps.c[k] for k in ("result_id", "field", "unit_index", "from_end"))).where(
+                steps.c.change != 0
+            )
+        )
+    return sides[0].union_all(sides[1])
 
 
-def papers_in(session: Session, edges: CTE) -> int:
-    return int(session.scalar(select(func.count(distinct(edges.c.result_id)))) or 0)
+def papers_in(session: Session, flips: FromClause, field: str) -> int:
+    stmt = select(func.count(distinct(flips.c.result_id))).where(flips.c.field == field)
+    return int(session.scalar(stmt) or 0)
 
 
-def flip_words(session: Session, edges: CTE, words: CTE, limit: int) -> list[dict[str, Any]]:
+def flip_words(
+    session: Session, flips: FromClause, words: FromClause, limit: int
+) -> list[dict[str, Any]]:
     """The title words whose unit flips the decision, by how many papers flip there."""
-    papers = func.count(distinct(edges.c.result_id))
+    papers = func.count(distinct(flips.c.result_id))
+    on = and_(words.c.result_id == flips.c.result_id, words.c.unit_index == flips.c.unit_index)
     stmt = (
         select(words.c.word, papers.label("papers"))
-        .select_from(edges)
-        .join(words, and_(words.c.result_id == edges.c.result_id,
-                          words.c.unit_index == edges.c.unit_index))  # fmt: skip
+        .select_from(flips)
+        .join(words, on)
+        .where(flips.c.field == "title")
         .group_by(words.c.word)
         .order_by(papers.desc(), words.c.word)
         .limit(limit)
@@ -239,11 +298,14 @@ def flip_words(session: Session, edges: CTE, words: CTE, limit: int) -> list[dic
     return [row._asdict() for row in session.execute(stmt)]
 
 
-def flip_positions(session: Session, edges: CTE, end: str, limit: int) -> list[dict[str, Any]]:
-    position = edges.c[end]
+def flip_positions(
+    session: Session, flips: FromClause, end: str, limit: int
+) -> list[dict[str, Any]]:
+    """Papers flipping at each abstract position (from_start or from_end, 1-based)."""
+    position = flips.c.unit_index + 1 if end == "from_start" else flips.c.from_end
     stmt = (
-        select(position.label("position"), func.count(distinct(edges.c.result_id)).label("papers"))
-        .where(position <= limit)
+        select(position.label("position"), func.count(distinct(flips.c.result_id)).label("papers"))
+        .where(flips.c.field == "abstract", position <= limit)
         .group_by(position)
         .order_by(position)
     )

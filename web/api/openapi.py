@@ -153,8 +153,12 @@ def _api_paths() -> dict[str, Any]:
             "parameters": [ID],
             "get": _op(
                 "One paper's explanation: the JSON of occlab explain",
-                {**ok_response("The result (ETag once done)", "Result"), **NOT_MODIFIED, **OWNED,
-                 "400": error_response("job is not a whole number.")},  # fmt: skip
+                {
+                    **ok_response("The result (ETag once done)", "Result"),
+                    **NOT_MODIFIED,
+                    **OWNED,
+                    "400": error_response("job is not a whole number."),
+                },
                 parameters=[JOB_CONTEXT],
             ),
         },

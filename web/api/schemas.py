@@ -265,8 +265,10 @@ _POSITIONS = {
     "type": "object",
     "description": "from_start: 1 is the first abstract unit; from_end: 1 is the last.",
     "properties": {
-        end: {"type": "array", "items": {"type": "object", "properties": {
-            "position": {"type": "integer"}, **_MEANS}}}  # fmt: skip
+        end: {
+            "type": "array",
+            "items": {"type": "object", "properties": {"position": {"type": "integer"}, **_MEANS}},
+        }
         for end in ("from_start", "from_end")
     },
 }
@@ -280,9 +282,11 @@ CORPUS = {
         "probability_histogram": {
             "type": "object",
             "description": "10 bins of P on [0, 1]: [edges[k], edges[k+1]), the last closed.",
-            "properties": {"edges": {"type": "array", "items": {"type": "number"}},
-                           "counts": {"type": "array", "items": {"type": "integer"}}},
-        },  # fmt: skip
+            "properties": {
+                "edges": {"type": "array", "items": {"type": "number"}},
+                "counts": {"type": "array", "items": {"type": "integer"}},
+            },
+        },
         "labels": _nullable(
             "object",
             description="Null when no paper has a label. n, positives, accuracy, roc_auc (null "

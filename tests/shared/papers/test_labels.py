@@ -14,10 +14,24 @@ ABSTRACT = "We study it. It matters."
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("1", 1), ("0", 0), (" TRUE ", 1), ("false", 0), ("Yes", 1), ("no", 0),
-     (CLASS_NAMES[1].upper(), 1), (CLASS_NAMES[0], 0), (True, 1), (False, 0), (1, 1),
-     (0.0, 0), ("", None), ("  ", None), (None, None)],
-)  # fmt: skip
+    [
+        ("1", 1),
+        ("0", 0),
+        (" TRUE ", 1),
+        ("false", 0),
+        ("Yes", 1),
+        ("no", 0),
+        (CLASS_NAMES[1].upper(), 1),
+        (CLASS_NAMES[0], 0),
+        (True, 1),
+        (False, 0),
+        (1, 1),
+        (0.0, 0),
+        ("", None),
+        ("  ", None),
+        (None, None),
+    ],
+)
 def test_labels_read(value: object, expected: int | None) -> None:
     assert parse_label(value) == expected
 
@@ -70,8 +84,11 @@ def test_jsonl_labels_and_bad_ones() -> None:
     ]
     parsed = parse_papers("\n".join(map(json.dumps, lines)).encode(), "papers.jsonl")
     assert [(r.paper["title"], r.label) for r in parsed.rows] == [
-        ("A", 1), ("B", 0), ("C", 1), ("E", None)
-    ]  # fmt: skip
+        ("A", 1),
+        ("B", 0),
+        ("C", 1),
+        ("E", None),
+    ]
     assert [e.line for e in parsed.errors] == [4]
     assert "label 3 is not read" in parsed.errors[0].message
 
@@ -88,5 +105,4 @@ def test_bibtex_labels() -> None:
 
 def test_rows_carry_their_label_into_a_submission() -> None:
     parsed = parse_papers(f"title,abstract,label,id\nA,{ABSTRACT},1,x\n".encode(), "p.csv")
-    assert parsed.rows[0].as_paper() == {"title": "A", "abstract": ABSTRACT, "id": "x",
-                                         "label": 1}  # fmt: skip
+    assert parsed.rows[0].as_paper() == {"title": "A", "abstract": ABSTRACT, "id": "x", "label": 1}

@@ -34,16 +34,20 @@ class Paper:
 def _explained(rng: random.Random) -> factories.Explained:
     t, s = rng.randint(1, 5), rng.randint(1, 6)
     # Coarse P values, so ties between papers (the ROC's hard case) occur.
-    grid = [[round(rng.choice([0.05, 0.3, 0.5, 0.7, 0.95]) + rng.random() * 0.01, 2)
-             for _ in range(s)] for _ in range(t)]  # fmt: skip
+    grid = [
+        [round(rng.choice([0.05, 0.3, 0.5, 0.7, 0.95]) + rng.random() * 0.01, 2) for _ in range(s)]
+        for _ in range(t)
+    ]
     # Units of one or two words, a word twice in a unit now and then (counted once there).
     title = [[rng.choice(VOCAB) for _ in range(rng.randint(1, 2))] for _ in range(t)]
     units = {
         "title": {"unit": "word", "units": title, "labels": [" ".join(u) for u in title]},
         "abstract": {"unit": "sentence", "units": [["we"]] * s, "labels": ["We."] * s},
     }
-    loo = {f: [round(rng.uniform(-0.3, 0.3), 4) for _ in range(n)]
-           for f, n in (("title", t), ("abstract", s))}  # fmt: skip
+    loo = {
+        f: [round(rng.uniform(-0.3, 0.3), 4) for _ in range(n)]
+        for f, n in (("title", t), ("abstract", s))
+    }
     return factories.Explained(grid, units, loo)
 
 
@@ -55,7 +59,9 @@ def _stored(session: Session, team_id: int, model_id: int, n: int) -> tuple[int,
         e = _explained(rng)
         row = factories.result(session, team_id, model_id, title=f"Paper {k}", explained=e)
         label = rng.choice([0, 1, 1, None])
-        papers.append(Paper(row.id, label, e.grid[-1][-1], e.grid, e.units["title"]["units"], e.loo))
+        papers.append(
+            Paper(row.id, label, e.grid[-1][-1], e.grid, e.units["title"]["units"], e.loo)
+        )
     pending = factories.result(session, team_id, model_id, "pending", title="Pending").id
     ids = [p.result_id for p in papers]
     job = factories.job(session, team_id, model_id, [*ids, pending, ids[0]])
@@ -86,9 +92,16 @@ def _words(papers: list[Paper]) -> list[dict[str, Any]]:
             for word in set(tokens):
                 deltas[word].append(p.loo["title"][u])
                 holders[word].add(p.result_id)
-    rows = [{"word": w, "papers": len(holders[w]), "mean_delta": float(np.mean(d)),
-             "mean_abs_delta": float(np.mean(np.abs(d)))}
-            for w, d in deltas.items() if len(holders[w]) >= MIN_PAPERS]  # fmt: skip
+    rows = [
+        {
+            "word": w,
+            "papers": len(holders[w]),
+            "mean_delta": float(np.mean(d)),
+            "mean_abs_delta": float(np.mean(np.abs(d))),
+        }
+        for w, d in deltas.items()
+        if len(holders[w]) >= MIN_PAPERS
+    ]
     return sorted(rows, key=lambda r: (-round(r["mean_abs_delta"], 9), r["word"]))
 
 
@@ -119,8 +132,10 @@ def test_the_view_matches_brute_force(database_url: str) -> None:
     p = np.array([x.p for x in papers])
     assert view["n"] == len(papers)
     counts, edges = np.histogram(p, bins=10, range=(0, 1))
-    assert view["probability_histogram"] == {"edges": pytest.approx(edges.tolist()),
-                                              "counts": counts.tolist()}  # fmt: skip
+    assert view["probability_histogram"] == {
+        "edges": pytest.approx(edges.tolist()),
+        "counts": counts.tolist(),
+    }
     labelled = [x for x in papers if x.label is not None]
     said = {x.result_id: int(x.p >= 0.5) for x in labelled}
     labels = view["labels"]
@@ -136,8 +151,10 @@ def test_the_view_matches_brute_force(database_url: str) -> None:
     assert labels["accuracy"] == pytest.approx(
         np.mean([said[x.result_id] == x.label for x in labelled]), abs=1e-6
     )
-    wrong = sorted((x for x in labelled if said[x.result_id] != x.label),
-                   key=lambda x: (-abs(x.p - 0.5), x.result_id))  # fmt: skip
+    wrong = sorted(
+        (x for x in labelled if said[x.result_id] != x.label),
+        key=lambda x: (-abs(x.p - 0.5), x.result_id),
+    )
     shown = labels["misclassified"]
     assert shown["count"] == len(wrong)
     assert [m["result_id"] for m in shown["papers"]] == [x.result_id for x in wrong]
@@ -148,12 +165,18 @@ def test_the_view_matches_brute_force(database_url: str) -> None:
     expected = _words(papers)
     assert [w["word"] for w in view["words"]] == [w["word"] for w in expected]
     for got, want in zip(view["words"], expected, strict=True):
-        assert got == {**want, "mean_delta": pytest.approx(want["mean_delta"], abs=1e-6),
-                       "mean_abs_delta": pytest.approx(want["mean_abs_delta"], abs=1e-6)}  # fmt: skip
+        assert got == {
+            **want,
+            "mean_delta": pytest.approx(want["mean_delta"], abs=1e-6),
+            "mean_abs_delta": pytest.approx(want["mean_abs_delta"], abs=1e-6),
+        }
 
     first = [x.loo["abstract"][0] for x in papers]
     lasts = [x.loo["abstract"][-1] for x in papers]
-    start, end = view["abstract_positions"]["from_start"][0], view["abstract_positions"]["from_end"][0]
+    start, end = (
+        view["abstract_positions"]["from_start"][0],
+        view["abstract_positions"]["from_end"][0],
+    )
     assert (start["position"], start["papers"]) == (1, len(papers))
     assert start["mean_delta"] == pytest.approx(np.mean(first), abs=1e-6)
     assert end["mean_delta"] == pytest.approx(np.mean(lasts), abs=1e-6)
@@ -171,8 +194,9 @@ def test_no_labels_no_label_section_and_history_scope(database_url: str) -> None
     with session_factory(database_url).begin() as session:
         member = factories.user(session, "ada@example.org", "Lab")
         model = factories.model(session)
-        ids = [factories.result(session, member.team_id, model.id, title=f"P{k}").id
-               for k in range(4)]  # fmt: skip
+        ids = [
+            factories.result(session, member.team_id, model.id, title=f"P{k}").id for k in range(4)
+        ]
         job = factories.job(session, member.team_id, model.id, ids[:2])
         unlabelled = corpus_view(session, job_scope(job.id))
         later = factories.job(session, member.team_id, model.id, ids[1:3])

@@ -29,8 +29,10 @@ def test_the_corpus_json(
     # Positives at 0.9 and ~1, the negative at 0.9: one win and one tie of two pairs.
     assert labels["roc_auc"] == 0.75
     assert [m["title"] for m in labels["misclassified"]["papers"]] == ["P0"]
-    assert client.get(f"/api/v1/jobs/{job_id}", headers=auth).json["corpus_url"].endswith(
-        f"/jobs/{job_id}/corpus"
+    assert (
+        client.get(f"/api/v1/jobs/{job_id}", headers=auth)
+        .json["corpus_url"]
+        .endswith(f"/jobs/{job_id}/corpus")
     )
     again = client.get(
         f"/api/v1/jobs/{job_id}/corpus", headers={**auth, "If-None-Match": response.headers["ETag"]}

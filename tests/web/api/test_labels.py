@@ -43,9 +43,13 @@ def test_json_labels_are_stored_per_item(
 def test_a_bad_json_label_is_a_problem_naming_the_field(
     client: FlaskClient, auth: dict[str, str], sessions: sessionmaker[Session]
 ) -> None:
-    papers = [{"title": "Social media", "abstract": ABSTRACT, "label": "maybe"},
-              {"title": "Survey methods", "abstract": ABSTRACT, "label": 0}]  # fmt: skip
-    refused = client.post("/api/v1/jobs", headers=auth, json={"papers": papers, "on_error": "reject"})
+    papers = [
+        {"title": "Social media", "abstract": ABSTRACT, "label": "maybe"},
+        {"title": "Survey methods", "abstract": ABSTRACT, "label": 0},
+    ]
+    refused = client.post(
+        "/api/v1/jobs", headers=auth, json={"papers": papers, "on_error": "reject"}
+    )
     assert refused.status_code == 400
     assert refused.json["problems"][0]["field"] == "label"
     assert "label 'maybe' is not read" in refused.json["error"]
@@ -57,8 +61,10 @@ def test_a_bad_json_label_is_a_problem_naming_the_field(
 def test_a_csv_s_bad_labels_are_skipped_rows(
     client: FlaskClient, auth: dict[str, str], sessions: sessionmaker[Session]
 ) -> None:
-    data = (f"title,abstract,class\nSocial media,{ABSTRACT},1\nSurvey methods,{ABSTRACT},2\n"
-            f"Deep learning,{ABSTRACT},no\n").encode()  # fmt: skip
+    data = (
+        f"title,abstract,class\nSocial media,{ABSTRACT},1\nSurvey methods,{ABSTRACT},2\n"
+        f"Deep learning,{ABSTRACT},no\n"
+    ).encode()
     job = submit(client, auth, data={"file": (io.BytesIO(data), "papers.csv")})
     assert (job["total"], job["rejected"]) == (2, 1)
     assert labels_of(sessions, int(job["id"])) == [1, 0]  # type: ignore[call-overload]

@@ -66,6 +66,9 @@ def test_another_team_s_corpus_is_absent(
 ) -> None:
     login.login()
     job_id = make.job(bob.team_id, [make.result(bob.team_id)])
-    for url in (f"/jobs/{job_id}/corpus", f"/jobs/{job_id}/corpus.csv",
-                f"/jobs/{job_id}/corpus/histogram.png"):  # fmt: skip
+    for url in (
+        f"/jobs/{job_id}/corpus",
+        f"/jobs/{job_id}/corpus.csv",
+        f"/jobs/{job_id}/corpus/histogram.png",
+    ):
         assert client.get(url).status_code == 404
