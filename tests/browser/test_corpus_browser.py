@@ -52,17 +52,27 @@ def test_the_corpus_page_of_a_labelled_job(
     assert page.locator("#corpus-auc").inner_text() == f"{view['labels']['roc_auc']:.3f}"
     assert page.locator("#corpus-flipping").inner_text() == f"{view['flips']['papers']:,}"
     assert loaded(page, "#corpus-histogram") and loaded(page, "#corpus-roc")
-    words = page.locator("#corpus-words code.token")
+    words = page.locator("#corpus-words code.corpus-word")
     assert words.count() == len(view["words"]) == 50
     assert words.first.inner_text() == view["words"][0]["word"]
     width = page.viewport_size["width"]
     page.screenshot(path=f"/tmp/ui-corpus-{width}.png", full_page=True)
     assert no_page_overflow(page)
+    assert not sideways(page), "a table scrolls sideways"
     assert not errors, errors
     first = view["labels"]["misclassified"]["papers"][0]
     page.locator("#corpus-misclassified a").first.click()
     page.wait_for_load_state()
     assert page.url.endswith(f"/results/{first['result_id']}")
+
+
+def sideways(page: Any) -> list[str]:
+    """The corpus tables wider than their scroller: cut off until scrolled."""
+    script = (
+        "[...document.querySelectorAll('.table-wrap')].filter(w => w.scrollWidth > "
+        "w.clientWidth + 1).map(w => w.querySelector('table').closest('section').id)"
+    )
+    return list(page.evaluate(script))
 
 
 def no_page_overflow(page: Any) -> bool:

@@ -21,6 +21,7 @@ from web.pages.jobs import job_or_404
 from web.session import login_required
 
 corpus_pages = Blueprint("corpus_pages", __name__)
+MISCLASSIFIED_SHOWN = 25  # on the page; the downloads have the view's 100
 
 
 @corpus_pages.get("/jobs/<id:job_id>/corpus")
@@ -29,7 +30,12 @@ def corpus_page(job_id: int) -> str:
     job = job_or_404(job_id)
     view = json.loads(corpus_json(job))
     return render_template(
-        "jobs/corpus.html", job=job, view=view, classes=CLASS_NAMES, figures=FIGURES
+        "jobs/corpus.html",
+        job=job,
+        view=view,
+        classes=CLASS_NAMES,
+        figures=FIGURES,
+        misclassified_shown=MISCLASSIFIED_SHOWN,
     )
 
 
