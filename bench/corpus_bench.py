@@ -3,6 +3,7 @@ with one labelled job of synthetic results of realistic size, then times the fir
 (uncached) computation and the cached read.
 
     .venv/bin/python bench/corpus_bench.py [--results 20000] [--repeat 3] [--keep]
+    .venv/bin/python bench/corpus_bench.py --reuse postgresql+psycopg://...  # a kept one
 
 Each result has a 10-word title (word units) and a 7-sentence abstract of about 20 words
 each (sentence units, ~2 KB of units JSON), so 70 grid cells and 17 leave-one-out rows:
@@ -32,7 +33,8 @@ from shared.config import load_settings
 from shared.db import get_engine, session_factory, upgrade_database
 from shared.models import Job, JobItem, Paper, RegisteredModel, Result, Team
 from shared.results.cache import ViewCache
-from shared.results.corpus import corpus_view, job_scope, job_view_json
+from shared.results.corpus import corpus_view, job_scope
+from shared.results.corpus_cache import job_view_json
 from tests.fixtures.services import SYSTEM_REDIS_URL, create_database, drop_database
 
 VOCAB = [f"w{k}" for k in range(600)]
@@ -202,7 +204,16 @@ def main() -> None:
     parser.add_argument("--results", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--reuse", metavar="URL", help="a database --keep left: time its job")
     args = parser.parse_args()
+    if args.reuse:
+        with get_engine(args.reuse).connect() as conn:
+            run(
+                args.reuse,
+                conn.exec_driver_sql("SELECT max(id) FROM jobs").scalar_one(),
+                args.repeat,
+            )
+        return
     url = create_database("occlab_bench")
     try:
         upgrade_database(load_settings({"DATABASE_URL": url}))

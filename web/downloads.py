@@ -17,9 +17,15 @@ from flask import Response, request, stream_with_context, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from shared.models import Job, Result
-from shared.results.corpus import cached_job, job_view_json
+from shared.results.corpus_cache import (
+    cached_history,
+    cached_job,
+    history_view_json,
+    job_view_json,
+)
 from shared.results.corpus_files import render_figure
 from shared.results.export import job_csv, job_jsonl, problems_csv
+from shared.results.history import HistoryFilter
 from shared.results.stored import render_result, result_json, result_label
 from shared.scales import SCALES, Scale, parse_scale
 from web.extensions import cache, db
@@ -107,6 +113,16 @@ def corpus_figure(job: Job, figure: str, fmt: str) -> bytes:
     """A figure of the job's corpus view; ``NoFigure`` when there is nothing to draw."""
     draw = lambda: render_figure(json.loads(corpus_json(job)), figure, fmt)  # noqa: E731
     return cached_job(cache.views, job, f"corpus.{figure}.{fmt}", draw)
+
+
+def history_corpus_json(team_id: int, f: HistoryFilter) -> bytes:
+    """The corpus view of the team's results matching ``f``, cached while nothing changes."""
+    return history_view_json(db.session, team_id, f, cache.views)
+
+
+def history_corpus_figure(team_id: int, f: HistoryFilter, figure: str, fmt: str) -> bytes:
+    draw = lambda: render_figure(json.loads(history_corpus_json(team_id, f)), figure, fmt)  # noqa: E731
+    return cached_history(db.session, team_id, f, cache.views, f"{figure}.{fmt}", draw)
 
 
 def bytes_view(data: bytes, fmt: str, filename: str | None = None) -> BaseResponse:

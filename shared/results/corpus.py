@@ -17,15 +17,14 @@
 
 A scope is one row per done result: a job's results (a text given twice counts once, with
 the first label given) or the team's results matching a history filter (each with the label
-of the team's latest job that labelled it). A section is a function of (session, scope):
-another one (faithfulness) is added to :data:`SECTIONS`. A finished job's view is cached
-in Redis (``cached_job_view``); it is recomputed after the cache's TTL.
+of the team's latest job that labelled it). A section is a function of (session, tables):
+another one (faithfulness) is added to :data:`SECTIONS`. Views are cached in Redis by
+shared/results/corpus_cache.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,9 +48,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from shared.models import Job, JobItem, JobStatus, Paper, Result, ResultStatus
+from shared.models import Job, JobItem, Paper, Result, ResultStatus
 from shared.results import corpus_queries as q
-from shared.results.cache import ViewCache
 from shared.results.history import HistoryFilter, conditions
 
 BINS = 10
@@ -277,21 +275,3 @@ def _analyze(conn: Connection, *tables: Table) -> None:
 def _drop(conn: Connection) -> None:
     for table in _TEMPORARY.tables.values():
         conn.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
-
-
-def cached_job(cache: ViewCache | None, job: Job, view: str, render: Callable[[], bytes]) -> bytes:
-    """``view`` of a job's corpus (its JSON, a figure) as bytes: a finished job's from (and
-    into) the cache; a live job's rendered each time, as its papers are still arriving."""
-    if cache is None or not JobStatus(job.status).finished:
-        return render()
-    hit = cache.get(job.id, view, kind="job")
-    if hit is None:
-        hit = render()
-        cache.set(job.id, view, hit, kind="job")
-    return hit
-
-
-def job_view_json(session: Session, job: Job, cache: ViewCache | None) -> bytes:
-    """A job's corpus view as JSON bytes (cached once the job is finished)."""
-    render = lambda: json.dumps(corpus_view(session, job_scope(job.id))).encode()  # noqa: E731
-    return cached_job(cache, job, "corpus.json", render)

@@ -55,7 +55,7 @@ def test_no_labels_no_roc(
     login.login()
     job_id = make.job(ada.team_id, [make.result(ada.team_id)], status="done")
     html = client.get(f"/jobs/{job_id}/corpus").get_data(as_text=True)
-    assert "No paper of this job has a label" in html and "roc.svg" not in html
+    assert "No paper here has a label" in html and "roc.svg" not in html
     missing = client.get(f"/jobs/{job_id}/corpus/roc.svg")
     assert missing.status_code == 404
     assert "needs labelled papers of both classes" in missing.get_data(as_text=True)
@@ -72,3 +72,22 @@ def test_another_team_s_corpus_is_absent(
         f"/jobs/{job_id}/corpus/histogram.png",
     ):
         assert client.get(url).status_code == 404
+
+
+def test_the_corpus_of_a_history_filter(
+    login: AuthActions, client: FlaskClient, make: Factory, ada: Member
+) -> None:
+    login.login()
+    make.labelled_job(ada.team_id)  # P0 to P3
+    history = client.get("/history?q=P1").get_data(as_text=True)
+    assert 'href="/history/corpus?q=P1"' in history
+    html = client.get("/history/corpus?q=P1").get_data(as_text=True)
+    assert "1 paper explained" in html and 'href="/history?q=P1"' in html
+    assert 'src="/history/corpus/histogram.svg?q=P1"' in html
+    everything = client.get("/history/corpus.json").json
+    assert everything["n"] == 4 and everything["labels"]["n"] == 3
+    csv_text = client.get("/history/corpus.csv?q=P1").get_data(as_text=True)
+    assert "summary,,n,1" in csv_text
+    assert client.get("/history/corpus/histogram.png?q=P1").data.startswith(b"\x89PNG")
+    make.result(ada.team_id, title="P4")  # a new result: the cached view is not served
+    assert client.get("/history/corpus.json").json["n"] == 5
