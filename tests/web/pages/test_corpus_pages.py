@@ -25,6 +25,9 @@ def test_the_page_shows_labels_words_and_links(
     assert '<dd id="corpus-auc">0.750</dd>' in html
     assert f'src="/jobs/{job_id}/corpus/roc.svg"' in html
     assert ">P0</a>" in html  # the one misclassified paper, linked to its result
+    wrong = client.get(f"/jobs/{job_id}/corpus.json").json["labels"]["misclassified"]["papers"]
+    result_page = client.get(f"/results/{wrong[0]['result_id']}").get_data(as_text=True)
+    assert '<span id="result-label">labelled not computational</span>' in result_page
     assert "No title word is in 3 papers or more yet." in html  # each is in 2 papers
     assert "Last" in html and "First" in html
 
