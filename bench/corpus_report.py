@@ -35,9 +35,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "labelled-paper
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument(
-        "--keep-boilerplate", action="store_true", help="as training read the text"
-    )
+    parser.add_argument("--keep-boilerplate", action="store_true", help="as training read the text")
     args = parser.parse_args()
     seed = int(read_manifest(DEFAULT_MODEL_DIR)["training"]["seed"])
     test = stratified_split(read_labelled_csv(args.data, seed=seed), seed=seed).test
