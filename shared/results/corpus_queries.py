@@ -156,8 +156,10 @@ def title_words(dialect: str, scope: FromClause) -> Select[Any]:
 
 
 def _delta_means(rows: Select[Any], papers: Any, delta: Any) -> Select[Any]:
+    """``papers`` counts distinct ``papers`` (a result id), or rows when it is None (each
+    row a different paper: no COUNT(DISTINCT), which sorts)."""
     return rows.add_columns(
-        func.count(distinct(papers)).label("papers"),
+        (func.count() if papers is None else func.count(distinct(papers))).label("papers"),
         func.avg(delta).label("mean_delta"),
         func.avg(func.abs(delta)).label("mean_abs_delta"),
     )
@@ -206,7 +208,8 @@ def position_deltas(
     """Mean delta per position (``end``: from_start, 1 the first; from_end, 1 the last)."""
     units = rows.subquery()
     position = units.c[end]
-    stmt = _delta_means(select(position.label("position")), units.c.result_id, units.c.delta)
+    # A paper has one unit at each position: a row per paper.
+    stmt = _delta_means(select(position.label("position")), None, units.c.delta)
     stmt = stmt.where(position <= limit).group_by(position).order_by(position)
     return [row._asdict() for row in session.execute(stmt)]
 
