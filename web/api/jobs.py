@@ -64,7 +64,14 @@ def job_summary(job: Job) -> dict[str, Any]:
 def job_json(job: Job) -> dict[str, Any]:
     """The summary plus each paper's result, in submission order."""
     rows = db.session.execute(
-        select(JobItem.position, Result.id, Result.status, Result.probability, Result.error)
+        select(
+            JobItem.position,
+            Result.id,
+            Result.status,
+            Result.probability,
+            Result.error,
+            JobItem.label,
+        )
         .join(Result, Result.id == JobItem.result_id)
         .where(JobItem.job_id == job.id)
         .order_by(JobItem.position)
@@ -77,8 +84,9 @@ def job_json(job: Job) -> dict[str, Any]:
             "status": status,
             "probability": probability,
             "error": error,
+            "label": label,
         }
-        for position, result_id, status, probability, error in rows
+        for position, result_id, status, probability, error, label in rows
     ]
     return {**job_summary(job), "results": results}
 

@@ -161,6 +161,11 @@ JOB_RESULT = {
         "status": RESULT_STATUS,
         "probability": _nullable("number"),
         "error": _nullable("string"),
+        "label": {
+            "type": ["integer", "null"],
+            "enum": [0, 1, None],
+            "description": "The class this row was submitted with, if any.",
+        },
     },
 }
 JOB = {

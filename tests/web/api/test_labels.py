@@ -38,6 +38,8 @@ def test_json_labels_are_stored_per_item(
     ]
     job = submit(client, auth, json={"papers": papers})
     assert labels_of(sessions, int(job["id"])) == [1, 0, 1, None]  # type: ignore[call-overload]
+    listed = client.get(str(job["url"]), headers=auth).json["results"]
+    assert [r["label"] for r in listed] == [1, 0, 1, None]
 
 
 def test_a_bad_json_label_is_a_problem_naming_the_field(
