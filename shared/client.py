@@ -11,14 +11,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from shared.models import FINISHED
-
-if TYPE_CHECKING:
-    pass
-
 
 MAX_PROBLEMS_SHOWN = 5
 
@@ -53,11 +50,19 @@ def _problem(problem: dict[str, Any]) -> str:
 
 
 def api_call(
-    url: str, token: str, data: bytes | None = None, content_type: str | None = None
+    url: str,
+    token: str,
+    data: bytes | Iterable[bytes] | None = None,
+    content_type: str | None = None,
+    length: int | None = None,
 ) -> dict[str, Any]:
+    """One request; ``data`` may be an iterable of pieces (a streamed upload of ``length``
+    bytes), so a large file is never held whole."""
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     if content_type:
         headers["Content-Type"] = content_type
+    if length is not None:
+        headers["Content-Length"] = str(length)
     request = urllib.request.Request(url, data=data, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
@@ -91,27 +96,36 @@ def download(url: str, token: str, out: Path, chunk: int = 1 << 16) -> int:
     return written
 
 
-def encode_multipart(fields: dict[str, str], path: Path) -> tuple[bytes, str]:
-    """A ``multipart/form-data`` body with ``fields`` and the file as part ``file``."""
+def encode_multipart(fields: dict[str, str], path: Path) -> tuple[Iterator[bytes], int, str]:
+    """A ``multipart/form-data`` body with ``fields`` and the file as part ``file``: its
+    pieces (the file read 1 MiB at a time), its length and its content type."""
     boundary = f"occlab-{uuid.uuid4().hex}"
     filename = path.name.replace('"', "%22").replace("\r", "").replace("\n", "")
     parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'
         for key, value in fields.items()
     ]
-    head = (
+    head = "".join(parts) + (
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
         "Content-Type: application/octet-stream\r\n\r\n"
     )
-    parts.append(head.encode() + path.read_bytes() + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+    tail = f"\r\n--{boundary}--\r\n".encode()
+
+    def pieces() -> Iterator[bytes]:
+        yield head.encode()
+        with path.open("rb") as f:
+            while piece := f.read(1 << 20):
+                yield piece
+        yield tail
+
+    length = len(head.encode()) + path.stat().st_size + len(tail)
+    return pieces(), length, f"multipart/form-data; boundary={boundary}"
 
 
 def submit_file(server: str, token: str, path: Path, fields: dict[str, str]) -> dict[str, Any]:
     """Upload a CSV/JSONL file as a new job; returns the server's job object."""
-    body, content_type = encode_multipart(fields, path)
-    job = api_call(f"{server.rstrip('/')}/api/v1/jobs", token, body, content_type)
+    body, length, content_type = encode_multipart(fields, path)
+    job = api_call(f"{server.rstrip('/')}/api/v1/jobs", token, body, content_type, length)
     return dict(job.get("job", job))  # accept a bare job object or one wrapped as {"job": ...}
 
 
@@ -122,8 +136,11 @@ def job_url(server: str, job: dict[str, Any]) -> str:
     )
 
 
-def follow_job(server: str, token: str, job: dict[str, Any], interval_s: float = 0.5) -> str:
-    """Poll the job, drawing a progress bar on stderr, until it ends; returns its status."""
+def follow_job(
+    server: str, token: str, job: dict[str, Any], interval_s: float = 0.5
+) -> dict[str, Any]:
+    """Poll the job, drawing a progress bar on stderr, until it ends; returns its last state
+    (a large file's rows are counted as a worker reads them: the bar's total grows)."""
     from tqdm import tqdm
 
     url = f"{server.rstrip('/')}/api/v1/jobs/{job['id']}"
@@ -135,5 +152,5 @@ def follow_job(server: str, token: str, job: dict[str, Any], interval_s: float =
             bar.n = int(state.get("done", 0)) + int(state.get("failed", 0))
             bar.set_postfix(status=state.get("status"), failed=state.get("failed", 0))
             if state.get("status") in FINISHED:
-                return str(state["status"])
+                return state
             time.sleep(interval_s)

@@ -54,6 +54,9 @@ class Settings:
       (``OCCLAB_RETRY_BACKOFF``, seconds): how often and how patiently a paper is retried.
     - ``max_upload_bytes`` (``OCCLAB_MAX_UPLOAD_BYTES``) and ``max_papers_per_job``
       (``OCCLAB_MAX_PAPERS_PER_JOB``): the size of one submission.
+    - ``inline_bytes`` (``OCCLAB_INLINE_BYTES``): a submission up to this size is checked
+      and written in the request (errors answered at once); a larger one is stored and
+      read into its job by a worker (``ingesting``), so no request waits on it.
     - ``visibility_timeout_s`` (``OCCLAB_VISIBILITY_TIMEOUT``): when an unacknowledged task
       is redelivered.
     - ``heartbeat_s`` (``OCCLAB_HEARTBEAT``) and ``lost_after_s`` (``OCCLAB_LOST_AFTER``):
@@ -86,8 +89,9 @@ class Settings:
     max_grid_cells: int = 250_000
     max_attempts: int = 3
     retry_backoff_s: float = 2.0
-    max_upload_bytes: int = 20 * 1024 * 1024
-    max_papers_per_job: int = 20_000
+    max_upload_bytes: int = 2 * 1024**3
+    max_papers_per_job: int = 1_000_000
+    inline_bytes: int = 1024**2
     visibility_timeout_s: int = 3600
     heartbeat_s: float = 5.0
     lost_after_s: float = 30.0
@@ -178,6 +182,7 @@ _FROM_ENV: tuple[tuple[str, str, Callable[[Mapping[str, str], str, Any], Any]], 
     ("retry_backoff_s", "OCCLAB_RETRY_BACKOFF", _float),
     ("max_upload_bytes", "OCCLAB_MAX_UPLOAD_BYTES", _int),
     ("max_papers_per_job", "OCCLAB_MAX_PAPERS_PER_JOB", _int),
+    ("inline_bytes", "OCCLAB_INLINE_BYTES", _int),
     ("visibility_timeout_s", "OCCLAB_VISIBILITY_TIMEOUT", _int),
     ("heartbeat_s", "OCCLAB_HEARTBEAT", _float),
     ("lost_after_s", "OCCLAB_LOST_AFTER", _float),

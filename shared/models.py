@@ -12,11 +12,13 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -29,8 +31,11 @@ from shared.units import DEFAULT_UNITS, Detail, boilerplate_option
 
 
 class JobStatus(StrEnum):
-    """queued -> running -> done | failed | cancelled; a finished job stays finished."""
+    """(ingesting ->) queued -> running -> done | failed | cancelled; a finished job stays
+    finished. ingesting: a stored file is being read into the job in batches (its first
+    papers may already be computing); it moves on once the last batch is in."""
 
+    INGESTING = "ingesting"
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"
@@ -63,7 +68,7 @@ class TracesStatus(StrEnum):
     DONE = "done"
 
 
-LIVE = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})
+LIVE = frozenset({JobStatus.INGESTING, JobStatus.QUEUED, JobStatus.RUNNING})
 FINISHED = frozenset(JobStatus) - LIVE
 
 
@@ -163,6 +168,30 @@ class RegisteredModel(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class StoredFile(Base):
+    """A file kept for the workers (a large submission being ingested) or between the
+    upload page's two steps, in the database so that any machine can read it; its bytes are
+    ``stored_file_chunks`` rows. ``token`` is what a browser holds: random, never the id."""
+
+    __tablename__ = "stored_files"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    token: Mapped[str] = mapped_column(String(43), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class StoredFileChunk(Base):
+    __tablename__ = "stored_file_chunks"
+    file_id: Mapped[int] = mapped_column(
+        ForeignKey("stored_files.id", ondelete="CASCADE"), primary_key=True
+    )
+    n: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class Paper(Base):
     __tablename__ = "papers"
     __table_args__ = (
@@ -173,7 +202,7 @@ class Paper(Base):
             Index(
                 f"ix_papers_{c}_trgm", c, postgresql_using="gin", postgresql_ops={c: "gin_trgm_ops"}
             ).ddl_if(dialect="postgresql")
-            for c in ("title", "abstract")
+            for c in ("title", "abstract", "external_id")
         ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -212,6 +241,12 @@ class Job(Base):
     failed: Mapped[int] = mapped_column(Integer, default=0)
     # Rows of the submission left out (on_error=skip), each with why in job_problems.
     rejected: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Ingestion: the stored file being read (NULL once read), how, and how far it has got
+    # (rows and row errors taken, so a redelivered ingest task resumes after them).
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id", ondelete="SET NULL"))
+    on_error: Mapped[str] = mapped_column(String(10), default="skip", server_default="skip")
+    mapping: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    ingested_rows: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set once every chunk is published; None means no task was sent (yet) for this job.
@@ -254,6 +289,8 @@ class Result(Base):
     units: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     skipped: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     activations: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # {"faithfulness": ..., "minimal_flip": ...} (shared.engine.export); NULL before it existed.
+    faithfulness: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     compute_ms: Mapped[float | None] = mapped_column(Float)
@@ -309,7 +346,12 @@ class JobItem(Base):
     result_id: Mapped[int] = mapped_column(ForeignKey("results.id"), index=True)
     # The class the submitter gave this row (0 or 1, shared.manifest.CLASS_NAMES), or None.
     label: Mapped[int | None] = mapped_column(Integer)
-    result: Mapped[Result] = relationship()
+    # The result this paper was edited from ("Edit this paper"). On the item, not the result:
+    # results are shared by content, so one result may be reached from several edits or none.
+    revises_id: Mapped[int | None] = mapped_column(
+        ForeignKey("results.id", ondelete="SET NULL"), index=True
+    )
+    result: Mapped[Result] = relationship(foreign_keys=[result_id])
 
 
 class GridCell(Base):

@@ -75,7 +75,7 @@ def test_each_explain_line_runs(argv: list[str], tmp_path: Path, default_model_d
 
 # "20 MiB", "3600 s", "7 days (s)", "20,000", "off", "`occlab`": the README's ways of
 # writing a default, read back as the value the Settings field holds.
-_SCALES = {"MiB": 1024 * 1024, "s": 1, "days": 24 * 3600}
+_SCALES = {"MiB": 1024**2, "GiB": 1024**3, "s": 1, "days": 24 * 3600}
 
 
 def _value(cell: str) -> object:

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import IO, Any
 
 from flask import request
 
-from shared.jobs.dispatch import send_job
+from shared.jobs.dispatch import send_ingest, send_job
+from shared.jobs.ingest import start_ingest
 from shared.jobs.submit import ON_ERROR, JobRejected, PaperProblem, Submission, create_job
 from shared.models import Job
-from shared.papers import FileError, JsonRefused, load_json, parse_papers
+from shared.papers import UNKNOWN_TYPE, FileError, JsonRefused, kind_of, load_json, parse_papers
+from shared.papers.storage import store_bytes, store_file
 from shared.units import DEFAULT_UNIT_OPTIONS, UNITS, Detail
 from web.errors import ApiError
 from web.extensions import celery, db, settings
@@ -25,6 +28,8 @@ from web.extensions import celery, db, settings
 log = logging.getLogger(__name__)
 
 JSON_TYPES = ("application/json", "")
+# A JSON body is parsed in the web (about ten times its size in memory); files are streamed.
+MAX_JSON_BYTES = 256 * 1024**2
 # A form without a file arrives urlencoded; it is answered "no file", not 415.
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
@@ -46,7 +51,8 @@ class QueueUnavailable(RuntimeError):
 
 
 def start_job(sub: Submission) -> Job:
-    """Store the job (committed) and send its chunks: the API's and the pages' one path.
+    """Store the job (committed) and send its chunks, or for a stored file (a large
+    submission) its ingest task: the API's and the pages' one path.
 
     Raises ``JobRejected`` or ``InputError`` (unknown model) with nothing stored, or
     :class:`QueueUnavailable` when the broker is unreachable (within about
@@ -55,7 +61,10 @@ def start_job(sub: Submission) -> Job:
     """
     session = db.session
     try:
-        job, todo = create_job(session, settings(), sub)
+        if sub.file_id:  # a worker reads it in and sends its chunks
+            job, todo = start_ingest(session, settings(), sub), None
+        else:
+            job, todo = create_job(session, settings(), sub)
     except Exception:
         session.rollback()
         raise
@@ -64,12 +73,15 @@ def start_job(sub: Submission) -> Job:
     return job
 
 
-def _enqueue(job: Job, todo: Sequence[int]) -> None:
+def _enqueue(job: Job, todo: Sequence[int] | None) -> None:
     """Send the chunks, then mark the job sent. If the broker fails, leave the job unsent
     (not failed): its results are still wanted, and ``sent_at`` NULL is what tells the
     reaper and the next submission of these papers that nothing is on its way."""
     try:
-        send_job(celery.app, settings(), db.session, job, todo)
+        if todo is None:
+            send_ingest(celery.app, settings(), job)
+        else:
+            send_job(celery.app, settings(), db.session, job, todo)
     except Exception as exc:
         log.warning("job %s saved but not sent, the broker failed: %s", job.id, exc)
         raise QueueUnavailable(job, exc) from exc
@@ -85,6 +97,13 @@ def read_submission(team_id: int, user_id: int | None) -> Submission:
 
 
 def _from_json(team_id: int, user_id: int | None) -> Submission:
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        size = f"{request.content_length:,}"
+        raise ApiError(
+            413,
+            f"the JSON body is {size} bytes; the limit is {MAX_JSON_BYTES:,}: send the papers "
+            "as a CSV or JSON Lines file (multipart field 'file'), which is streamed",
+        )
     try:
         body = load_json(request.get_data(cache=False) or b"null")
     except JsonRefused as exc:
@@ -105,10 +124,12 @@ def _from_json(team_id: int, user_id: int | None) -> Submission:
         )
     title_unit, abstract_unit = _units(body)
     detail = _detail(body)
+    large = (request.content_length or 0) > settings().inline_bytes
     return Submission(
         team_id=team_id,
         submitter_id=user_id,
-        papers=[_with_text_id(p) for p in papers],
+        papers=[] if large else [_with_text_id(p) for p in papers],
+        file_id=_as_jsonl(team_id, papers) if large else None,
         title_unit=title_unit,
         abstract_unit=abstract_unit,
         model=_model(body.get("model")),
@@ -117,6 +138,13 @@ def _from_json(team_id: int, user_id: int | None) -> Submission:
         detail=detail,
         keep_boilerplate=keep_boilerplate(body),
     )
+
+
+def _as_jsonl(team_id: int, papers: list[Any]) -> int:
+    """A large body's papers, stored as JSON Lines (line n is paper n) for a worker to read
+    with the file reader; the options stay on the job."""
+    lines = "\n".join(json.dumps(p, ensure_ascii=False) for p in papers)
+    return store_bytes(db.session, team_id, "papers.jsonl", lines.encode()).id
 
 
 def _with_text_id(paper: Any) -> Any:
@@ -189,12 +217,27 @@ def _from_upload(team_id: int, user_id: int | None) -> Submission:
             [{"field": "file", "error": "missing"}],
         )
     name = upload.filename
+    title_unit, abstract_unit = _units(request.form)
+    detail = _detail(request.form)
+    if _size(upload.stream) > settings().inline_bytes:
+        return Submission(
+            team_id=team_id,
+            submitter_id=user_id,
+            papers=[],
+            file_id=_store_upload(team_id, name, upload.stream),
+            title_unit=title_unit,
+            abstract_unit=abstract_unit,
+            model=_model(request.form.get("model")),
+            source="upload",
+            source_name=name[:300],
+            detail=detail,
+            on_error=_on_error(request.form),
+            keep_boilerplate=keep_boilerplate(request.form),
+        )
     try:
         parsed = parse_papers(upload.read(), name)
     except FileError as exc:
         raise ApiError(400, str(exc), [{"field": "file", "error": str(exc)}]) from exc
-    title_unit, abstract_unit = _units(request.form)
-    detail = _detail(request.form)
     return Submission(
         team_id=team_id,
         submitter_id=user_id,
@@ -210,6 +253,23 @@ def _from_upload(team_id: int, user_id: int | None) -> Submission:
         keep_boilerplate=keep_boilerplate(request.form),
         problems=[PaperProblem(e.line, None, e.message) for e in parsed.errors],
     )
+
+
+def _size(stream: IO[bytes]) -> int:
+    """An uploaded part's size (Werkzeug spools large parts to a temporary file)."""
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    return size
+
+
+def _store_upload(team_id: int, name: str, stream: IO[bytes]) -> int:
+    """Copy a large upload into the database, a chunk at a time; its format is checked now
+    (the rest when a worker reads it)."""
+    if kind_of(name) is None:
+        message = f"{name}: {UNKNOWN_TYPE}"
+        raise ApiError(400, message, [{"field": "file", "error": message}])
+    return store_file(db.session, team_id, name, stream, settings().max_upload_bytes).id
 
 
 def rejection(exc: JobRejected, sub: Submission) -> ApiError:

@@ -3,6 +3,8 @@
 ``process_chunk(job_id, result_ids)`` computes a chunk with
 :func:`worker.processing.process_chunk`; papers that failed but have attempts left are sent
 again as a new, smaller chunk of just their ids, after the backoff the outcome asks for.
+``ingest_job(job_id)`` reads a large submission's stored file into its job in batches
+(:func:`shared.jobs.ingest.ingest`), sending each batch's chunks as it commits.
 ``compute_traces(result_id)`` adds a bulk result's per-token traces
 (:func:`worker.traces.compute_traces`) when its page or its JSON is first asked for.
 """
@@ -19,7 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import Settings
 from shared.db import get_engine
-from shared.jobs.dispatch import COMPUTE_TRACES, PROCESS_CHUNK
+from shared.jobs import ingest
+from shared.jobs.dispatch import COMPUTE_TRACES, INGEST_JOB, PROCESS_CHUNK, cells_of, enqueue_chunks
 from shared.results.cache import ViewCache
 from worker import processing, traces
 from worker.app import settings_of
@@ -149,3 +152,23 @@ def compute_traces(self: DatabaseTask, result_id: int) -> str:
         return traces.compute_traces(self.sessions, result_id, views=views).value
     finally:
         views.close()
+
+
+@shared_task(bind=True, base=DatabaseTask, name=INGEST_JOB, max_retries=RETRY_LIMIT)
+def ingest_job(self: DatabaseTask, job_id: int) -> dict[str, int]:
+    """Retried with backoff on any error (the database, the broker): each batch committed
+    is recorded on the job, so the retry resumes after it."""
+    settings = self.settings
+
+    def send(job: int, result_ids: Sequence[int]) -> None:
+        with self.sessions() as session:
+            cells = cells_of(session, result_ids)
+        enqueue_chunks(self.app, settings, job, result_ids, cells)
+
+    try:
+        out = ingest.ingest(self.sessions, settings, job_id, send)
+    except Exception as exc:
+        delay = min(MAX_RETRY_DELAY_S, settings.retry_backoff_s * 2**self.request.retries)
+        log.warning("job %s ingestion failed (%s); retrying in %.1f s", job_id, exc, delay)
+        raise self.retry(exc=exc, countdown=delay) from exc
+    return {"batches": out.batches, "papers": out.papers, "problems": out.problems}

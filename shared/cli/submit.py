@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from shared.cli.errors import fail
 from shared.models import FINISHED, JobStatus
-from shared.units import DEFAULT_UNITS, UNITS
+from shared.units import DEFAULT_UNITS, UNITS, Detail
 
 
 @click.command()
@@ -20,26 +21,56 @@ from shared.units import DEFAULT_UNITS, UNITS
 @click.option("--model", help="name or name:version (default: the server's default model).")
 @click.option("--title-unit", type=click.Choice(UNITS), default=DEFAULT_UNITS["title"])
 @click.option("--abstract-unit", type=click.Choice(UNITS), default=DEFAULT_UNITS["abstract"])
+@click.option(
+    "--detail",
+    type=click.Choice([d.value for d in Detail]),
+    help="bulk (default): per-token traces when a result is first shown; full: all up front.",
+)
+@click.option(
+    "--keep-boilerplate/--leave-out-boilerplate",
+    default=None,
+    help="Explain placeholders and trailing publisher lines as units, or leave them out "
+    "(default: the server's OCCLAB_KEEP_BOILERPLATE).",
+)
 @click.option("--wait/--no-wait", default=True, help="Follow the job until it ends.")
 def submit(
-    file: Path, server: str, api_token: str, model: str | None, wait: bool, **units: str
+    file: Path,
+    server: str,
+    api_token: str,
+    model: str | None,
+    detail: str | None,
+    keep_boilerplate: bool | None,
+    wait: bool,
+    **units: str,
 ) -> None:
     """Submit a CSV/JSONL file of papers to a server and follow the job."""
     from shared.client import ClientError, follow_job, job_url, submit_file
 
-    fields = {**units, **({"model": model} if model else {})}
+    options = {"model": model, "detail": detail}
+    if keep_boilerplate is not None:
+        options["keep_boilerplate"] = "true" if keep_boilerplate else "false"
+    fields = {**units, **{k: v for k, v in options.items() if v}}
     try:
         job = submit_file(server, api_token, file, fields)
         click.echo(f"job {job['id']}: {job_url(server, job)}")
-        if job.get("rejected"):
-            problems = f"{server.rstrip('/')}{job.get('problems_url', '')}"
-            click.echo(f"{job['rejected']:,} row(s) left out; why, by line: {problems}")
-        status = follow_job(server, api_token, job) if wait else str(job.get("status"))
+        if job.get("status") == JobStatus.INGESTING:
+            click.echo("the file is stored; a worker reads it in, computing as it goes")
+        _left_out(server, job)
+        final = follow_job(server, api_token, job) if wait else job
     except ClientError as exc:
         fail(str(exc))
+    if final is not job and final.get("rejected") != job.get("rejected"):
+        _left_out(server, final)  # found while the file was read in
+    status = str(final.get("status"))
     click.echo(f"job {job['id']} {status}")
     if status in FINISHED - {JobStatus.DONE}:
         sys.exit(1)
+
+
+def _left_out(server: str, job: dict[str, Any]) -> None:
+    if job.get("rejected"):
+        problems = f"{server.rstrip('/')}{job.get('problems_url', '')}"
+        click.echo(f"{job['rejected']:,} row(s) left out; why, by line: {problems}")
 
 
 EXPORT_FORMATS = ("csv", "jsonl")

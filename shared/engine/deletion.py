@@ -268,6 +268,7 @@ def deletion_scores(
     seqs: Sequence[Tensor],
     spans: Sequence[Sequence[tuple[int, int]]],
     prefix_shares: Sequence[Mapping[int, float]],
+    whole: _Whole | None = None,
 ) -> list[np.ndarray]:
     """``out[b][u]`` = logit share of ``seqs[b]`` without its tokens ``spans[b][u]`` = (s, e).
 
@@ -275,12 +276,12 @@ def deletion_scores(
     holds the caller's shares of prefixes of ``seqs[b]`` by length (the grid's), the whole
     text's at least. A deletion that leaves one of them is not run: an empty span takes the
     whole text's share, so its delta is exactly 0; a span reaching the end takes that of the
-    prefix before it.
+    prefix before it. ``whole`` is ``_whole(encoder, seqs)`` if the caller has it already.
     """
     out, cut = _without_runs(seqs, spans, prefix_shares)
     if not cut:
         return out
-    whole = _whole(encoder, seqs)
+    whole = whole or _whole(encoder, seqs)
     device = whole.h.device
     budget = CELLS_PER_DELETION_CHUNK.get(device.type, 30_000)
     for chunk in chunks(sorted(((row[0], v) for v, row in enumerate(cut)), reverse=True), budget):

@@ -26,6 +26,7 @@ from shared.units import Detail
 
 PROCESS_CHUNK = "occlab.process_chunk"
 COMPUTE_TRACES = "occlab.compute_traces"
+INGEST_JOB = "occlab.ingest_job"
 # The chunk time limits, as shares of the visibility timeout (see CeleryConfig).
 SOFT_LIMIT_SHARE = 0.8
 HARD_LIMIT_SHARE = 0.9
@@ -51,6 +52,8 @@ class CeleryConfig:
         self.task_routes = {
             PROCESS_CHUNK: {"queue": settings.task_queue},
             COMPUTE_TRACES: {"queue": settings.detail_queue},
+            # Read first, like traces: a large job's papers wait on it, and it sends them.
+            INGEST_JOB: {"queue": settings.detail_queue},
         }
         # No chunk may outlast the visibility timeout, or Redis redelivers it while it is
         # still being worked on (the time limits below stop it first).
@@ -174,6 +177,13 @@ def send_job(
         session.execute(
             update(Result).where(Result.id.in_(untraced)).values(traces_requested_at=utcnow())
         )
+    job.sent_at = utcnow()
+
+
+def send_ingest(app: Celery, settings: Settings, job: Job) -> None:
+    """Publish a committed ``ingesting`` job's one task, then mark it sent (the caller
+    commits); if publishing raises, the job stays unsent and the reaper sends it."""
+    app.send_task(INGEST_JOB, args=[job.id], queue=settings.detail_queue, **publish_options())
     job.sent_at = utcnow()
 
 

@@ -6,6 +6,8 @@ job is sent by the reaper when, and only when, nothing else will compute it:
 - **unsent**: its job has ``sent_at`` NULL (the broker was down at submit, or the web died
   before publishing) and was created more than a grace period ago (the web may still be
   publishing it). Sent at once; the job is marked sent in the same UPDATE that picks it.
+  An unsent ``ingesting`` job gets its one ingest task the same way (the task sends the
+  results batch by batch as it reads them).
 - **lost**: it is running and ``coalesce(heartbeat_at, started_at)`` is older than
   ``lost_after_s``: its worker stopped beating (killed, or its process hung). It is put
   back to pending and sent again.
@@ -34,8 +36,15 @@ from sqlalchemy.orm import Session
 
 from shared.config import Settings
 from shared.db import session_scope, utcnow
-from shared.jobs.dispatch import cells_of, enqueue_chunks, job_queues, queued_messages
-from shared.models import LIVE, Job, JobItem, Result, ResultStatus
+from shared.jobs.dispatch import (
+    INGEST_JOB,
+    cells_of,
+    enqueue_chunks,
+    job_queues,
+    publish_options,
+    queued_messages,
+)
+from shared.models import LIVE, Job, JobItem, JobStatus, Result, ResultStatus
 
 
 def unsent_grace_s(settings: Settings) -> float:
@@ -98,7 +107,8 @@ def _take_unsent(session: Session, cutoff: datetime, now: datetime) -> list[int]
     that no other sent live job holds (those are the other job's to send)."""
     jobs = session.scalars(
         update(Job)
-        .where(Job.status.in_(LIVE), Job.sent_at.is_(None), Job.created_at < cutoff)
+        .where(Job.status.in_(LIVE - {JobStatus.INGESTING}))
+        .where(Job.sent_at.is_(None), Job.created_at < cutoff)
         .values(sent_at=now)
         .returning(Job.id),
         execution_options={"synchronize_session": False},
@@ -113,6 +123,21 @@ def _take_unsent(session: Session, cutoff: datetime, now: datetime) -> list[int]
             .where(JobItem.job_id.in_(jobs), Result.status == ResultStatus.PENDING)
             .where(~held_elsewhere.exists())
             .distinct()
+        )
+    )
+
+
+def take_unsent_ingests(session: Session, settings: Settings, after_s: float | None) -> list[int]:
+    """Mark the unsent ``ingesting`` jobs past the grace period as sent; their ids."""
+    cutoff = utcnow() - timedelta(seconds=_or(after_s, unsent_grace_s(settings)))
+    return list(
+        session.scalars(
+            update(Job)
+            .where(Job.status == JobStatus.INGESTING, Job.sent_at.is_(None))
+            .where(Job.created_at < cutoff)
+            .values(sent_at=utcnow())
+            .returning(Job.id),
+            execution_options={"synchronize_session": False},
         )
     )
 
@@ -146,6 +171,9 @@ def requeue_orphans(
     with session_scope(settings.database_url) as session:
         by_job = requeue_stale(session, settings, empty, older_than_s, unsent_after_s)
         cells = cells_of(session, [i for ids in by_job.values() for i in ids])
+        ingests = take_unsent_ingests(session, settings, unsent_after_s)
+    for job_id in ingests:
+        app.send_task(INGEST_JOB, args=[job_id], queue=settings.detail_queue, **publish_options())
     for job_id, ids in by_job.items():
         enqueue_chunks(app, settings, job_id, ids, cells)
     return by_job

@@ -58,7 +58,7 @@ def _lock_jobs(session: Session, job_ids: Sequence[int]) -> None:
 def _advance(job: Job, running: int) -> None:
     # A finished job stays finished: a resubmission that resets a result it shares (a failed
     # paper tried again) concerns the new job, not this one.
-    if job.status in FINISHED:
+    if job.status in FINISHED or job.status == JobStatus.INGESTING:  # moves on when read
         return
     if job.done + job.failed >= job.total:
         job.status = JobStatus.FAILED if job.failed == job.total else JobStatus.DONE

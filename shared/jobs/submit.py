@@ -5,20 +5,19 @@ tasks are sent only after that commit, so a worker never looks for rows that are
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.config import Settings
-from shared.db import get_or_add
+from shared.jobs.items import Item, add_items, add_problems
 from shared.jobs.registry import find_model, model_vocab
 from shared.jobs.status import refresh_jobs
 from shared.manifest import LabelError, label_of
-from shared.models import LIVE, Job, JobItem, JobProblem, Paper, Result, ResultStatus
+from shared.models import Job, JobItem, Result, ResultStatus
 from shared.text import NUL, nul_message
 from shared.units import (
     DEFAULT_UNITS,
@@ -54,10 +53,6 @@ class JobRejected(ValueError):
     def __str__(self) -> str:
         first = self.problems[0] if self.problems else None
         return f"{self.message}: paper {first.index}: {first.message}" if first else self.message
-
-
-def content_hash(title: str, abstract: str) -> str:
-    return hashlib.sha256(f"{title}\x1f{abstract}".encode()).hexdigest()
 
 
 def check_papers(
@@ -144,6 +139,11 @@ class Submission:
     problems: Sequence[PaperProblem] = ()
     # Placeholders and publisher lines as units; None: the OCCLAB_KEEP_BOILERPLATE setting.
     keep_boilerplate: bool | None = None
+    # A large submission: its stored file (``papers`` empty), read by a worker, and how.
+    file_id: int | None = None
+    mapping: dict[str, str | None] | None = None
+    # The team's result this (one-paper) submission is an edit of ("Edit this paper").
+    revises_id: int | None = None
 
 
 ON_ERROR = ("skip", "reject")
@@ -153,57 +153,105 @@ def create_job(session: Session, settings: Settings, sub: Submission) -> tuple[J
     """Add the job with its papers and results (not committed); returns it and the result ids
     that need computing. Raises :class:`JobRejected`, adding nothing, when no paper is good,
     or when any is bad and ``on_error`` is reject; otherwise bad rows are the job's problems."""
-    units = {"title": sub.title_unit, "abstract": sub.abstract_unit}
-    for f, unit in units.items():
-        if unit not in UNITS:
-            raise JobRejected([PaperProblem(0, f, f"{f}_unit must be one of {', '.join(UNITS)}")])
-    if sub.detail not in tuple(Detail):
-        raise JobRejected([PaperProblem(0, "detail", f"detail must be one of {', '.join(Detail)}")])
+    check_options(sub.title_unit, sub.abstract_unit, sub.detail)
     if not sub.papers and not sub.problems:
         raise JobRejected([], "no papers: give at least one paper with a title and an abstract")
-    if len(sub.papers) > settings.max_papers_per_job:
-        raise JobRejected(
-            [],
-            f"{len(sub.papers):,} papers; the limit is "
-            f"{settings.max_papers_per_job:,} a job: split the file",
-        )
-    keep = settings.keep_boilerplate if sub.keep_boilerplate is None else sub.keep_boilerplate
-    model = find_model(session, settings, sub.model)
-    vocab = model_vocab(model.path)
-    options = {**units, **boilerplate_option(keep)}
-    found, cells = measure_papers(sub.papers, vocab, options, sub.indexes, settings.max_grid_cells)
+    check_count(len(sub.papers), settings)
+    job = new_job(session, settings, sub)
+    vocab = model_vocab(job.model.path)
+    found, cells = measure_papers(
+        sub.papers, vocab, job_units(job), sub.indexes, settings.max_grid_cells
+    )
     problems = sorted([*sub.problems, *found], key=lambda p: p.index)
-    good = [(paper, size) for paper, size in zip(sub.papers, cells, strict=True) if size]
+    good = [Item(paper, size) for paper, size in zip(sub.papers, cells, strict=True) if size]
     if problems and (sub.on_error == "reject" or not good):
         raise JobRejected(problems, _why_rejected(sub, good))
-    job = Job(
+    revised = _revised(session, sub)  # before add_items may reset a failed result
+    session.add(job)
+    session.flush()
+    job.total = len(good)
+    job.rejected = len(sub.papers) - len(good) + len({p.index for p in sub.problems})
+    add_problems(session, job.id, 0, problems)
+    todo = add_items(session, job, good, 0)
+    if revised is not None:
+        _link_revision(session, job, revised)
+    refresh_jobs(session, [job.id])
+    return job, todo
+
+
+def check_options(title_unit: str, abstract_unit: str, detail: str) -> None:
+    for f, unit in {"title": title_unit, "abstract": abstract_unit}.items():
+        if unit not in UNITS:
+            raise JobRejected([PaperProblem(0, f, f"{f}_unit must be one of {', '.join(UNITS)}")])
+    if detail not in tuple(Detail):
+        raise JobRejected([PaperProblem(0, "detail", f"detail must be one of {', '.join(Detail)}")])
+
+
+def check_count(papers: int, settings: Settings) -> None:
+    if papers > settings.max_papers_per_job:
+        raise JobRejected(
+            [], f"{papers:,} papers; the limit is {settings.max_papers_per_job:,} a job: split it"
+        )
+
+
+def new_job(session: Session, settings: Settings, sub: Submission, **extra: Any) -> Job:
+    """The job row for ``sub`` (not added): its model found (``InputError`` if unknown)."""
+    keep = settings.keep_boilerplate if sub.keep_boilerplate is None else sub.keep_boilerplate
+    model = find_model(session, settings, sub.model)
+    return Job(
         team_id=sub.team_id,
         submitter_id=sub.submitter_id,
         model_id=model.id,
+        model=model,
         source=sub.source,
         source_name=sub.source_name,
-        total=len(good),
-        rejected=len(sub.papers) - len(good) + len({p.index for p in sub.problems}),
         detail=sub.detail,
-        **{"title_unit": sub.title_unit, "abstract_unit": sub.abstract_unit},
+        title_unit=sub.title_unit,
+        abstract_unit=sub.abstract_unit,
         keep_boilerplate=keep,
+        on_error=sub.on_error,
+        total=0,
+        rejected=0,
+        **extra,
     )
-    session.add(job)
-    session.flush()
-    session.add_all(
-        JobProblem(job_id=job.id, n=n, line=p.index or None, field=p.field, message=p.message)
-        for n, p in enumerate(problems)
-    )
-    todo: list[int] = []
-    for position, (paper, size) in enumerate(good):
-        result, fresh = _result_for(session, job, paper, size)
-        label = label_of(paper)  # checked above; per item: two jobs may label a text apart
-        session.add(JobItem(job_id=job.id, position=position, result_id=result.id, label=label))
-        if fresh and result.id not in todo:  # the same paper twice in one job: one task
-            todo.append(result.id)
-    session.flush()
-    refresh_jobs(session, [job.id])
-    return job, todo
+
+
+def job_units(job: Job) -> dict[str, str]:
+    """How the job's papers are cut: the units mapping ``split_units`` takes."""
+    units = {"title": job.title_unit, "abstract": job.abstract_unit}
+    return {**units, **boilerplate_option(job.keep_boilerplate)}
+
+
+@dataclass(frozen=True)
+class _Revised:
+    id: int
+    was_done: bool  # read before _result_for can reset a failed result to pending
+
+
+def _revised(session: Session, sub: Submission) -> _Revised | None:
+    """The result a submission edits, checked: the team's own, and only for one paper."""
+    if sub.revises_id is None:
+        return None
+    if len(sub.papers) != 1:
+        raise JobRejected([], "revises names one result: submit one paper with it")
+    row = session.get(Result, sub.revises_id)
+    if row is None or row.team_id != sub.team_id:
+        raise JobRejected([], f"revises: your team has no result {sub.revises_id}")
+    return _Revised(row.id, row.status == ResultStatus.DONE)
+
+
+def _link_revision(session: Session, job: Job, revised: _Revised) -> None:
+    """The link the job's one item keeps; an unchanged paper is refused if its result is
+    done (a result is no revision of itself), and re-run without a link if it is not (a
+    retry)."""
+    item = session.scalars(select(JobItem).where(JobItem.job_id == job.id)).one()
+    if revised.id != item.result_id:
+        item.revises_id = revised.id
+    elif revised.was_done:
+        raise JobRejected(
+            [PaperProblem(1, None, f"it is result {item.result_id} as it stands")],
+            "nothing changed: edit the title, the abstract or an option first",
+        )
 
 
 def _why_rejected(sub: Submission, good: Sequence[Any]) -> str:
@@ -212,53 +260,3 @@ def _why_rejected(sub: Submission, good: Sequence[Any]) -> str:
     if len(sub.papers) + len(sub.problems) == 1:
         return "the submission has errors"
     return "no paper could be read: fix the rows below"
-
-
-def _result_for(
-    session: Session, job: Job, paper: Mapping[str, Any], cells: int
-) -> tuple[Result, bool]:
-    """The paper's result under this job's model and units, and whether it must be computed.
-
-    The same text already submitted by the team reuses its result (done, or queued by a
-    live earlier job); a failed one is reset so the paper is tried again. A pending or
-    running result that no other live, sent job holds (its job was cancelled, or it was
-    never sent: the broker was down, or the web died before enqueueing) is sent again:
-    nothing else would compute it soon, and a second copy is harmless (a chunk skips
-    results already done).
-    """
-    title, abstract = paper["title"].strip(), paper["abstract"].strip()
-    key = {"team_id": job.team_id, "content_hash": content_hash(title, abstract)}
-    extra = {"title": title, "abstract": abstract, "external_id": paper.get("id")}
-    row, _ = get_or_add(session, Paper, key, extra)
-    result, created = get_or_add(
-        session,
-        Result,
-        {
-            "team_id": job.team_id,
-            "paper_id": row.id,
-            "model_id": job.model_id,
-            "title_unit": job.title_unit,
-            "abstract_unit": job.abstract_unit,
-            "keep_boilerplate": job.keep_boilerplate,
-        },
-        {"cells": cells},
-    )
-    result.cells = result.cells or cells  # rows made before grid sizes were kept
-    if result.status in (ResultStatus.FAILED, ResultStatus.CANCELLED):
-        result.status, result.attempts, result.error = ResultStatus.PENDING, 0, None
-        result.finished_at = None
-        return result, True
-    if not created and result.status in (ResultStatus.PENDING, ResultStatus.RUNNING):
-        return result, not _held_by_live_job(session, result.id, job.id)
-    return result, created
-
-
-def _held_by_live_job(session: Session, result_id: int, job_id: int) -> bool:
-    held = exists().where(
-        JobItem.result_id == result_id,
-        JobItem.job_id == Job.id,
-        Job.id != job_id,
-        Job.status.in_(LIVE),
-        Job.sent_at.is_not(None),
-    )
-    return bool(session.scalar(select(held)))

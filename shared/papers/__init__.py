@@ -25,6 +25,7 @@ from shared.papers.tabular import Mapping, parse_csv
 
 __all__ = [
     "FORMATS",
+    "UNKNOWN_TYPE",
     "FileError",
     "JsonRefused",
     "Parsed",

@@ -50,9 +50,10 @@ def _pages(session: Session, job_id: int) -> Iterator[list[tuple[int, Result]]]:
         page = [(position, result) for position, result in rows]
         yield page
         after = rows[-1][0]
-        for _, result in page:  # written: let the session forget them (constant memory)
-            session.expunge(result.paper)
-            session.expunge(result)
+        # Written: let the session forget them (constant memory). Once each: a paper given
+        # twice in a job is one result on two rows.
+        for row in {id(o): o for _, r in page for o in (r.paper, r)}.values():
+            session.expunge(row)
 
 
 def _top_units(session: Session, result_ids: Sequence[int]) -> dict[tuple[int, str], LooUnit]:

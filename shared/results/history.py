@@ -75,7 +75,8 @@ class HistoryPage:
 
 
 def conditions(team_id: int, f: HistoryFilter) -> list[Any]:
-    """The WHERE clauses of a filter; the text search is a case-insensitive substring."""
+    """The WHERE clauses of a filter; the text search is a case-insensitive substring of the
+    title, the abstract or the external id (a DOI)."""
     where: list[Any] = [Result.team_id == team_id]
     if f.q:
         needle = f.q[:MAX_QUERY]
@@ -83,6 +84,7 @@ def conditions(team_id: int, f: HistoryFilter) -> list[Any]:
             or_(
                 Paper.title.icontains(needle, autoescape=True),
                 Paper.abstract.icontains(needle, autoescape=True),
+                Paper.external_id.icontains(needle, autoescape=True),
             )
         )
     if f.model_id is not None:
@@ -171,3 +173,12 @@ def team_submitters(session: Session, team_id: int) -> list[User]:
     """People who submitted jobs in the team, for the submitter filter."""
     ids = select(Job.submitter_id).where(Job.team_id == team_id, Job.submitter_id.is_not(None))
     return list(session.scalars(select(User).where(User.id.in_(ids)).order_by(User.email)))
+
+
+def newest_matching(session: Session, team_id: int, q: str, limit: int) -> list[Result]:
+    """The team's newest ``limit`` results whose title, abstract or external id contain
+    ``q`` (all of them when ``q`` is empty): the compare page's pickers, without a count."""
+    stmt = _base(team_id, HistoryFilter(q=q.strip()))
+    stmt = stmt.options(joinedload(Result.paper), joinedload(Result.model))
+    stmt = stmt.order_by(Result.created_at.desc(), Result.id.desc()).limit(limit)
+    return list(session.scalars(stmt))

@@ -196,7 +196,7 @@ def test_history_and_compare_pages(
     b = seed(db_session, user["team"], "Deep learning for graph mining", "2.0.0")
     log_in(user)
     page.goto(f"{live_server}/history")
-    page.get_by_label("Search titles and abstracts").fill("graph")
+    page.get_by_label("Search titles, abstracts and ids").fill("graph")
     page.get_by_role("button", name="Apply").click()
     assert page.locator(".history-title").all_inner_texts() == ["Deep learning for graph mining"]
     page.goto(f"{live_server}/history")

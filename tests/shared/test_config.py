@@ -29,7 +29,7 @@ def test_every_setting_is_read_from_its_variable(tmp_path: Path) -> None:
 def test_defaults(tmp_path: Path) -> None:
     s = load_settings({"OCCLAB_INSTANCE": str(tmp_path)})
     assert (s.https, s.proxy_hops, s.retry_backoff_s) == (False, 0, 2.0)
-    assert (s.max_papers_per_job, s.cache_ttl_s) == (20_000, 7 * 24 * 3600)
+    assert (s.max_papers_per_job, s.cache_ttl_s) == (1_000_000, 7 * 24 * 3600)
     assert s.secret_key == "" and secret_key_problem(s.secret_key)  # no built-in key
     assert load_settings({"OCCLAB_HTTPS": "0"}).https is False
 

@@ -16,7 +16,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import Settings
-from shared.models import ApiToken, Invitation, Job, Membership, Paper, Result, Team, User
+from shared.models import (
+    ApiToken,
+    Invitation,
+    Job,
+    Membership,
+    Paper,
+    Result,
+    StoredFile,
+    Team,
+    User,
+)
 from tests.fixtures.factories import PASSWORD
 from tests.fixtures.web import AuthActions
 from web.app import MissingSecretKey, create_app
@@ -149,7 +159,8 @@ def test_a_nul_in_an_uploaded_file_name_is_a_400(
     text = response.json["error"] if response.is_json else response.get_data(as_text=True)
     assert "The name of the file sent as 'file' contains a NUL" in html.unescape(text)
     assert _rows(sessions) == before
-    assert not list((settings.instance_dir / "uploads").glob("*/*"))
+    with sessions() as session:  # the stored file is gone too
+        assert session.scalar(select(func.count()).select_from(StoredFile)) == 0
 
 
 def _rows(sessions: sessionmaker[Session]) -> list[int]:

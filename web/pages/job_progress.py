@@ -17,6 +17,7 @@ from web.params import ceil_div
 ITEMS_PER_PAGE = 100
 MAX_FAILURES = 50
 JOB_LABELS = {
+    JobStatus.INGESTING: "Reading the file",
     JobStatus.QUEUED: "Queued",
     JobStatus.RUNNING: "Running",
     JobStatus.DONE: "Done",
@@ -105,6 +106,8 @@ def _elapsed(job: Job) -> float | None:
 
 def _summary(job: Job) -> str:
     text = f"{job.done:,} of {plural(job.total, 'paper')} explained"
+    if job.status == JobStatus.INGESTING:
+        text = f"{plural(job.total, 'paper')} read so far, {job.done:,} explained"
     if job.failed:
         text += f", {job.failed:,} failed"
     return text
@@ -113,6 +116,8 @@ def _summary(job: Job) -> str:
 def _eta_text(job: Job, eta: float | None) -> str:
     if job.status == JobStatus.QUEUED:
         return "Waiting for a worker…"
+    if job.status == JobStatus.INGESTING:
+        return "A worker is reading the file; its papers start computing as they are read."
     if job.status == JobStatus.CANCELLED:
         return "Cancelled: papers not yet started were dropped."
     if job.status in FINISHED:

@@ -19,7 +19,7 @@ from shared.jobs.registry import find_model, model_vocab
 from shared.jobs.submit import JobRejected, Submission
 from shared.models import RegisteredModel
 from shared.text import words
-from shared.units import DEFAULT_UNITS, UNITS, InputError, split_units
+from shared.units import DEFAULT_UNITS, UNITS, Detail, InputError, split_units
 from web.errors import RETRY_AFTER_S, sentence
 from web.extensions import db, settings
 from web.submissions import rejection
@@ -76,11 +76,25 @@ def chosen_units(form: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str
     return units, errors
 
 
+# Sent with the keep_boilerplate box: an unticked box sends nothing, and without this a
+# form could not tell "unticked" from "not on the form" (which means the setting).
+KEEP_BOX = "keep_boilerplate_box"
+
+
 def chosen_keep(form: Mapping[str, str]) -> bool:
-    """The form's keep_boilerplate box; unticked or absent, the OCCLAB_KEEP_BOILERPLATE setting."""
-    return form.get("keep_boilerplate", "").lower() in ("1", "true", "yes", "on") or (
-        "keep_boilerplate" not in form and settings().keep_boilerplate
-    )
+    """The form's keep_boilerplate box; not on the form, the OCCLAB_KEEP_BOILERPLATE setting."""
+    if "keep_boilerplate" in form:
+        return form["keep_boilerplate"].lower() in ("1", "true", "yes", "on")
+    return False if form.get(KEEP_BOX) else settings().keep_boilerplate
+
+
+def chosen_detail(form: Mapping[str, str], errors: dict[str, str]) -> Detail:
+    """The form's detail choice (bulk when absent); a bad value is an error on ``detail``."""
+    value = form.get("detail") or Detail.BULK
+    if value not in tuple(Detail):
+        errors["detail"] = f"Choose {' or '.join(Detail)}."
+        return Detail.BULK
+    return Detail(value)
 
 
 def field_preview(

@@ -23,7 +23,9 @@ from shared.scales import DEFAULT, NAMES, SCALES, Scale, parse_scale
 from web.downloads import BadScale, explain_json, heatmap_view
 from web.errors import sentence
 from web.extensions import db
+from web.pages.difference_view import revision_context
 from web.pages.result_charts import activation_view
+from web.pages.result_faithfulness import faithfulness_view
 from web.pages.result_view import delta_scale, heatmap, legend_stops, loo_text
 from web.session import current_team_id, current_user, login_required
 from web.traces import ensure_traces
@@ -80,6 +82,7 @@ def explanation_view(
         scale=scale,
         stops=legend_stops(scale),
         activations=activation_view(explain["activations"]),
+        faithfulness=faithfulness_view(explain),
     )
     return view
 
@@ -98,6 +101,7 @@ def result_page(result_id: int) -> str:
         colours=colours,
         scale_problem=problem,
         names=NAMES,
+        **revision_context(result, colours),
     )
 
 

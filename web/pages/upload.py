@@ -17,10 +17,12 @@ from shared.jobs.submit import JobRejected, PaperProblem, Submission, check_pape
 from shared.models import RegisteredModel
 from shared.papers import FileError, Row, decode_text, parse_papers
 from shared.papers.tabular import TARGETS, csv_columns, guess_mapping
-from shared.units import InputError
+from shared.units import Detail, InputError
 from web.extensions import settings
+from web.pages import uploads
 from web.pages.paper_forms import (
     Choices,
+    chosen_detail,
     chosen_keep,
     chosen_model,
     chosen_units,
@@ -30,17 +32,14 @@ from web.pages.paper_forms import (
     to_job,
     vocab_of,
 )
-from web.pages.uploads import StoredUpload, UploadStore
+from web.pages.uploads import StoredUpload
 from web.session import current_team_id, current_user, login_required
 from web.submissions import QueueUnavailable, start_job
 
 upload_pages = Blueprint("upload_pages", __name__)
 PREVIEW_ROWS = 10
+EMPTY_CHECK_BYTES = 64 * 1024  # a file blank this far is taken as empty
 MAX_PROBLEMS_SHOWN = 200
-
-
-def store() -> UploadStore:
-    return UploadStore(settings().instance_dir / "uploads")
 
 
 @dataclass
@@ -84,15 +83,18 @@ def receive() -> Any:
     name = upload.filename.replace("\\", "/").rsplit("/", 1)[-1][:300]
     if StoredUpload("", name, b"").kind is None:
         return _step1(f"{name} is not a .csv, .jsonl or .bib file.", 400)
-    data = upload.read()
-    if not data.strip():
+    if not upload.stream.read(EMPTY_CHECK_BYTES).strip():
         return _step1(f"{name} is empty.", 400)
-    upload_id = store().save(current_team_id(), name, data)
-    return redirect(url_for(".review", upload_id=upload_id), code=303)
+    upload.stream.seek(0)
+    try:
+        stored = uploads.save(current_team_id(), name, upload.stream)
+    except FileError as exc:
+        return _step1(str(exc), 413)
+    return redirect(url_for(".review", upload_id=stored.token), code=303)
 
 
 def _stored(upload_id: str) -> StoredUpload:
-    found = store().load(current_team_id(), upload_id)
+    found = uploads.load(current_team_id(), upload_id)
     if found is None:
         abort(404, "That upload has expired or does not exist; upload the file again.")
     return found
@@ -142,6 +144,8 @@ class ReviewState:
     errors: dict[str, str]
     analysis: Analysis
     skip_bad: bool
+    detail: str = Detail.BULK
+    keep: bool = False
 
 
 def _state(upload: StoredUpload, form: dict[str, str]) -> ReviewState:
@@ -156,7 +160,8 @@ def _state(upload: StoredUpload, form: dict[str, str]) -> ReviewState:
         errors.update(_mapping_errors(analysis.mapping))
     # Skipping is the default (a first look has no form); unticking it asks for all or nothing.
     skip_bad = form.get("skip_bad") == "on" if form else True
-    return ReviewState(choices, model, units, errors, analysis, skip_bad)
+    detail = chosen_detail(form, errors)
+    return ReviewState(choices, model, units, errors, analysis, skip_bad, detail, chosen_keep(form))
 
 
 def _mapping_errors(mapping: dict[str, str | None]) -> dict[str, str]:
@@ -202,33 +207,67 @@ def review_or_start(upload_id: str) -> Any:
         errors["form"] = "No row can be explained: every row has a problem."
     if errors:
         return _review(state, 400)
+    if analysis.upload.partial:
+        return _ingest(upload, state)
     skipped = analysis.problems if state.skip_bad else []
     return _start(upload, state, rows, skipped)
 
 
-def _start(
-    upload: StoredUpload, state: ReviewState, rows: list[Row], skipped: list[dict[str, Any]]
-) -> Any:
-    sub = Submission(
+def _submission(upload: StoredUpload, state: ReviewState, **how: Any) -> Submission:
+    """The job the page's choices ask for; ``how`` gives its papers (or stored file)."""
+    return Submission(
         team_id=current_team_id(),
         submitter_id=current_user.id,
-        papers=[r.as_paper() for r in rows],
         model=Choices.spec(state.model),
         title_unit=state.units["title"],
         abstract_unit=state.units["abstract"],
         source="upload",
         source_name=upload.name,
-        keep_boilerplate=chosen_keep(request.form),
+        detail=state.detail,
+        keep_boilerplate=state.keep,
+        **how,
+    )
+
+
+def _start(
+    upload: StoredUpload, state: ReviewState, rows: list[Row], skipped: list[dict[str, Any]]
+) -> Any:
+    sub = _submission(
+        upload,
+        state,
+        papers=[r.as_paper() for r in rows],
         indexes=[r.line for r in rows],
         problems=[PaperProblem(p["line"], p["field"], p["message"]) for p in skipped],
     )
+    return _started(sub, state, upload)
+
+
+def _ingest(upload: StoredUpload, state: ReviewState) -> Any:
+    """A large file: the job reads the stored file itself (in a worker), with the columns
+    chosen here, and deletes it when done; rows with problems are skipped or sink the job."""
+    sub = _submission(
+        upload,
+        state,
+        papers=[],
+        file_id=upload.file_id,
+        mapping=state.analysis.mapping or None,
+        on_error="skip" if state.skip_bad else "reject",
+    )
+    return _started(sub, state, None)
+
+
+def _started(sub: Submission, state: ReviewState, done_with: StoredUpload | None) -> Any:
+    """Start the job; the upload is deleted once the job has its papers (``done_with``),
+    or kept for the worker that reads it in."""
     try:
         job = start_job(sub)
     except (JobRejected, InputError) as exc:
         state.errors["form"] = refusal(exc, sub)
         return _review(state, 400)
     except QueueUnavailable as exc:  # the job is kept: the upload has served its purpose
-        store().delete(current_team_id(), upload.id)
+        if done_with is not None:
+            uploads.delete(done_with)
         return saved_not_sent(exc.job.id)
-    store().delete(current_team_id(), upload.id)
+    if done_with is not None:
+        uploads.delete(done_with)
     return to_job(job.id)

@@ -1,80 +1,69 @@
-"""Uploaded files kept between the two upload steps.
+"""Uploaded files kept between the two upload steps, in the database.
 
-The bytes are kept on the server under ``<instance>/uploads/<team id>/<random id>``; the
-browser only ever holds the random id, checked against a strict pattern and looked up in
-its own team's folder, so no client-sent path is ever opened. A file is deleted when its
-job starts, and any left over for a day are swept on the next upload.
+The bytes are a stored file (``shared.papers.storage``), so any web machine behind a load
+balancer finds them at step 2, and a large one is handed as it is to the worker that
+ingests it. The browser only holds the file's random token, looked up in its own team's
+files; a file is deleted when its job has read it, and any left for a day are swept on
+the next upload.
+
+Step 2 reads at most ``inline_bytes`` of a file: a larger one is previewed and checked
+from its first rows, and the rest is checked as it is read into the job.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import secrets
-import time
 from dataclasses import dataclass
-from pathlib import Path
+from typing import IO
 
+from shared.models import StoredFile
 from shared.papers import kind_of
+from shared.papers.storage import by_token, delete_file, head, store_file, sweep
+from web.extensions import db, settings
 
-TTL_S = 24 * 3600
-
-
-_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
+# secrets.token_urlsafe(32): checked before any query, so a junk id costs nothing.
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 
 @dataclass(frozen=True)
 class StoredUpload:
     id: str
     name: str
-    data: bytes
+    data: bytes  # the whole file, or its first rows when ``partial``
+    file_id: int = 0
+    size: int = 0
+    partial: bool = False
 
     @property
     def kind(self) -> str | None:
         return kind_of(self.name)
 
 
-class UploadStore:
-    def __init__(self, root: Path, ttl_s: int = TTL_S) -> None:
-        self.root = root
-        self.ttl_s = ttl_s
+def save(team_id: int, name: str, stream: IO[bytes]) -> StoredFile:
+    """Store an upload (committed); raises ``FileError`` past the upload limit."""
+    session = db.session
+    sweep(session)
+    try:
+        row = store_file(session, team_id, name, stream, settings().max_upload_bytes)
+    except Exception:
+        session.rollback()
+        raise
+    session.commit()
+    return row
 
-    def _paths(self, team_id: int, upload_id: str) -> tuple[Path, Path] | None:
-        if not _ID.match(upload_id):
-            return None
-        folder = self.root / str(int(team_id))
-        return folder / f"{upload_id}.data", folder / f"{upload_id}.json"
 
-    def save(self, team_id: int, name: str, data: bytes) -> str:
-        self.sweep()
-        upload_id = secrets.token_urlsafe(16)
-        paths = self._paths(team_id, upload_id)
-        assert paths is not None
-        paths[0].parent.mkdir(parents=True, exist_ok=True)
-        paths[0].write_bytes(data)
-        paths[1].write_text(json.dumps({"name": name}), encoding="utf-8")
-        return upload_id
+def load(team_id: int, token: str) -> StoredUpload | None:
+    if not _TOKEN.match(token):
+        return None
+    row = by_token(db.session, team_id, token)
+    if row is None:
+        return None
+    data, whole = head(db.session, row.id, settings().inline_bytes)
+    if not whole:  # cut at the last full line, so no row is read half
+        data = data[: data.rfind(b"\n") + 1] or data
+    return StoredUpload(token, row.name, data, row.id, row.size, partial=not whole)
 
-    def load(self, team_id: int, upload_id: str) -> StoredUpload | None:
-        paths = self._paths(team_id, upload_id)
-        if paths is None or not (paths[0].is_file() and paths[1].is_file()):
-            return None
-        if time.time() - paths[0].stat().st_mtime > self.ttl_s:
-            self.delete(team_id, upload_id)
-            return None
-        meta = json.loads(paths[1].read_text(encoding="utf-8"))
-        return StoredUpload(upload_id, str(meta["name"]), paths[0].read_bytes())
 
-    def delete(self, team_id: int, upload_id: str) -> None:
-        for path in self._paths(team_id, upload_id) or ():
-            path.unlink(missing_ok=True)
-
-    def sweep(self) -> None:
-        """Delete every stored file older than the time to live."""
-        cutoff = time.time() - self.ttl_s
-        for path in self.root.glob("*/*.*"):
-            try:
-                if path.stat().st_mtime < cutoff:
-                    path.unlink(missing_ok=True)
-            except OSError:
-                continue  # removed by another request meanwhile
+def delete(upload: StoredUpload) -> None:
+    delete_file(db.session, upload.file_id)
+    db.session.commit()

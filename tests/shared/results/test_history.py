@@ -24,6 +24,7 @@ def test_newest_first_and_every_filter(
     assert ids(q="GRAPHS") == [many[k] for k in (9, 6, 3, 0)]
     assert ids(q="100%") == newest  # a LIKE wildcard is matched literally
     assert ids(q="sure_1") == [many[11], many[10], many[1]]  # "_" too
+    assert ids(q="DOI:10/7") == [many[7]]  # the external id, too
     with sessions() as s:
         other = s.scalar(select(RegisteredModel.id).where(RegisteredModel.name == "other"))
     assert ids(model_id=other) == [many[k] for k in (11, 9, 7, 5, 3, 1)]

@@ -3,17 +3,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.cli import main
 from shared.config import Settings
 from shared.engine import load_model
-from shared.models import JobItem, Result
+from shared.models import Job, JobItem, Result
 from tests.fixtures.web import FakeCelery
 from web.extensions import CeleryClient
 from worker.processing import process_chunk
@@ -31,7 +35,8 @@ def _submit(client: FlaskClient, auth: dict[str, str], paper: dict[str, str], **
 
 def _result(sessions: sessionmaker[Session], job_id: int) -> Result:
     with sessions() as s:
-        return s.scalars(select(Result).join(JobItem).where(JobItem.job_id == job_id)).one()
+        query = select(Result).join(JobItem, JobItem.result_id == Result.id)
+        return s.scalars(query.where(JobItem.job_id == job_id)).one()
 
 
 def test_a_placeholder_abstract_is_202_and_scored_empty(
@@ -86,3 +91,26 @@ def test_a_bad_option_names_itself(client: FlaskClient, auth: dict[str, str]) ->
     response = client.post("/api/v1/jobs", json=body, headers=auth)
     assert response.status_code == 400
     assert response.json["problems"][0]["field"] == "keep_boilerplate"
+
+
+def _occlab_submit(live_server: str, token: str, path: Path, *options: str) -> int:
+    argv = ["submit", str(path), "--server", live_server, "--token", token, "--no-wait"]
+    done = CliRunner().invoke(main, [*argv, *options], catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    return int(done.stdout.split()[1].rstrip(":"))  # "job 7: http://..."
+
+
+def test_occlab_submit_keeps_them_on_request(
+    live_server: str, token: str, tmp_path: Path, sessions: sessionmaker[Session]
+) -> None:
+    path = tmp_path / "papers.jsonl"
+    path.write_text(json.dumps(NOTICE) + "\n", encoding="utf-8")
+    kept = _occlab_submit(live_server, token, path, "--keep-boilerplate", "--detail", "full")
+    left = _occlab_submit(live_server, token, path, "--leave-out-boilerplate")
+    default = _occlab_submit(live_server, token, path)
+    with sessions() as s:
+        jobs = {j: s.get_one(Job, j) for j in (kept, left, default)}
+        assert jobs[kept].keep_boilerplate and jobs[kept].detail == "full"
+        assert not jobs[left].keep_boilerplate and not jobs[default].keep_boilerplate
+        assert jobs[default].detail == "bulk"
+    assert (_result(sessions, kept).cells, _result(sessions, left).cells) == (14, 7)

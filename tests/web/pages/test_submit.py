@@ -12,12 +12,12 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import Settings
 from shared.jobs.dispatch import PROCESS_CHUNK
-from shared.models import Job, Paper, Result
+from shared.models import Job, Paper, Result, StoredFile
 from tests.fixtures.factories import BOB, Factory, Member
 from tests.fixtures.hostile import BIB_BOMB, DEEP_JSON, HUGE_INT
 from tests.fixtures.web import AuthActions, FakeCelery, SentTask
@@ -232,7 +232,8 @@ def test_upload_start_needs_skip_when_rows_have_problems(
         assert ids == ["d1", "d3"]
     assert redis_client.llen(settings.task_queue) == 1
     assert ada.get(f"/upload/{uid}").status_code == 404  # the stored file is gone
-    assert not list((settings.instance_dir / "uploads").glob("*/*"))
+    with sessions() as session:  # the stored file is gone too
+        assert session.scalar(select(func.count()).select_from(StoredFile)) == 0
 
 
 def test_an_upload_with_the_broker_down_is_saved_and_says_so(

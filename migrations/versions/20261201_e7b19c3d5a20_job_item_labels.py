@@ -4,8 +4,8 @@
 NULL when the row carried no label. It lives on the job item, not the paper: the same text
 may be labelled differently in two submissions.
 
-Revision ID: c4d2a7e9f310
-Revises: 9b3e4f1c2a57
+Revision ID: e7b19c3d5a20
+Revises: c4d2a7e9f310
 Create Date: 2026-12-01 15:00:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "c4d2a7e9f310"
-down_revision: str | Sequence[str] | None = "9b3e4f1c2a57"
+revision: str = "e7b19c3d5a20"
+down_revision: str | Sequence[str] | None = "c4d2a7e9f310"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

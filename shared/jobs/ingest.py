@@ -1,0 +1,226 @@
+"""Large submissions: stored at once, read into the job by a worker in batches.
+
+The web stores the file (``shared.papers.storage``), adds the job as ``ingesting`` with
+the file's id and answers 202; the ``occlab.ingest_job`` task then reads the file with the
+one reader (``parse_papers``), and for each batch of rows checks the papers, writes them
+(``shared.jobs.items``: bulk inserts, ``COPY`` on PostgreSQL), commits and sends that
+batch's chunks, so the first papers compute while the rest is read. Bad rows become the
+job's problems as they are met (``on_error=skip``); ``on_error=reject`` reads the whole
+file first and stores nothing but the problems if any row is bad.
+
+Each batch's commit records how many rows it has taken (``jobs.ingested_rows``): a
+redelivered or retried task (a killed worker, a database outage) resumes after them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.config import Settings
+from shared.db import utcnow
+from shared.jobs.items import Item, add_items, add_problems
+from shared.jobs.registry import model_vocab
+from shared.jobs.status import refresh_jobs
+from shared.jobs.submit import (
+    JobRejected,
+    PaperProblem,
+    Submission,
+    check_options,
+    job_units,
+    measure_papers,
+    new_job,
+)
+from shared.models import Job, JobProblem, JobStatus, StoredFile
+from shared.papers import FileError, Row, RowError, parse_papers
+from shared.papers.storage import delete_file, read_all
+
+log = logging.getLogger(__name__)
+
+ROWS_PER_BATCH = 1000
+Send = Callable[[int, Sequence[int]], None]  # (job id, result ids) -> publish the chunks
+
+
+def start_ingest(session: Session, settings: Settings, sub: Submission) -> Job:
+    """The ``ingesting`` job that will read ``sub.file_id`` (added and flushed, not
+    committed). Options and the model are checked now, so a bad one is refused at once."""
+    check_options(sub.title_unit, sub.abstract_unit, sub.detail)
+    job = new_job(session, settings, sub, status=JobStatus.INGESTING, file_id=sub.file_id,
+                  mapping=sub.mapping)  # fmt: skip
+    session.add(job)
+    session.flush()
+    return job
+
+
+@dataclass
+class Ingested:
+    batches: int = 0
+    papers: int = 0
+    problems: int = 0
+    full: bool = False  # the job reached max_papers_per_job: the rest is not read
+
+
+def ingest(
+    sessions: sessionmaker[Session], settings: Settings, job_id: int, send: Send
+) -> Ingested:
+    """Read job ``job_id``'s stored file into it; a job no longer ingesting (cancelled,
+    or already read) is left alone. Each batch is committed, then its chunks are sent."""
+    out = Ingested()
+    with sessions() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.status != JobStatus.INGESTING or job.file_id is None:
+            return out
+        try:
+            entries = _entries(session, job)
+            if job.on_error == "reject" and job.ingested_rows == 0:
+                _reject_if_any_bad(session, settings, job, _entries(session, job))
+        except (FileError, JobRejected) as exc:
+            _fail(session, job, exc)
+            return out
+        session.commit()
+        for batch in _batches(entries, job.ingested_rows):
+            todo = _take(session, settings, job_id, batch, out)
+            if todo is None:  # cancelled meanwhile: the file is no longer needed
+                _drop_file(session, job_id)
+                return out
+            session.commit()
+            send(job_id, todo)
+            if out.full:
+                break
+        _finish(session, job_id)
+    return out
+
+
+def _entries(session: Session, job: Job) -> Iterator[Row | RowError]:
+    """The file's rows and row errors, in file order."""
+    stored = session.get(StoredFile, job.file_id)
+    if stored is None:
+        raise FileError("the stored file is gone: submit the papers again")
+    parsed = parse_papers(read_all(session, stored.id), stored.name, job.mapping)
+    merged: list[Row | RowError] = [*parsed.rows, *parsed.errors]
+    return iter(sorted(merged, key=lambda e: e.line))
+
+
+def _batches(entries: Iterator[Row | RowError], skip: int) -> Iterator[list[Row | RowError]]:
+    rest = itertools.islice(entries, skip, None)
+    while batch := list(itertools.islice(rest, ROWS_PER_BATCH)):
+        yield batch
+
+
+def _check(
+    settings: Settings, job: Job, batch: Sequence[Row | RowError], vocab: frozenset[str]
+) -> tuple[list[Item], list[PaperProblem]]:
+    rows = [e for e in batch if isinstance(e, Row)]
+    papers = [{**r.as_paper(), "_line": r.line} for r in rows]
+    found, cells = measure_papers(
+        papers, vocab, job_units(job), [r.line for r in rows], settings.max_grid_cells
+    )
+    unreadable = [PaperProblem(e.line, None, e.message) for e in batch if isinstance(e, RowError)]
+    good = [Item(p, size) for p, size in zip(papers, cells, strict=True) if size]
+    return good, sorted([*unreadable, *found], key=lambda p: p.index)
+
+
+def _take(
+    session: Session, settings: Settings, job_id: int, batch: Sequence[Row | RowError],
+    out: Ingested,
+) -> list[int] | None:  # fmt: skip
+    """Write one batch (locking the job: a cancel waits for it, or wins before it)."""
+    job = _locked(session, job_id)
+    if job is None or job.status != JobStatus.INGESTING:
+        session.rollback()
+        return None
+    good, problems = _check(settings, job, batch, model_vocab(job.model.path))
+    good, problems = _within_limit(settings, job, good, problems, out)
+    so_far = session.scalar(select(func.count()).where(JobProblem.job_id == job_id)) or 0
+    out.problems += add_problems(session, job_id, so_far, problems)
+    todo = add_items(session, job, good, job.total)
+    job.total += len(good)
+    job.rejected += len({p.index for p in problems})
+    job.ingested_rows += len(batch)
+    out.batches, out.papers = out.batches + 1, out.papers + len(good)
+    refresh_jobs(session, [job_id])
+    return todo
+
+
+def _within_limit(
+    settings: Settings, job: Job, good: list[Item], problems: list[PaperProblem], out: Ingested
+) -> tuple[list[Item], list[PaperProblem]]:
+    """At ``max_papers_per_job`` the job is full: the rest of the file is left unread, and
+    the first row left out says so."""
+    room = settings.max_papers_per_job - job.total
+    if len(good) <= room:
+        return good, problems
+    out.full = True
+    line = int(good[room].paper.get("_line") or 0)
+    limit = settings.max_papers_per_job
+    message = (f"the job's limit of {limit:,} papers (OCCLAB_MAX_PAPERS_PER_JOB) is reached: "
+               "this row and the rest of the file were not read; split the file")  # fmt: skip
+    kept = [p for p in problems if p.index < line] if line else problems
+    return good[:room], [*kept, PaperProblem(line, None, message)]
+
+
+def _reject_if_any_bad(
+    session: Session, settings: Settings, job: Job, entries: Iterator[Row | RowError]
+) -> None:
+    """on_error=reject: any bad row sinks the job, so read the whole file before writing."""
+    vocab = model_vocab(job.model.path)
+    problems: list[PaperProblem] = []
+    for batch in _batches(entries, 0):
+        problems.extend(_check(settings, job, batch, vocab)[1])
+    if problems:
+        raise JobRejected(problems, "the file has errors (on_error=reject: nothing was added)")
+
+
+def _fail(session: Session, job: Job, exc: FileError | JobRejected) -> None:
+    problems = exc.problems if isinstance(exc, JobRejected) else []
+    add_problems(session, job.id, 0, problems)
+    job.rejected = len({p.index for p in problems})
+    _close(
+        session, job, JobStatus.FAILED, exc.message if isinstance(exc, JobRejected) else str(exc)
+    )
+    session.commit()
+    log.info("job %s not ingested: %s", job.id, job.error)
+
+
+def _locked(session: Session, job_id: int) -> Job | None:
+    """The job, locked and read afresh (a cancel may have committed since)."""
+    query = select(Job).where(Job.id == job_id).with_for_update()
+    return session.scalar(query.execution_options(populate_existing=True))
+
+
+def _drop_file(session: Session, job_id: int) -> None:
+    job = session.get(Job, job_id)
+    if job is not None and job.file_id is not None:
+        file_id, job.file_id = job.file_id, None
+        session.flush()
+        delete_file(session, file_id)
+    session.commit()
+
+
+def _finish(session: Session, job_id: int) -> None:
+    job = _locked(session, job_id)
+    if job is None or job.status != JobStatus.INGESTING:
+        return
+    if job.total == 0:
+        _close(session, job, JobStatus.FAILED, "no paper could be read: see the job's problems")
+    else:
+        _close(session, job, JobStatus.QUEUED, None)
+        refresh_jobs(session, [job_id])
+    session.commit()
+    log.info("job %s ingested: %d papers, %d problems", job_id, job.total, job.rejected)
+
+
+def _close(session: Session, job: Job, status: JobStatus, error: str | None) -> None:
+    """The file has been read (or cannot be): forget it, and move the job on."""
+    if job.file_id is not None:
+        file_id, job.file_id = job.file_id, None
+        session.flush()
+        delete_file(session, file_id)
+    job.status, job.error = status, error
+    if status == JobStatus.FAILED:
+        job.finished_at = utcnow()

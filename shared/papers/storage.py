@@ -1,0 +1,112 @@
+"""Files kept in the database, in 1 MiB chunks, so that every machine can read them.
+
+A large submission is stored here by the web and read by whichever worker ingests it; the
+upload page keeps a file here between its two steps, so a second web machine behind a
+load balancer finds it too. A worker on another machine needs only ``DATABASE_URL``.
+
+Bytes go in and come out a chunk at a time: neither the web nor the worker ever holds a
+whole file (a 2 GiB upload costs the web one chunk of memory).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import secrets
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import IO
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from shared.db import utcnow
+from shared.models import Job, StoredFile, StoredFileChunk
+from shared.papers.records import FileError
+
+CHUNK_BYTES = 1 << 20
+UPLOAD_TTL = timedelta(days=1)
+
+
+def store_file(
+    session: Session, team_id: int, name: str, stream: IO[bytes], max_bytes: int
+) -> StoredFile:
+    """Copy ``stream`` into a new stored file (flushed, not committed). Raises
+    :class:`FileError` past ``max_bytes``; the caller rolls back what was written."""
+    row = StoredFile(team_id=team_id, token=secrets.token_urlsafe(32), name=name[:300], size=0)
+    session.add(row)
+    session.flush()
+    digest = hashlib.sha256()
+    n = 0
+    while piece := stream.read(CHUNK_BYTES):
+        row.size += len(piece)
+        if row.size > max_bytes:
+            raise FileError(f"{name} is over the limit of {max_bytes:,} bytes: split it")
+        digest.update(piece)
+        session.execute(insert(StoredFileChunk).values(file_id=row.id, n=n, data=piece))
+        n += 1
+    row.sha256 = digest.hexdigest()
+    session.flush()
+    return row
+
+
+def store_bytes(session: Session, team_id: int, name: str, data: bytes) -> StoredFile:
+    """``store_file`` for bytes already in memory (a small upload, a JSON body's papers)."""
+    return store_file(session, team_id, name, io.BytesIO(data), max_bytes=len(data))
+
+
+def chunks(session: Session, file_id: int) -> Iterator[bytes]:
+    """The file's bytes, one chunk per query (never the whole file in memory)."""
+    n = 0
+    while (
+        data := session.scalar(
+            select(StoredFileChunk.data).where(
+                StoredFileChunk.file_id == file_id, StoredFileChunk.n == n
+            )
+        )
+    ) is not None:
+        yield bytes(data)
+        n += 1
+
+
+def head(session: Session, file_id: int, max_bytes: int) -> tuple[bytes, bool]:
+    """The first ``max_bytes`` (or all) of a file, and whether that is the whole file."""
+    out = bytearray()
+    for piece in chunks(session, file_id):
+        out += piece
+        if len(out) > max_bytes:
+            return bytes(out[:max_bytes]), False
+    return bytes(out), True
+
+
+def read_all(session: Session, file_id: int) -> bytes:
+    return b"".join(chunks(session, file_id))
+
+
+def by_token(session: Session, team_id: int, token: str) -> StoredFile | None:
+    """The team's file with this token, unless it has outlived ``UPLOAD_TTL``."""
+    row = session.scalar(
+        select(StoredFile).where(StoredFile.token == token, StoredFile.team_id == team_id)
+    )
+    if row is None or row.created_at < utcnow() - UPLOAD_TTL:
+        return None
+    return row
+
+
+def delete_file(session: Session, file_id: int) -> None:
+    session.execute(delete(StoredFileChunk).where(StoredFileChunk.file_id == file_id))
+    session.execute(delete(StoredFile).where(StoredFile.id == file_id))
+
+
+def sweep(session: Session) -> int:
+    """Delete files older than ``UPLOAD_TTL`` that no job is reading (uploads left at the
+    page's second step); returns how many."""
+    reading = select(Job.file_id).where(Job.file_id.is_not(None))
+    old = session.scalars(
+        select(StoredFile.id).where(
+            StoredFile.created_at < utcnow() - UPLOAD_TTL, StoredFile.id.not_in(reading)
+        )
+    ).all()
+    for file_id in old:
+        delete_file(session, file_id)
+    return len(old)
