@@ -36,6 +36,7 @@ def job_summary(job: Job) -> dict[str, Any]:
     return {
         "id": job.id,
         "url": url_for("api.jobs.get_job", job_id=job.id),
+        "html_url": url_for("job_pages.job_page", job_id=job.id),
         "status": job.status,
         "total": job.total,
         "done": job.done,
@@ -113,8 +114,9 @@ def create() -> tuple[Response, int, dict[str, str]]:
         return _saved_not_sent(exc)
     url = url_for("api.jobs.get_job", job_id=job.id)
     problems = url_for("api.jobs.problems", job_id=job.id)
-    body = {"id": job.id, "url": url, "status": job.status, "total": job.total,
-            "rejected": job.rejected, "problems_url": problems}  # fmt: skip
+    page = url_for("job_pages.job_page", job_id=job.id)
+    body = {"id": job.id, "url": url, "html_url": page, "status": job.status,
+            "total": job.total, "rejected": job.rejected, "problems_url": problems}  # fmt: skip
     return jsonify(body), 202, {"Location": url}
 
 

@@ -114,6 +114,7 @@ JOB_SUMMARY = {
     "properties": {
         "id": {"type": "integer"},
         "url": {"type": "string"},
+        "html_url": {"type": "string", "description": "The job's page, for people."},
         "status": {"type": "string", "enum": [s.value for s in JobStatus]},
         "total": {"type": "integer"},
         "done": {"type": "integer"},
@@ -146,7 +147,13 @@ ACCEPTED = {
     "properties": {
         "id": {"type": "integer"},
         "url": {"type": "string"},
-        "status": {"type": "string"},
+        "html_url": {"type": "string", "description": "The job's page, for people."},
+        "status": {
+            "type": "string",
+            "enum": [s.value for s in JobStatus],
+            "description": "ingesting: a large file is stored and a worker reads it in "
+            "(total and rejected grow as it does); otherwise queued.",
+        },
         "total": {"type": "integer"},
         "rejected": {"type": "integer", "description": "Rows left out (on_error=skip)."},
         "problems_url": {"type": "string", "description": "CSV of line, field, reason."},
