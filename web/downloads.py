@@ -11,6 +11,7 @@ off), each cached under a key of its own.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,20 +20,35 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from shared.figures import DPIS
 from shared.models import Job, Result
+from shared.results.corpus_cache import (
+    cached_history,
+    cached_job,
+    history_view_json,
+    job_view_json,
+)
+from shared.results.corpus_files import render_figure
 from shared.results.export import job_csv, job_jsonl, problems_csv
-from shared.results.stored import render_result, result_json
+from shared.results.history import HistoryFilter
+from shared.results.stored import render_result, result_json, result_label
 from shared.scales import SCALES, Scale, parse_scale
 from web.extensions import cache, db
 
-MIMETYPES = {"json": "application/json", "png": "image/png", "svg": "image/svg+xml"}
+MIMETYPES = {
+    "json": "application/json",
+    "png": "image/png",
+    "svg": "image/svg+xml",
+    "csv": "text/csv",
+}
 # Private: answers depend on the token or the cookie. Revalidating costs a 304, never a render.
 CACHE_CONTROL = "private, no-cache"
 
 
-def explain_json(result: Result) -> dict[str, Any]:
-    """The result as the API and the JSON download give it, ``html_url`` naming its page."""
+def explain_json(result: Result, job_id: int | None = None) -> dict[str, Any]:
+    """The result as the API and the JSON download give it, ``html_url`` naming its page,
+    with the paper's label in job ``job_id`` (else the team's latest, ``result_label``)."""
     url = url_for("result_pages.result_page", result_id=result.id)
-    return result_json(db.session, result, html_url=url)
+    label = result_label(db.session, result, job_id)
+    return result_json(db.session, result, html_url=url, label=label)
 
 
 EXPORTS = {"csv": "text/csv", "jsonl": "application/jsonl"}
@@ -109,4 +125,35 @@ def cached_view(
     response = Response(data, mimetype=MIMETYPES[view])
     response.set_etag(hashlib.sha256(data).hexdigest())
     response.headers["Cache-Control"] = CACHE_CONTROL
+    return response.make_conditional(request)
+
+
+def corpus_json(job: Job) -> bytes:
+    """The job's corpus view (shared/results/corpus.py), cached once the job is finished."""
+    return job_view_json(db.session, job, cache.views)
+
+
+def corpus_figure(job: Job, figure: str, fmt: str) -> bytes:
+    """A figure of the job's corpus view; ``NoFigure`` when there is nothing to draw."""
+    draw = lambda: render_figure(json.loads(corpus_json(job)), figure, fmt)  # noqa: E731
+    return cached_job(cache.views, job, f"corpus.{figure}.{fmt}", draw)
+
+
+def history_corpus_json(team_id: int, f: HistoryFilter) -> bytes:
+    """The corpus view of the team's results matching ``f``, cached while nothing changes."""
+    return history_view_json(db.session, team_id, f, cache.views)
+
+
+def history_corpus_figure(team_id: int, f: HistoryFilter, figure: str, fmt: str) -> bytes:
+    draw = lambda: render_figure(json.loads(history_corpus_json(team_id, f)), figure, fmt)  # noqa: E731
+    return cached_history(db.session, team_id, f, cache.views, f"{figure}.{fmt}", draw)
+
+
+def bytes_view(data: bytes, fmt: str, filename: str | None = None) -> BaseResponse:
+    """``data`` with a strong ETag (304 on If-None-Match), as an attachment if named."""
+    response = Response(data, mimetype=MIMETYPES[fmt])
+    response.set_etag(hashlib.sha256(data).hexdigest())
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    if filename:
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response.make_conditional(request)

@@ -121,7 +121,7 @@ def _check(
     settings: Settings, job: Job, batch: Sequence[Row | RowError], vocab: frozenset[str]
 ) -> tuple[list[Item], list[PaperProblem]]:
     rows = [e for e in batch if isinstance(e, Row)]
-    papers = [{**r.paper, "id": r.external_id, "_line": r.line} for r in rows]
+    papers = [{**r.as_paper(), "_line": r.line} for r in rows]
     found, cells = measure_papers(
         papers, vocab, job_units(job), [r.line for r in rows], settings.max_grid_cells
     )

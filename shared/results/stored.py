@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from shared.figures import render_contributions, render_loo
 from shared.heatmap import render_heatmap
-from shared.models import GridCell, LooUnit, Result, ResultStatus
+from shared.models import GridCell, Job, JobItem, LooUnit, Result, ResultStatus
 from shared.scales import DEFAULT
 from shared.text import csv_text
 
@@ -54,9 +54,39 @@ def team_result(session: Session, team_id: int, result_id: int) -> Result | None
     return session.scalar(select(Result).where(Result.id == result_id, Result.team_id == team_id))
 
 
-def result_json(session: Session, result: Result, html_url: str) -> dict[str, Any]:
-    """The explain JSON plus id, status, error, ``traces_status``, paper and ``html_url``, the
-    address of its page (the web app's to say: its routes are not known here)."""
+def result_label(session: Session, result: Result, job_id: int | None = None) -> int | None:
+    """The paper's label (a class index) as submitted: in job ``job_id``, that job's item's
+    (the first labelled one, should the job hold the text twice); without a job, the label
+    of the team's most recent job that labelled it. None when no such item has one."""
+    stmt = (
+        select(JobItem.label)
+        .join(Job, Job.id == JobItem.job_id)
+        .where(JobItem.result_id == result.id, Job.team_id == result.team_id)
+        .where(JobItem.label.is_not(None))
+    )
+    if job_id is not None:
+        stmt = stmt.where(JobItem.job_id == job_id).order_by(JobItem.position)
+    else:
+        stmt = stmt.order_by(Job.created_at.desc(), Job.id.desc(), JobItem.position)
+    return session.scalar(stmt.limit(1))
+
+
+def labelled_view(view: str, label: int | None) -> str:
+    """The cache key of a JSON view carrying ``label``: the bytes differ by label only."""
+    return view if label is None else f"{view}.label-{label}"
+
+
+def json_views(*views: str) -> tuple[str, ...]:
+    """Every cache key of these JSON views, one per label (to forget them all)."""
+    return tuple(labelled_view(v, label) for v in views for label in (None, 0, 1))
+
+
+def result_json(
+    session: Session, result: Result, html_url: str, label: int | None = None
+) -> dict[str, Any]:
+    """The explain JSON plus id, status, error, ``traces_status``, paper (with ``label``, see
+    :func:`result_label`) and ``html_url``, the address of its page (the web app's to say:
+    its routes are not known here)."""
     data: dict[str, Any] = {"id": result.id, "status": result.status, "error": result.error}
     data["traces_status"] = result.traces_status
     data.update(dict.fromkeys(EXPLAIN_KEYS))
@@ -67,6 +97,7 @@ def result_json(session: Session, result: Result, html_url: str) -> dict[str, An
         "title": result.paper.title,
         "abstract": result.paper.abstract,
         "external_id": result.paper.external_id,
+        "label": label,
     }
     data["html_url"] = html_url
     return data

@@ -104,6 +104,13 @@ FIGURES = {
     "loo": "The title and abstract coloured by leave-one-out, each unit's change in P after it",
     "contributions": "The top features' contributions to the logit, named in words",
 }
+JOB_CONTEXT = {
+    "name": "job",
+    "in": "query",
+    "description": "A job of the team's that holds the result (else 404): paper.label is "
+    "that job's label for it.",
+    "schema": ID_RANGE,
+}
 
 
 def _figure(figure: str, fmt: str, mimetype: str) -> dict[str, Any]:
@@ -150,6 +157,13 @@ def _api_paths() -> dict[str, Any]:
                 },
             ),
         },
+        "/jobs/{id}/corpus": {
+            "parameters": [ID],
+            "get": _op(
+                "What the job's papers say together: P histogram, labels, words, flips",
+                {**ok_response("The corpus view (ETag)", "Corpus"), **NOT_MODIFIED, **OWNED},
+            ),
+        },
         "/jobs/{id}/problems.csv": _export(
             "problems", "text/csv", "The rows left out (on_error=skip): line, field, reason"
         ),
@@ -161,7 +175,13 @@ def _api_paths() -> dict[str, Any]:
             "parameters": [ID],
             "get": _op(
                 "One paper's explanation: the JSON of occlab explain",
-                {**ok_response("The result (ETag once done)", "Result"), **NOT_MODIFIED, **OWNED},
+                {
+                    **ok_response("The result (ETag once done)", "Result"),
+                    **NOT_MODIFIED,
+                    **OWNED,
+                    "400": error_response("job is not a whole number."),
+                },
+                parameters=[JOB_CONTEXT],
             ),
         },
         **{
@@ -192,7 +212,7 @@ HEALTH = {
 SCHEMAS = {
     "Submission": s.SUBMISSION, "Upload": s.UPLOAD, "Error": s.ERROR, "Accepted": s.ACCEPTED,
     "JobSummary": s.JOB_SUMMARY, "Job": s.JOB, "JobPage": s.JOB_PAGE, "Result": s.RESULT,
-    "Health": s.HEALTH,
+    "Corpus": s.CORPUS, "Health": s.HEALTH,
 }  # fmt: skip
 BEARER = {"type": "http", "scheme": "bearer", "description": "An API token (occlab token create)."}
 DESCRIPTION = (

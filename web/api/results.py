@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
+from sqlalchemy import exists, select
 from werkzeug.wrappers import Response as BaseResponse
 
-from shared.models import Result, ResultStatus, TracesStatus
-from shared.results.stored import NoFigure, team_result
+from shared.models import Job, JobItem, Result, ResultStatus, TracesStatus
+from shared.results.stored import NoFigure, labelled_view, result_label, team_result
 from shared.scales import DEFAULT
 from web.api.tokens import require_token, team_id
 from web.downloads import BadOption, cached_view, explain_json, figure_view
 from web.errors import ApiError
 from web.extensions import db
+from web.params import positive_int
 from web.traces import ensure_traces
 
 blueprint = Blueprint("results", __name__)
@@ -38,18 +40,41 @@ def get_result(result_id: int) -> BaseResponse:
 
     Done without per-token traces (the bulk profile): the traces are asked for once, and
     the JSON says ``traces_status: pending``, cached under a key of its own so that it is
-    never served once the traces are stored."""
+    never served once the traces are stored.
+
+    ``?job=<id>``: the paper's label is that job's item's; without it, the team's latest."""
     result = result_or_404(result_id)
+    job_id = _job_context(result)
     if result.status != ResultStatus.DONE:
-        response = jsonify(explain_json(result))
+        response = jsonify(explain_json(result, job_id))
         response.headers["Cache-Control"] = "no-store"
         return response
     view = "json-pending" if ensure_traces(result) == TracesStatus.PENDING else "json"
-    return cached_view(result, "json", lambda: _json_bytes(result), key=view)
+    key = labelled_view(view, result_label(db.session, result, job_id))
+    return cached_view(result, "json", lambda: _json_bytes(result, job_id), key=key)
 
 
-def _json_bytes(result: Result) -> bytes:
-    return json.dumps(explain_json(result), ensure_ascii=False).encode()
+def _json_bytes(result: Result, job_id: int | None) -> bytes:
+    return json.dumps(explain_json(result, job_id), ensure_ascii=False).encode()
+
+
+def _job_context(result: Result) -> int | None:
+    """``?job=``: a job of the team's that holds the result (else 404), or None."""
+    raw = request.args.get("job")
+    if raw is None:
+        return None
+    job_id = positive_int(raw, None)
+    if job_id is None:
+        raise ApiError(400, f"job must be a job id (a whole number), not {raw[:40]!r}")
+    held = exists().where(
+        JobItem.job_id == job_id,
+        JobItem.result_id == result.id,
+        Job.id == JobItem.job_id,
+        Job.team_id == result.team_id,
+    )
+    if not db.session.scalar(select(held)):
+        raise ApiError(404, f"result {result.id} is not in a job {job_id} of your team")
+    return job_id
 
 
 FORMATS = "<any(png, svg):fmt>"
