@@ -247,6 +247,10 @@ class Job(Base):
     on_error: Mapped[str] = mapped_column(String(10), default="skip", server_default="skip")
     mapping: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     ingested_rows: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The corpus view's random-ranking baseline of faithfulness (a worker computes it for a
+    # sample of the finished job's papers the first time its view is opened), and when asked.
+    baseline: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    baseline_requested_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set once every chunk is published; None means no task was sent (yet) for this job.

@@ -31,6 +31,7 @@ from shared.results.export import job_csv, job_jsonl, problems_csv
 from shared.results.history import HistoryFilter
 from shared.results.stored import render_result, result_json, result_label
 from shared.scales import SCALES, Scale, parse_scale
+from web.baseline import ensure_baseline
 from web.extensions import cache, db
 
 MIMETYPES = {
@@ -129,7 +130,9 @@ def cached_view(
 
 
 def corpus_json(job: Job) -> bytes:
-    """The job's corpus view (shared/results/corpus.py), cached once the job is finished."""
+    """The job's corpus view (shared/results/corpus.py), cached once the job is finished;
+    its first view asks a worker for the random baseline (cached apart until it is in)."""
+    ensure_baseline(job)
     return job_view_json(db.session, job, cache.views)
 
 

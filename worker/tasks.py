@@ -5,6 +5,8 @@
 again as a new, smaller chunk of just their ids, after the backoff the outcome asks for.
 ``ingest_job(job_id)`` reads a large submission's stored file into its job in batches
 (:func:`shared.jobs.ingest.ingest`), sending each batch's chunks as it commits.
+``compute_baseline(job_id)`` stores a finished job's random baseline of faithfulness
+(:func:`worker.baseline.compute_baseline`) when its corpus view is first opened.
 ``compute_traces(result_id)`` adds a bulk result's per-token traces
 (:func:`worker.traces.compute_traces`) when its page or its JSON is first asked for.
 """
@@ -22,9 +24,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.config import Settings
 from shared.db import get_engine
 from shared.jobs import ingest
-from shared.jobs.dispatch import COMPUTE_TRACES, INGEST_JOB, PROCESS_CHUNK, cells_of, enqueue_chunks
+from shared.jobs.dispatch import (
+    COMPUTE_BASELINE,
+    COMPUTE_TRACES,
+    INGEST_JOB,
+    PROCESS_CHUNK,
+    cells_of,
+    enqueue_chunks,
+)
 from shared.results.cache import ViewCache
-from worker import processing, traces
+from worker import baseline, processing, traces
 from worker.app import settings_of
 from worker.claims import Delivery, still_waiting
 
@@ -172,3 +181,10 @@ def ingest_job(self: DatabaseTask, job_id: int) -> dict[str, int]:
         log.warning("job %s ingestion failed (%s); retrying in %.1f s", job_id, exc, delay)
         raise self.retry(exc=exc, countdown=delay) from exc
     return {"batches": out.batches, "papers": out.papers, "problems": out.problems}
+
+
+@shared_task(bind=True, base=DatabaseTask, name=COMPUTE_BASELINE)
+def compute_baseline(self: DatabaseTask, job_id: int) -> str:
+    """Not retried: a lost one is asked for again by the next view of the job's corpus after
+    ``lost_after_s`` (``shared.results.baseline.mark_requested``)."""
+    return baseline.compute_baseline(self.sessions, job_id)

@@ -27,6 +27,7 @@ from shared.units import Detail
 PROCESS_CHUNK = "occlab.process_chunk"
 COMPUTE_TRACES = "occlab.compute_traces"
 INGEST_JOB = "occlab.ingest_job"
+COMPUTE_BASELINE = "occlab.compute_baseline"
 # The chunk time limits, as shares of the visibility timeout (see CeleryConfig).
 SOFT_LIMIT_SHARE = 0.8
 HARD_LIMIT_SHARE = 0.9
@@ -54,6 +55,7 @@ class CeleryConfig:
             COMPUTE_TRACES: {"queue": settings.detail_queue},
             # Read first, like traces: a large job's papers wait on it, and it sends them.
             INGEST_JOB: {"queue": settings.detail_queue},
+            COMPUTE_BASELINE: {"queue": settings.detail_queue},  # someone is on the page
         }
         # No chunk may outlast the visibility timeout, or Redis redelivers it while it is
         # still being worked on (the time limits below stop it first).
@@ -185,6 +187,11 @@ def send_ingest(app: Celery, settings: Settings, job: Job) -> None:
     commits); if publishing raises, the job stays unsent and the reaper sends it."""
     app.send_task(INGEST_JOB, args=[job.id], queue=settings.detail_queue, **publish_options())
     job.sent_at = utcnow()
+
+
+def send_baseline(app: Celery, settings: Settings, job_id: int) -> None:
+    """Ask for a finished job's random baseline of faithfulness (its corpus view)."""
+    app.send_task(COMPUTE_BASELINE, args=[job_id], queue=settings.detail_queue, **publish_options())
 
 
 def untraced_results(session: Session, job_id: int) -> list[int]:

@@ -13,13 +13,15 @@
   last, ... abstract unit. A delta is P without the unit minus P of the whole paper;
 - ``flips``: papers whose decision somewhere in the grid differs from the whole paper's,
   and where adding one unit flips it (title words, with the whole abstract; abstract
-  positions, with the whole title).
+  positions, with the whole title);
+- ``faithfulness``: the explanations' AOPC (comprehensiveness, sufficiency) means and
+  distributions and their minimal flips (shared/results/corpus_faithfulness.py), and for a
+  job the ``random_baseline`` of random rankings (null until a worker has computed it).
 
 A scope is one row per done result: a job's results (a text given twice counts once, with
 the first label given) or the team's results matching a history filter (each with the label
-of the team's latest job that labelled it). A section is a function of (session, tables):
-another one (faithfulness) is added to :data:`SECTIONS`. Views are cached in Redis by
-shared/results/corpus_cache.py.
+of the team's latest job that labelled it). A section is a function of (session, tables)
+in :data:`SECTIONS`. Views are cached in Redis by shared/results/corpus_cache.py.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from sqlalchemy.orm import Session
 
 from shared.models import Job, JobItem, Paper, Result, ResultStatus
 from shared.results import corpus_queries as q
+from shared.results.corpus_faithfulness import faithfulness_summary
 from shared.results.history import HistoryFilter, conditions
 
 BINS = 10
@@ -233,6 +236,7 @@ SECTIONS: dict[str, Section] = {
     "words": words_section,
     "abstract_positions": positions_section,
     "flips": flips_section,
+    "faithfulness": lambda session, t: faithfulness_summary(session, t.scope),
 }
 
 
@@ -248,6 +252,9 @@ def corpus_view(session: Session, scope: Scope) -> dict[str, Any]:
     try:
         _fill(conn, scope)
         view.update({name: section(session, tables) for name, section in SECTIONS.items()})
+        if scope.job_id is not None:  # what random rankings score, once a worker has it
+            job = session.get(Job, scope.job_id)
+            view["faithfulness"]["random_baseline"] = job.baseline if job else None
     finally:
         # After a failed query PostgreSQL refuses this too; the rollback then drops them.
         with contextlib.suppress(DBAPIError):

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.models import Job, JobStatus, Result, ResultStatus
+from shared.results.baseline import state as baseline_state
 from shared.results.cache import ViewCache
 from shared.results.corpus import corpus_view, history_scope, job_scope
 from shared.results.history import HistoryFilter
@@ -46,7 +47,8 @@ def cached_job(cache: ViewCache | None, job: Job, view: str, render: Render) -> 
 def job_view_json(session: Session, job: Job, cache: ViewCache | None) -> bytes:
     """A job's corpus view as JSON bytes."""
     render = lambda: json.dumps(corpus_view(session, job_scope(job.id))).encode()  # noqa: E731
-    return cached_job(cache, job, "corpus.json", render)
+    # Keyed by the baseline's state: the view cached before a worker stored it is not kept.
+    return cached_job(cache, job, f"corpus.json.{baseline_state(job)}", render)
 
 
 def history_version(session: Session, team_id: int, f: HistoryFilter) -> str:

@@ -90,14 +90,30 @@ def _rows(view: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
     yield from _table("flips_title_words", flips["title_words"], "word")
     for end, rows in flips["abstract_positions"].items():
         yield from _table(f"flips_abstract_positions_{end}", rows, "position")
-    for name, value in view.items():  # sections added later (faithfulness), flattened
+    yield from _faithfulness_rows(view.get("faithfulness"))
+    for name, value in view.items():  # sections added later, flattened
         if name not in _KNOWN and isinstance(value, dict):
             yield from (
                 (name, "", k, v) for k, v in value.items() if not isinstance(v, dict | list)
             )
 
 
-_KNOWN = {"job_id", "n", "probability_histogram", "labels", "words", "abstract_positions", "flips"}
+_KNOWN = {"job_id", "n", "probability_histogram", "labels", "words", "abstract_positions", "flips",
+          "faithfulness"}  # fmt: skip
+
+
+def _faithfulness_rows(f: dict[str, Any] | None) -> Iterator[tuple[Any, ...]]:
+    if f is None:
+        return
+    yield "faithfulness", "", "n", f["n"]
+    for key in ("aopc_comprehensiveness", "aopc_sufficiency"):
+        yield "faithfulness", key, "mean", f[key]["mean"]
+        bins = zip(f["edges"], f["edges"][1:], f[key]["counts"], strict=False)
+        yield from (("faithfulness", key, f"{lo:g} to {hi:g}", n) for lo, hi, n in bins)
+        if baseline := f.get("random_baseline"):
+            yield "faithfulness", key, "random_baseline", baseline[key]
+    yield "faithfulness", "minimal_flip", "papers", f["minimal_flip"]["papers"]
+    yield "faithfulness", "minimal_flip", "mean_k", f["minimal_flip"]["mean_k"]
 
 
 def _label_rows(labels: dict[str, Any] | None) -> Iterator[tuple[Any, ...]]:
