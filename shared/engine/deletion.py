@@ -22,6 +22,12 @@ out as they end (as the grid's prefixes do). Layer 1 runs its two directions in 
 paired by length (forward runs longest first beside backward runs longest first); a direction
 shorter than its partner runs on past its end over token 0, and those cells are never read.
 
+Last output (see ``occlusion.py``) changes only the top layer's backward feature: it is one
+step on what that layer reads at y's last position, so a one-layer deletion takes it from the
+token's input gates, a two-layer one from its layer 2 inputs at that position (layer 2 runs
+forward only). A unidirectional stack has nothing to share from the end of the text, and its
+deletions run as plain packed LSTMs over y.
+
 A deletion that removes no known token changes nothing, so it is not run: its share is the
 whole text's (the grid's), so its delta is exactly 0. Nor is one that leaves a prefix the grid
 has scored (a unit at the end, or before units of unknown words only): its share is that
@@ -38,12 +44,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from shared.engine.classifier import FieldEncoder, weights
+from shared.engine.classifier import LAST_OUTPUT, FieldEncoder, pad_batch, weights
 from shared.engine.occlusion import (
     CELLS_PER_CHUNK,
     Layout,
     chunks,
     layout,
+    one_step,
     scan,
     upper_features,
 )
@@ -185,17 +192,21 @@ def _rows_of(order: Tensor, t: Tensor) -> Tensor:
     return order.unsqueeze(2).expand(-1, -1, t.shape[2])
 
 
-def _first_features(first: _FirstLayer, r: _Rows) -> Tensor:
+def _first_features(encoder: FieldEncoder, w: _Whole, first: _FirstLayer, r: _Rows) -> Tensor:
     """A one-layer encoder's features: each direction's last output, or, where its run was
-    empty, the state it started from (x's own, the deletion being at that end)."""
+    empty, the state it started from (x's own, the deletion being at that end). Under last
+    output the backward one is one step on y's last token instead."""
     lens = torch.stack([r.n - r.e, r.s])
     out = []
-    for d in (0, 1):
+    for d in (0, 1) if encoder.pooling != LAST_OUTPUT else (0,):
         # A run that never started has no cell: any valid index will do, where() drops it.
         last = first.offsets[(lens[d] - 1).clamp(min=0)] + first.pos[d]
         last = last.clamp(max=first.outs.shape[1] - 1)
         ran = (lens[d] > 0).unsqueeze(1)
         out.append(torch.where(ran, first.outs[d].index_select(0, last), first.start[d]))
+    if encoder.pooling == LAST_OUTPUT:
+        end = r.base + torch.where(r.e < r.n, r.n - 1, r.s - 1)  # y's last token
+        out.append(one_step(w.xg[:, w.xg.shape[1] // 2 :].index_select(0, end)))
     return torch.cat(out, dim=1)
 
 
@@ -231,15 +242,28 @@ def _chunk_features(encoder: FieldEncoder, w: _Whole, r: _Rows) -> Tensor:
     """Features [rows, 2H] of the chunk's deleted texts."""
     first = _first_layer(encoder, w, r)
     if len(encoder.layers) == 1:
-        return _first_features(first, r)
+        return _first_features(encoder, w, first, r)
     m = r.m
     lay = layout(m)
     up = [weights(encoder.layer(1).fwd), weights(encoder.layer(1).bwd)]
     x = _second_inputs(w, first, r, lay)
+    if len(encoder.layers) == 2 and encoder.pooling == LAST_OUTPUT:
+        # Layer 2's backward input at y's last position: step 0's cells, rows in order.
+        _, final, _ = scan(x[:1], lay, up[0].w_hh[None], False)
+        return torch.cat([final[0], one_step(x[1, : len(m)])], dim=1)
     outs, final, _ = scan(x, lay, torch.stack([u.w_hh for u in up]), len(encoder.layers) > 2)
     if outs is None:
         return torch.cat([final[0], final[1]], dim=1)
     return upper_features(encoder, outs, lay, m)
+
+
+def _plain_features(
+    encoder: FieldEncoder, seqs: Sequence[Tensor], rows: Sequence[tuple[int, int, int, int, int]]
+) -> Tensor:
+    """Features of the deleted texts (tokens left, text, unit, s, e) by plain packed runs."""
+    kept = [torch.cat([seqs[b][:s], seqs[b][e:]]) for _, b, _, s, e in rows]
+    x, lengths = pad_batch(kept, encoder.vector_size)
+    return encoder(x.to(seqs[0].device), lengths.to(seqs[0].device))
 
 
 def _without_runs(
@@ -280,14 +304,19 @@ def deletion_scores(
     out, cut = _without_runs(seqs, spans, prefix_shares)
     if not cut:
         return out
-    whole = _whole(encoder, seqs)
-    device = whole.h.device
+    whole = _whole(encoder, seqs) if encoder.bidirectional else None
+    device = seqs[0].device
     budget = CELLS_PER_DELETION_CHUNK.get(device.type, 30_000)
     for chunk in chunks(sorted(((row[0], v) for v, row in enumerate(cut)), reverse=True), budget):
         rows = [cut[v] for _, v in chunk]
-        paper, s, e = (torch.tensor([row[j] for row in rows], device=device) for j in (1, 3, 4))
-        r = _Rows(whole.start[paper], whole.lengths[paper], s, e)
-        scores = (_chunk_features(encoder, whole, r) @ weight).double().cpu().numpy()
+        if whole is None:
+            feats = _plain_features(encoder, seqs, rows)
+        else:
+            paper, s, e = (torch.tensor([row[j] for row in rows], device=device) for j in (1, 3, 4))
+            feats = _chunk_features(
+                encoder, whole, _Rows(whole.start[paper], whole.lengths[paper], s, e)
+            )
+        scores = (feats @ weight).double().cpu().numpy()
         for (_, b, u, _, _), score in zip(rows, scores, strict=True):
             out[b][u] = float(score)
     return out
