@@ -111,8 +111,9 @@ def prefix_features(
 def _unidirectional_prefixes(
     encoder: FieldEncoder, seqs: Sequence[Tensor], prefixes: Sequence[Sequence[int]]
 ) -> list[Tensor]:
-    """Without a backward direction a prefix's features are the whole run's top output at
-    its last token (zeros for an empty prefix)."""
+    """Without a backward direction every layer's run over a prefix is the first steps of its
+    run over the whole text: a prefix's features are that run's top output at its last
+    token (zeros for an empty prefix)."""
     x, lengths = pad_batch(seqs, encoder.vector_size)
     outs = encoder.outputs(x.to(seqs[0].device), lengths.to(seqs[0].device))[0]
     padded = torch.cat([outs.new_zeros(len(seqs), 1, encoder.width), outs], dim=1)
@@ -153,6 +154,12 @@ def layout(k: Tensor) -> Layout:
     step = torch.repeat_interleave(steps, active)
     row = torch.arange(len(step), device=k.device) - offsets[step]
     return Layout(active.tolist(), offsets.tolist(), offsets, row, step)
+
+
+def pick(t: Tensor, at: Tensor, ok: Tensor) -> Tensor:
+    """Rows ``at`` of ``t`` where ``ok``, else zeros (the state before a text's first token)."""
+    picked = t.index_select(0, at.clamp(0, len(t) - 1))
+    return torch.where(ok.unsqueeze(1), picked, torch.zeros_like(picked))
 
 
 def scan(

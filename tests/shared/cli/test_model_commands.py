@@ -122,3 +122,16 @@ def test_the_command_line_import_explains_as_the_author(tmp_path, papers):
     np.testing.assert_allclose(data["probabilities"], expected, atol=1e-5, rtol=0)
     args[args.index(out)] = tmp_path / "again"
     assert_bad_input(occlab("model", "import", checkpoint, *args), "no such spec file")
+
+
+def test_the_readme_spec_is_the_seed_layouts():
+    from shared.engine.import_spec import parse_spec
+    from tests.shared.engine.seed_layout import SEED_SPEC
+    from tests.test_readme import blocks
+
+    [spec] = [b for b in blocks("json") if '"head_order"' in b]
+    assert json.loads(spec) == SEED_SPEC
+    assert parse_spec(spec).lstms == {"title": "lstmTi", "abstract": "lstmAb"}
+    [line] = [b for b in blocks("sh") if "occlab model import" in b]
+    for option in ("--vectors", "--spec", "--out", "--name", "--version", "--register"):
+        assert option in line
