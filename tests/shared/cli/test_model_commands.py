@@ -135,3 +135,18 @@ def test_the_readme_spec_is_the_seed_layouts():
     [line] = [b for b in blocks("sh") if "occlab model import" in b]
     for option in ("--vectors", "--spec", "--out", "--name", "--version", "--register"):
         assert option in line
+
+
+@pytest.mark.parametrize("layout", [Layout(layers=2), Layout(layers=1, bidirectional=False)])
+def test_the_benchmarks_per_cell_loop_reads_an_imported_model(tmp_path, papers, layout):
+    from shared.cli.benchmark import fused_encoders, per_cell
+    from shared.engine.explanations import occlusion_grid
+    from shared.engine.importer import import_model
+    from shared.engine.runtime import load_model
+
+    sources = write_sources(tmp_path, seed_net(layout), vocabulary(papers), layout.spec(), False)
+    import_model(*sources, out=tmp_path / "model", name="seed", version="1")
+    model = load_model(tmp_path / "model", device="cpu")
+    grid = occlusion_grid(model, papers[0]["title"], papers[0]["abstract"])
+    loop = per_cell(model, grid, fused_encoders(model))
+    np.testing.assert_allclose(loop, grid.probabilities, atol=1e-5, rtol=0)
