@@ -25,6 +25,7 @@ import uuid
 from pathlib import Path
 from typing import IO, Any
 
+import redis
 from sqlalchemy import create_engine, text
 
 from shared.accounts import create_token, create_user
@@ -34,8 +35,15 @@ from shared.db import session_factory
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.service_bench import DATA, call, free_port, start, stop, wait_http  # noqa: E402
+from bench.service_bench import DATA, call, free_port, stop, wait_http  # noqa: E402
 from tests.fixtures.services import create_database, drop_database  # noqa: E402
+
+LOG = Path(tempfile.gettempdir()) / "ingest_bench_worker.log"
+
+
+def start(args: list[str], env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
+    out = log.open("wb") if log else subprocess.DEVNULL
+    return subprocess.Popen(args, env=env, start_new_session=True, stdout=out, stderr=out)
 
 
 def recombined_csv(n: int, out: IO[str], seed: int = 0) -> None:
@@ -98,8 +106,10 @@ def job_state(db_url: str, job_id: int) -> tuple[str, int, int, bool]:
 def run(n: int, concurrency: int) -> dict[str, Any]:
     db_url = create_database("occlab_bench")
     port = free_port()
+    tag = uuid.uuid4().hex[:6]  # queues of its own: leftovers of another run never reach it
     env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": "redis://127.0.0.1:6379/0",
-           "OCCLAB_QUEUE": f"bench-{uuid.uuid4().hex[:6]}", "SECRET_KEY": "bench"}  # fmt: skip
+           "OCCLAB_QUEUE": f"bench-{tag}",
+        "OCCLAB_GPU_QUEUE": f"bench-gpu-{tag}", "SECRET_KEY": "bench"}  # fmt: skip
     procs: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "corpus.csv"
@@ -111,9 +121,7 @@ def run(n: int, concurrency: int) -> dict[str, Any]:
             subprocess.run([*occlab, "db", "upgrade"], env=env, check=True, capture_output=True)
             with session_factory(load_settings(env).database_url).begin() as session:
                 _, token = create_token(session, create_user(session, "b@x.org", "benchmark!", "B"))
-            worker = start(
-                [sys.executable, "-m", "shared.cli", "worker", "-c", str(concurrency)], env
-            )
+            worker = start([*occlab, "worker", "-c", str(concurrency)], env, LOG)
             web = start([*occlab, "web", "--port", str(port)], env)
             procs += [worker, web]
             base = f"http://127.0.0.1:{port}"
@@ -124,6 +132,7 @@ def run(n: int, concurrency: int) -> dict[str, Any]:
             for proc in procs:
                 stop(proc)
             drop_database(db_url)
+            redis.Redis().delete(f"bench-{tag}", f"bench-gpu-{tag}", f"bench-{tag}-detail")
             body.unlink(missing_ok=True)
         return {"papers": n, "file_mb": round(csv_path.stat().st_size / 1e6, 1),
                 "concurrency": concurrency, **figures}  # fmt: skip
@@ -167,7 +176,7 @@ def main() -> None:
     for n in args.papers:
         for key, value in run(n, args.concurrency).items():
             print(f"{key:26s} {value}")
-    print(f"load average {os.getloadavg()[0]:.2f} at the end")
+    print(f"load average {os.getloadavg()[0]:.2f} at the end; the worker's log: {LOG}")
 
 
 if __name__ == "__main__":

@@ -47,14 +47,14 @@ Papers = list[dict[str, str]]
 
 
 def timed(
-    run: Callable[[Sequence[dict[str, str]]], list[Any]], papers: Papers
+    run: Callable[[Sequence[dict[str, str]]], list[Any]], papers: Papers, chunk: int = CHUNK
 ) -> tuple[float, list[Any]]:
-    """Per-paper milliseconds over chunks of ``CHUNK``, and what the chunks returned."""
+    """Per-paper milliseconds over chunks of ``chunk``, and what the chunks returned."""
     run(papers[:2])  # warm up
     out: list[Any] = []
     start = time.perf_counter()
-    for i in range(0, len(papers), CHUNK):
-        out += run(papers[i : i + CHUNK])
+    for i in range(0, len(papers), chunk):
+        out += run(papers[i : i + chunk])
     return 1000 * (time.perf_counter() - start) / len(papers), out
 
 
@@ -115,14 +115,16 @@ def main() -> None:
     parser.add_argument("--papers", type=int, default=200)
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "default")
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (bench/gpu.sh)")
+    parser.add_argument("--chunk", type=int, default=CHUNK, help="papers a batch (GPU: 256)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    model = load_model(args.model, device="cpu")
+    model = load_model(args.model, device=args.device)
     papers = [
         {"title": p.title, "abstract": p.abstract}
         for p in read_labelled_csv(args.data, args.papers, seed=0)
     ]
-    print(f"{len(papers)} papers, chunks of {CHUNK}, 1 torch thread, "
+    print(f"{len(papers)} papers, chunks of {args.chunk} on {args.device}, 1 torch thread, "
           f"{os.cpu_count()} CPUs, load average {load()}")  # fmt: skip
     runs = {
         "grid only": lambda b: occlusion_grids(model, b, units=UNITS),
@@ -134,7 +136,7 @@ def main() -> None:
     }
     found = {}
     for name, run in runs.items():
-        ms, found[name] = timed(run, papers)
+        ms, found[name] = timed(run, papers, args.chunk)
         print(f"{name:>24}: {ms:7.1f} ms a paper")
     for detail in ("bulk", "full"):
         added, js = stored_bytes(args.model, papers, found[f"{detail} profile"])

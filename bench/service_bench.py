@@ -25,6 +25,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import redis
 from sqlalchemy import create_engine, text
 
 from shared.accounts import create_token, create_user
@@ -140,11 +141,13 @@ def run(papers: list[dict[str, str]], concurrency: int) -> dict[str, Any]:
     n = len(papers)
     db_url = create_database("occlab_bench")
     port = free_port()
+    tag = uuid.uuid4().hex[:6]  # queues of its own: leftovers of another run never reach it
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
         "REDIS_URL": "redis://127.0.0.1:6379/0",
-        "OCCLAB_QUEUE": f"bench-{uuid.uuid4().hex[:6]}",
+        "OCCLAB_QUEUE": f"bench-{tag}",
+        "OCCLAB_GPU_QUEUE": f"bench-gpu-{tag}",
         "SECRET_KEY": "bench",
     }
     procs: list[subprocess.Popen[bytes]] = []
@@ -171,6 +174,7 @@ def run(papers: list[dict[str, str]], concurrency: int) -> dict[str, Any]:
         for proc in procs:
             stop(proc)
         drop_database(db_url)
+        redis.Redis().delete(f"bench-{tag}", f"bench-gpu-{tag}", f"bench-{tag}-detail")
     return {
         "concurrency": concurrency,
         "papers": n,

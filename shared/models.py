@@ -289,6 +289,8 @@ class Result(Base):
     units: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     skipped: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     activations: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # {"faithfulness": ..., "minimal_flip": ...} (shared.engine.export); NULL before it existed.
+    faithfulness: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     compute_ms: Mapped[float | None] = mapped_column(Float)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.db import utcnow
 from shared.engine import Explanation, Model, explain, load_model
-from shared.engine.export import activations_json
+from shared.engine.export import activations_json, faithfulness_json
 from shared.jobs.status import refresh_jobs
 from shared.manifest import sha256_file
 from shared.models import (
@@ -116,6 +116,7 @@ def store_explanation(session: Session, result: Result, e: Explanation, ms: floa
     result.units = {f.name: f.to_json() for f in g.fields}
     result.skipped = g.skipped
     result.activations = activations_json(e.activations, full=False) if e.activations else None
+    result.faithfulness = faithfulness_json(e.faithfulness)
     result.status, result.error, result.claimed_by = ResultStatus.DONE, None, None
     result.compute_ms, result.finished_at = ms, utcnow()
 

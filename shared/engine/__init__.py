@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the same names, for type checkers, without importing torch 
         occlusion_grid,
         occlusion_grids,
     )
+    from shared.engine.faithfulness import Faithfulness, random_baseline
     from shared.engine.runtime import Model, load_model
     from shared.units import InputError
 
@@ -33,6 +34,8 @@ _HOMES = {
     "explain": "shared.engine.explanations",
     "occlusion_grid": "shared.engine.explanations",
     "occlusion_grids": "shared.engine.explanations",
+    "Faithfulness": "shared.engine.faithfulness",
+    "random_baseline": "shared.engine.faithfulness",
     "Model": "shared.engine.runtime",
     "load_model": "shared.engine.runtime",
     "InputError": "shared.units",
@@ -41,6 +44,7 @@ _HOMES = {
 __all__ = [
     "Activations",
     "Explanation",
+    "Faithfulness",
     "InputError",
     "Model",
     "OcclusionGrid",
@@ -49,6 +53,7 @@ __all__ = [
     "load_model",
     "occlusion_grid",
     "occlusion_grids",
+    "random_baseline",
 ]
 
 

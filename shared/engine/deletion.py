@@ -278,6 +278,7 @@ def deletion_scores(
     seqs: Sequence[Tensor],
     spans: Sequence[Sequence[tuple[int, int]]],
     prefix_shares: Sequence[Mapping[int, float]],
+    whole: _Whole | None = None,
 ) -> list[np.ndarray]:
     """``out[b][u]`` = logit share of ``seqs[b]`` without its tokens ``spans[b][u]`` = (s, e).
 
@@ -285,13 +286,15 @@ def deletion_scores(
     holds the caller's shares of prefixes of ``seqs[b]`` by length (the grid's), the whole
     text's at least. A deletion that leaves one of them is not run: an empty span takes the
     whole text's share, so its delta is exactly 0; a span reaching the end takes that of the
-    prefix before it.
+    prefix before it. ``whole`` is ``_whole(encoder, seqs)`` if the caller has it already.
     """
     out, cut = _without_runs(seqs, spans, prefix_shares)
     if not cut:
         return out
-    whole = _whole(encoder, seqs) if encoder.bidirectional else None
-    runs = None if encoder.bidirectional else unidirectional.whole_runs(encoder, seqs)
+    if encoder.bidirectional:
+        whole, runs = whole or _whole(encoder, seqs), None
+    else:
+        whole, runs = None, unidirectional.whole_runs(encoder, seqs)
     device = seqs[0].device
     budget = CELLS_PER_DELETION_CHUNK.get(device.type, 30_000)
     for chunk in chunks(sorted(((row[0], v) for v, row in enumerate(cut)), reverse=True), budget):

@@ -7,15 +7,25 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import Tensor
 
+from shared.engine.batch import (
+    PaperInput,
+    Scores,
+    _Batch,
+    _grid_scores,
+    _head,
+    _others,
+    _prepare,
+    _scores,
+    _sigmoid,
+    _units,
+)
 from shared.engine.classifier import pad_batch
-from shared.engine.deletion import deletion_scores, unit_spans
-from shared.engine.occlusion import field_scores, grid_probabilities
+from shared.engine.deletion import _whole, deletion_scores, unit_spans
+from shared.engine.faithfulness import Faithfulness, Reuse, explanation_faithfulness
+from shared.engine.occlusion import grid_probabilities
 from shared.engine.runtime import Model
-from shared.units import DEFAULT_UNITS, Detail, FieldUnits, InputError
-
-PaperInput = Mapping[str, str] | Sequence[str]
+from shared.units import Detail, FieldUnits
 
 
 @dataclass
@@ -83,56 +93,7 @@ class Explanation:
     grid: OcclusionGrid
     leave_one_out: dict[str, np.ndarray]
     activations: Activations | None
-
-
-@dataclass
-class _Batch:
-    splits: list[list[FieldUnits]]
-    seqs: dict[str, list[Tensor]]
-
-
-def _prepare(model: Model, papers: Sequence[PaperInput], units: Mapping[str, str]) -> _Batch:
-    splits = []
-    for i, paper in enumerate(papers):
-        doc = paper if isinstance(paper, Mapping) else model._doc(list(paper))
-        try:
-            splits.append(model.split(doc, units))
-        except InputError as exc:
-            where = f"paper {i + 1}: " if len(papers) > 1 else ""
-            raise InputError(f"{where}{exc}", exc.field) from exc
-    seqs = {f: [model.embed(s[n].tokens) for s in splits] for n, f in enumerate(model.fields)}
-    return _Batch(splits, seqs)
-
-
-def _units(model: Model, units: Mapping[str, str] | None, **named: str | None) -> dict[str, str]:
-    chosen: dict[str, str] = {f: DEFAULT_UNITS.get(f, "word") for f in model.fields}
-    chosen.update(units or {})
-    chosen.update({k.removesuffix("_unit"): v for k, v in named.items() if v is not None})
-    return chosen
-
-
-def _head(model: Model) -> tuple[dict[str, Tensor], float]:
-    w, b = model.classifier.decision_weights()
-    slices = model.classifier.field_slices()
-    return {f: w[slices[f]] for f in model.fields}, float(b)
-
-
-Scores = dict[str, list[np.ndarray]]
-
-
-@torch.inference_mode()
-def _scores(model: Model, batch: _Batch, lengths: Sequence[Sequence[Sequence[int]]]) -> Scores:
-    """Per field, per paper: the logit share of each requested prefix length."""
-    weights, _ = _head(model)
-    return {
-        f: field_scores(model.classifier.encoder(f), weights[f], batch.seqs[f], lengths[n])
-        for n, f in enumerate(model.fields)
-    }
-
-
-def _grid_scores(model: Model, batch: _Batch) -> Scores:
-    lengths = [[s[n].prefix_lengths for s in batch.splits] for n in range(len(model.fields))]
-    return _scores(model, batch, lengths)
+    faithfulness: Faithfulness | None = None
 
 
 def _grids(model: Model, batch: _Batch, scores: Scores) -> list[OcclusionGrid]:
@@ -169,19 +130,13 @@ def occlusion_grid(
     return occlusion_grids(model, [texts], title_unit, abstract_unit, units)[0]
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def _others(model: Model, scores: Scores, b: int, field: str) -> float:
-    """bias + every other field's full-text share: the logit with ``field`` contributing 0."""
-    _, bias = _head(model)
-    return bias + sum(float(scores[g][b][-1]) for g in model.fields if g != field)
-
-
 @torch.inference_mode()
-def _leave_one_out(model: Model, batch: _Batch, scores: Scores) -> list[dict[str, np.ndarray]]:
-    """delta P when each unit of each field is removed, the other fields kept whole."""
+def _leave_one_out(
+    model: Model, batch: _Batch, scores: Scores, reuse: Reuse | None = None
+) -> list[dict[str, np.ndarray]]:
+    """delta P when each unit of each field is removed, the other fields kept whole. With
+    ``reuse``, also what faithfulness reads again: each deletion's logit share and the whole
+    texts' first layer."""
     weights, _ = _head(model)
     out: list[dict[str, np.ndarray]] = [{} for _ in batch.splits]
     for n, f in enumerate(model.fields):
@@ -194,7 +149,12 @@ def _leave_one_out(model: Model, batch: _Batch, scores: Scores) -> list[dict[str
             # the end leaves a prefix already scored.
             prefixes.append(dict(zip(split[n].prefix_lengths, scores[f][b], strict=True)))
         encoder = model.classifier.encoder(f)
-        dropped = deletion_scores(encoder, weights[f], batch.seqs[f], spans, prefixes)
+        whole = None
+        if reuse is not None and encoder.bidirectional:  # (unidirectional: no such run)
+            whole = reuse.wholes[f] = _whole(encoder, batch.seqs[f])
+        dropped = deletion_scores(encoder, weights[f], batch.seqs[f], spans, prefixes, whole)
+        if reuse is not None:
+            reuse.shares[f] = dropped
         for b in range(len(batch.splits)):
             rest = _others(model, scores, b, f)
             out[b][f] = _sigmoid(rest + dropped[b]) - _sigmoid(rest + scores[f][b][-1])
@@ -280,8 +240,9 @@ def explain(
     units: Mapping[str, str] | None = None,
     activations: bool = True,
     detail: str = Detail.FULL,
+    faithfulness: bool = True,
 ) -> list[Explanation]:
-    """Grid, leave-one-out and (optionally) activations for each paper, batched.
+    """Grid, leave-one-out, faithfulness and (optionally) activations for each paper, batched.
 
     ``detail="bulk"`` keeps the activations' contributions but not their per-token traces
     (about a fifth of the cost); :func:`activation_traces` adds them later."""
@@ -291,10 +252,16 @@ def explain(
     batch = _prepare(model, papers, chosen)
     scores = _grid_scores(model, batch)
     grids = _grids(model, batch, scores)
-    loo = _leave_one_out(model, batch, scores)
+    reuse = Reuse() if faithfulness else None
+    loo = _leave_one_out(model, batch, scores, reuse)
+    faith: Sequence[Faithfulness | None] = (
+        explanation_faithfulness(model, batch, scores, loo, reuse)
+        if faithfulness
+        else [None] * len(grids)
+    )
     acts: list[Activations | None] = (
         list(_activations(model, batch, scores, traces=detail == Detail.FULL))
         if activations
         else [None] * len(grids)
     )
-    return [Explanation(g, d, a) for g, d, a in zip(grids, loo, acts, strict=True)]
+    return [Explanation(g, d, a, f) for g, d, a, f in zip(grids, loo, acts, faith, strict=True)]

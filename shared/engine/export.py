@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from shared.engine.explanations import Activations, Explanation
+from shared.engine.faithfulness import Faithfulness
 from shared.heatmap import render_heatmap
 from shared.scales import DEFAULT
 from shared.text import csv_text
@@ -33,10 +34,30 @@ def to_json(e: Explanation, full_activations: bool = True) -> dict[str, Any]:
         "read_as_nothing": [f.name for f in g.fields if f.read_as_nothing],
         "left_out": {f.name: f.left_out_json() for f in g.fields},
         "model": {"name": g.model_name, "version": g.model_version},
+        **faithfulness_json(e.faithfulness),
     }
     if e.activations is not None:
         data["activations"] = activations_json(e.activations, full_activations)
     return data
+
+
+def faithfulness_json(f: Faithfulness | None) -> dict[str, Any]:
+    """The keys ``faithfulness`` and ``minimal_flip`` (both null if it was not computed)."""
+    if f is None:
+        return {"faithfulness": None, "minimal_flip": None}
+    flip = f.minimal_flip
+    return {
+        "faithfulness": {
+            "comprehensiveness": {q: round(v, 6) for q, v in f.comprehensiveness.items()},
+            "sufficiency": {q: round(v, 6) for q, v in f.sufficiency.items()},
+            "aopc_comprehensiveness": round(f.aopc_comprehensiveness, 6),
+            "aopc_sufficiency": round(f.aopc_sufficiency, 6),
+            "deletion_curve": _floats(f.deletion_curve),
+        },
+        "minimal_flip": None
+        if flip is None
+        else {"k": flip.k, "units": flip.units, "probability": round(flip.probability, 6)},
+    }
 
 
 def _trace(a: Activations, name: str) -> dict[str, Any]:

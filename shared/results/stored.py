@@ -32,6 +32,8 @@ EXPLAIN_KEYS = (
     "read_as_nothing",
     "left_out",
     "model",
+    "faithfulness",
+    "minimal_flip",
     "activations",
 )
 DIGITS = 6  # as the CLI rounds, so the API and `occlab explain` print the same numbers
@@ -81,6 +83,9 @@ def _explanation(session: Session, result: Result) -> dict[str, Any]:
         "skipped": result.skipped or {f: [] for f in fields},
         "read_as_nothing": _read_as_nothing(units, result.skipped or {}),
         "left_out": {f: units[f].get("left_out", []) for f in fields},
+        # Null for results computed before faithfulness was (no such column value).
+        "faithfulness": (result.faithfulness or {}).get("faithfulness"),
+        "minimal_flip": (result.faithfulness or {}).get("minimal_flip"),
         "activations": result.activations,
     }
 

@@ -166,6 +166,43 @@ JOB_PAGE = {
     },
 }
 STRINGS = {"type": "array", "items": {"type": "string"}}
+NUMBERS = {"type": "array", "items": {"type": "number"}}
+BY_CUT = {"type": "object", "additionalProperties": {"type": "number"},
+          "description": 'Keyed "0.1" .. "0.5": the top ceil(q x units) units.'}  # fmt: skip
+FAITHFULNESS = _nullable(
+    "object",
+    properties={
+        "comprehensiveness": BY_CUT,
+        "sufficiency": BY_CUT,
+        "aopc_comprehensiveness": {"type": "number"},
+        "aopc_sufficiency": {"type": "number"},
+        "deletion_curve": NUMBERS,
+    },
+    description="Units (title and abstract together) ranked by leave-one-out support for the "
+    "predicted class c; P_c(whole) - P_c with the top units deleted (comprehensiveness) or "
+    "kept alone (sufficiency), their means (AOPC), and P_c with the top k deleted for k = 1 .. "
+    "units (deletion_curve). Null for results computed before it was measured.",
+)
+MINIMAL_FLIP = _nullable(
+    "object",
+    properties={
+        "k": {"type": "integer"},
+        "units": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string"},
+                    "index": {"type": "integer"},
+                    "text": {"type": "string"},
+                },
+            },
+        },
+        "probability": {"type": "number"},
+    },
+    description="The fewest top-ranked units whose deletion flips the decision, and P (of the "
+    "positive class) it reaches; null if none does (or not measured).",
+)
 BY_FIELD = {"type": "object", "additionalProperties": STRINGS}
 RESULT = {
     "type": "object",
@@ -214,6 +251,8 @@ RESULT = {
             "cut into units, each with the rule that matched (shared/boilerplate.py).",
         ),
         "model": MODEL,
+        "faithfulness": FAITHFULNESS,
+        "minimal_flip": MINIMAL_FLIP,
         "activations": _nullable("object"),
         "paper": {
             "type": "object",

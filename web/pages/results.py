@@ -25,6 +25,7 @@ from web.errors import sentence
 from web.extensions import db
 from web.pages.difference_view import revision_context
 from web.pages.result_charts import activation_view
+from web.pages.result_faithfulness import faithfulness_view
 from web.pages.result_view import delta_scale, heatmap, legend_stops, loo_text
 from web.session import current_team_id, current_user, login_required
 from web.traces import ensure_traces
@@ -81,6 +82,7 @@ def explanation_view(
         scale=scale,
         stops=legend_stops(scale),
         activations=activation_view(explain["activations"]),
+        faithfulness=faithfulness_view(explain),
     )
     return view
 

@@ -1,7 +1,7 @@
 """Importing a model in the seed author's layout: after its source files are deleted, the
-imported model's grid, leave-one-out and contributions equal the author's own forward pass
-per cell, for 1-3 layers, one or two directions, both poolings and both head sizes; and every
-bad checkpoint, vectors file or spec is refused in one line naming the key."""
+imported model's grid, leave-one-out, faithfulness and contributions equal the author's
+forward pass per cell, for 1-3 layers, one or two directions, both poolings and both head
+sizes; and every bad checkpoint, vectors file or spec is refused in one line naming the key."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import torch
 
 from shared.engine.dataset import read_labelled_csv
 from shared.engine.explanations import explain
+from shared.engine.faithfulness import QS, top_k
 from shared.engine.import_spec import ImportProblem
 from shared.engine.importer import import_model
 from shared.engine.runtime import load_model
@@ -57,6 +58,34 @@ def imported(tmp: Path, layout: Layout, papers, binary: bool = False, positive: 
     return load_model(tmp / "model", device="cpu"), Reference(net, kv, positive)
 
 
+def assert_faithfulness_matches(ex, reference: Reference) -> None:
+    """The deletion curve, comprehensiveness and sufficiency by the author's forward pass."""
+    f = ex.faithfulness
+    assert f is not None
+
+    def p(chosen: set[tuple[int, int]], keep_chosen: bool) -> float:
+        """P of the predicted class keeping the units in ``chosen`` or the others."""
+        kept = [
+            [
+                t
+                for u, unit in enumerate(fu.units)
+                if ((g, u) in chosen) == keep_chosen
+                for t in unit
+            ]
+            for g, fu in enumerate(ex.grid.fields)
+        ]
+        value = reference.probability(*kept)
+        return value if f.predicted else 1.0 - value
+
+    full = p(set(), False)
+    for k in range(1, len(f.ranking) + 1):
+        assert f.deletion_curve[k - 1] == pytest.approx(p(set(f.ranking[:k]), False), abs=TOL)
+    for q in QS:
+        top = set(f.ranking[: top_k(q, len(f.ranking))])
+        assert f.comprehensiveness[q] == pytest.approx(full - p(top, False), abs=TOL)
+        assert f.sufficiency[q] == pytest.approx(full - p(top, True), abs=TOL)
+
+
 def assert_explanations_match(model, reference: Reference, papers) -> None:
     spread = []
     for ex in explain(model, papers, detail="full"):
@@ -80,6 +109,7 @@ def assert_explanations_match(model, reference: Reference, papers) -> None:
                 assert delta == pytest.approx(
                     reference.probability(doc["title"], doc["abstract"]) - full, abs=TOL
                 )
+        assert_faithfulness_matches(ex, reference)
         acts = ex.activations
         assert acts is not None
         logit = float(acts.contributions.sum()) + acts.bias

@@ -4,6 +4,7 @@ job never sent is sent by one reap."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -95,3 +96,28 @@ def test_a_job_never_sent_is_sent_by_one_reap_and_a_fresh_one_is_left_to_the_web
     assert redis_client.llen(s.task_queue) == 2
     assert job_of(s, unsent).sent_at is not None and job_of(s, publishing).sent_at is None
     assert requeue_orphans(s, app) == {}
+
+
+def test_an_ingesting_job_never_sent_gets_its_ingest_task_once(
+    service_settings: Settings, app: Celery, redis_client: redis.Redis
+) -> None:
+    """The broker was down when a large file was stored: the reaper sends its one ingest
+    task (on the detail queue), and its not-yet-read papers are nobody's to send."""
+    s = service_settings
+    job_id, _ = job_sent(s, HOURS_AGO)
+    with session_scope(s.database_url) as session:
+        session.execute(
+            update(Job).where(Job.id == job_id).values(status="ingesting", sent_at=None)
+        )
+    try:
+        assert requeue_orphans(s, app) == {}
+        [message] = [json.loads(m) for m in redis_client.lrange(s.detail_queue, 0, -1)]
+        assert (message["headers"]["task"], message["headers"]["argsrepr"]) == (
+            "occlab.ingest_job",
+            f"[{job_id}]",
+        )
+        assert job_of(s, job_id).sent_at is not None
+        requeue_orphans(s, app)
+        assert redis_client.llen(s.detail_queue) == 1  # marked sent: not again
+    finally:
+        redis_client.delete(s.detail_queue)

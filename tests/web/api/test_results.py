@@ -43,6 +43,8 @@ def test_done_result_json(
         "read_as_nothing": [],
         "left_out": {"title": [], "abstract": []},
         "model": {"name": "default", "version": "1.0.0"},
+        "faithfulness": None,  # stored before faithfulness was measured
+        "minimal_flip": None,
         "activations": ACTIVATIONS,
         "paper": {
             "title": "Social media",
