@@ -207,6 +207,22 @@ def _head(state: Mapping[str, Tensor], spec: Spec, width: int) -> tuple[Tensor, 
     return weight, bias
 
 
+def _encoder_weights(
+    state: Mapping[str, Tensor], spec: Spec, shape: LstmShape
+) -> dict[str, Tensor]:
+    """Each field's LSTM keys under our names: layer n's forward and backward (``_reverse``)
+    directions are ``layers.n.fwd`` and ``layers.n.bwd``, unidirectional LSTMs of one layer.
+    A bias-free LSTM (``bias=False``) gets zero biases, which read the same."""
+    ours: dict[str, Tensor] = {}
+    zeros = torch.zeros(4 * shape.hidden_size)
+    for f in FIELDS:
+        for key in _expected(spec.lstms[f], shape):
+            gate, layer = key.rsplit(".", 1)[1].split("_l")
+            n, direction = (layer[:-8], "bwd") if layer.endswith("_reverse") else (layer, "fwd")
+            ours[f"encoders.{f}.layers.{n}.{direction}.{gate}_l0"] = state.get(key, zeros)
+    return ours
+
+
 def convert_state(
     state: Mapping[str, Tensor], spec: Spec, vector_size: int
 ) -> tuple[Architecture, dict[str, Tensor]]:
@@ -217,19 +233,12 @@ def convert_state(
     width = (2 if shape.bidirectional else 1) * shape.hidden_size
     weight, bias = _head(state, spec, width)
     read = {k for f in FIELDS for k in _expected(spec.lstms[f], shape)}
-    read |= {f"{spec.head}.weight", f"{spec.head}.bias"}
-    if unread := sorted(set(state) - read):
+    if unread := sorted(set(state) - read - {f"{spec.head}.weight", f"{spec.head}.bias"}):
         raise ImportProblem(
             f"the state dict key {unread[0]} is read by nothing in the spec (its LSTMs "
             f"{', '.join(spec.lstms.values())} and head {spec.head})"
         )
-    ours: dict[str, Tensor] = {}
-    for f in FIELDS:
-        for key in _expected(spec.lstms[f], shape):
-            gate, layer = key.rsplit(".", 1)[1].split("_l")
-            n, direction = (layer[:-8], "bwd") if layer.endswith("_reverse") else (layer, "fwd")
-            zeros = torch.zeros(4 * shape.hidden_size)
-            ours[f"encoders.{f}.layers.{n}.{direction}.{gate}_l0"] = state.get(key, zeros)
+    ours = _encoder_weights(state, spec, shape)
     blocks = {f: weight[:, i * width : (i + 1) * width] for i, f in enumerate(spec.head_order)}
     ours["head.weight"] = torch.cat([blocks[f] for f in FIELDS], dim=1)
     ours["head.bias"] = bias

@@ -182,6 +182,7 @@ def edit_spec(sources, **changes: object) -> None:
     sources[2].write_text(json.dumps(spec))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # torch's, on refusing it
 def test_a_pickled_object_is_never_unpickled(sources, tmp_path):
     marker = tmp_path / "unpickled"
 
@@ -274,3 +275,18 @@ def test_an_existing_directory_is_left_alone(sources, tmp_path):
     (out / "keep.txt").write_text("mine")
     refused(sources, "already exists", out=out)
     assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_an_lstm_without_biases_reads_as_zero_biases(tmp_path, papers):
+    layout = Layout(layers=2)
+    net, kv = seed_net(layout), vocabulary(papers)
+    with torch.no_grad():  # what nn.LSTM(bias=False) computes
+        for name, p in net.named_parameters():
+            if name.startswith("lstm") and "bias" in name:
+                p.zero_()
+    sources = write_sources(tmp_path, net, kv, layout.spec(), binary=False)
+    state = {k: v for k, v in net.state_dict().items() if k.startswith("fc") or "bias" not in k}
+    torch.save(state, sources[0])
+    import_model(*sources, out=tmp_path / "model", name="seed", version="1")
+    model = load_model(tmp_path / "model", device="cpu")
+    assert_explanations_match(model, Reference(net, kv), papers[:1])
