@@ -130,10 +130,9 @@ def submit_file(server: str, token: str, path: Path, fields: dict[str, str]) -> 
 
 
 def job_url(server: str, job: dict[str, Any]) -> str:
-    # The server answers with a path (``/api/v1/jobs/7``); make it one a person can open.
-    return urllib.parse.urljoin(
-        server.rstrip("/") + "/", job.get("url") or f"api/v1/jobs/{job['id']}"
-    )
+    """The job's page (the server answers with a path); its API URL from an older server."""
+    path = job.get("html_url") or job.get("url") or f"api/v1/jobs/{job['id']}"
+    return urllib.parse.urljoin(server.rstrip("/") + "/", path)
 
 
 def follow_job(

@@ -6,11 +6,9 @@ pyplot: every call builds its own ``Figure`` and Agg canvas, which keeps it thre
 
 from __future__ import annotations
 
-import io
 import math
 import numbers
 import textwrap
-import threading
 from dataclasses import dataclass
 
 import matplotlib
@@ -21,11 +19,12 @@ from matplotlib.collections import LineCollection, QuadMesh
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
+from shared.figures import check_options, save
+from shared.figures import heading as heading_text
 from shared.scales import BOUNDARY, DEFAULT, GridView, Scale, format_p, parse_scale, view
 
 __all__ = ["render_heatmap"]
 
-FORMATS = ("png", "svg")
 COL_UNITS = ("sentence", "word")
 MAX_ANNOTATED = 20  # beyond this many rows or columns, printed values become unreadable
 LABEL_CHARS = 24
@@ -35,11 +34,6 @@ _CMAP = matplotlib.colormaps["RdBu"]  # red = low, blue = high, white at the sca
 _TICK_GAP_IN = 0.17  # vertical room one 8 pt tick label needs
 _CHAR_IN = 0.062  # rough width of one 8 pt character, for margin estimates
 _BOUNDARY_COLOUR = "#111111"
-
-# SVG element ids are salted from rcParams, randomly when unset; a fixed salt makes the
-# output byte-for-byte reproducible. rcParams are global, so the override is serialised.
-_SVG_LOCK = threading.Lock()
-_SVG_SALT = "occlusion-lab"
 
 
 @dataclass(frozen=True)
@@ -60,7 +54,7 @@ def render_heatmap(
     row_labels: list[str],
     col_labels: list[str],
     *,
-    heading: str,
+    heading: str | None,
     probability: float,
     row_axis: str = "Title, word by word",
     col_axis: str = "Abstract, sentence by sentence",
@@ -73,7 +67,8 @@ def render_heatmap(
 
     Row 0 sits at the bottom and column 0 at the left, so the lower-left cell is the smallest
     prefix pair and the upper-right cell the whole paper. ``scale`` (shared.scales) chooses
-    what the colours show. Returns PNG or SVG bytes.
+    what the colours show; ``heading`` None leaves the title (and P) off, for a caption to
+    say. Returns PNG or SVG bytes (shared.figures.save: the dpi in a PNG, text in an SVG).
     """
     _check_options(probability, col_unit, fmt, dpi)
     chosen = parse_scale(scale)
@@ -82,7 +77,7 @@ def render_heatmap(
     grid = view(_check_grid(probabilities, row_labels, col_labels), chosen)
     rows = _unit_labels(row_labels)
     cols = _sentence_labels(col_labels) if col_unit == "sentence" else _unit_labels(col_labels)
-    layout = _layout(grid.grid.shape, rows, cols)
+    layout = _layout(grid.grid.shape, rows, cols, titled=bool(heading))
     fig = Figure(figsize=(layout.fig_w, layout.fig_h), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -90,20 +85,18 @@ def render_heatmap(
     _draw_ticks(ax, rows, cols, layout)
     ax.set_ylabel(row_axis, fontsize=9.5, parse_math=False)
     ax.set_xlabel(col_axis, fontsize=9.5, parse_math=False)
-    wrap = max(30, int(layout.fig_w * 11))  # about 11 heading characters per inch
-    fig.suptitle(_heading(heading, probability, wrap), fontsize=11, parse_math=False)
-    return _save(fig, fmt, int(dpi))
+    if heading:
+        wrap = max(30, int(layout.fig_w * 11))  # about 11 heading characters per inch
+        text = textwrap.fill(heading_text(heading, probability), width=wrap)
+        fig.suptitle(text, fontsize=11, parse_math=False)
+    return save(fig, fmt, int(dpi))
 
 
 def _check_options(probability: float, col_unit: str, fmt: str, dpi: int) -> None:
     """Fail on a bad request with a clear message rather than a broken or odd plot."""
-    if fmt not in FORMATS:
-        raise ValueError(f"fmt must be one of {', '.join(FORMATS)}; got {fmt!r}")
+    check_options(fmt, dpi)
     if col_unit not in COL_UNITS:
         raise ValueError(f"col_unit must be one of {', '.join(COL_UNITS)}; got {col_unit!r}")
-    # numpy scalars (np.int64, np.float32) count as numbers; bools are a mistake, not a value.
-    if isinstance(dpi, bool) or not isinstance(dpi, numbers.Integral) or not 10 <= dpi <= 1200:
-        raise ValueError(f"dpi must be an integer between 10 and 1200; got {dpi!r}")
     real = isinstance(probability, numbers.Real) and not isinstance(probability, bool)
     if not (real and 0.0 <= float(probability) <= 1.0):
         raise ValueError(f"probability must be a number in [0, 1]; got {probability!r}")
@@ -152,13 +145,9 @@ def _sentence_labels(sentences: list[str]) -> list[str]:
     return [_truncate(f"S{i + 1} {s}") for i, s in enumerate(sentences)]
 
 
-def _heading(title: str, probability: float, width: int) -> str:
-    # Non-breaking spaces keep "P = 0.95" together when the title wraps.
-    text = f"{' '.join(title.split())} — P\u00a0=\u00a0{format_p(float(probability))}"
-    return textwrap.fill(text, width=width, break_long_words=True)
-
-
-def _layout(shape: tuple[int, ...], rows: list[str], cols: list[str]) -> _Layout:
+def _layout(
+    shape: tuple[int, ...], rows: list[str], cols: list[str], titled: bool = True
+) -> _Layout:
     """Size the figure from the grid so cells stay legible and labels never collide."""
     n_rows, n_cols = shape
     annotate = n_rows <= MAX_ANNOTATED and n_cols <= MAX_ANNOTATED
@@ -172,6 +161,7 @@ def _layout(shape: tuple[int, ...], rows: list[str], cols: list[str]) -> _Layout
     drop = {0: 0.2, 45: 0.72 * longest_col, 90: longest_col}[rotation]
     left = 0.6 + max(len(r) for r in rows) * _CHAR_IN
     heading_h = 0.75 if axes_w > 4 else 1.0  # narrow figures wrap the heading more often
+    heading_h = heading_h if titled else 0.25
     return _Layout(
         fig_w=axes_w + left + 1.2,
         fig_h=axes_h + drop + 0.6 + heading_h,
@@ -244,7 +234,9 @@ def _annotate(ax: Axes, grid: GridView) -> None:
         r, g, b, _ = _CMAP(position)
         dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.55  # perceived luminance
         colour = "white" if dark else "#1a1a1a"
-        text = grid.cell_text(i, j)
+        # P in as many digits as tell neighbouring cells apart (a figure is read, not hovered).
+        p = float(grid.grid[i, j])
+        text = format_p(p, grid.digits) if grid.scale is Scale.P else grid.cell_text(i, j)
         ax.text(j, i, text, ha="center", va="center", fontsize=7.5, color=colour)
 
 
@@ -265,14 +257,3 @@ def _draw_ticks(ax: Axes, rows: list[str], cols: list[str], layout: _Layout) -> 
         rotation_mode="anchor" if slanted else "default",
     )
     ax.tick_params(length=2.5, width=0.6)
-
-
-def _save(fig: Figure, fmt: str, dpi: int) -> bytes:
-    buffer = io.BytesIO()
-    if fmt == "svg":
-        # No Date, so the same grid always gives the same bytes (cacheable, diffable).
-        with _SVG_LOCK, matplotlib.rc_context({"svg.hashsalt": _SVG_SALT}):
-            fig.savefig(buffer, format="svg", dpi=dpi, metadata={"Date": None})
-    else:
-        fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
-    return buffer.getvalue()

@@ -344,6 +344,8 @@ class JobItem(Base):
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     result_id: Mapped[int] = mapped_column(ForeignKey("results.id"), index=True)
+    # The class the submitter gave this row (0 or 1, shared.manifest.CLASS_NAMES), or None.
+    label: Mapped[int | None] = mapped_column(Integer)
     # The result this paper was edited from ("Edit this paper"). On the item, not the result:
     # results are shared by content, so one result may be reached from several edits or none.
     revises_id: Mapped[int | None] = mapped_column(

@@ -241,7 +241,7 @@ def _from_upload(team_id: int, user_id: int | None) -> Submission:
     return Submission(
         team_id=team_id,
         submitter_id=user_id,
-        papers=[{**row.paper, "id": row.external_id} for row in parsed.rows],
+        papers=[row.as_paper() for row in parsed.rows],
         title_unit=title_unit,
         abstract_unit=abstract_unit,
         model=_model(request.form.get("model")),

@@ -18,13 +18,14 @@ from shared.engine import Model, activation_traces
 from shared.engine.export import activations_json
 from shared.models import RegisteredModel, Result, TracesStatus
 from shared.results.cache import ViewCache
+from shared.results.stored import json_views
 from shared.results.traces import merge_traces
 from worker.processing import model_for
 
 log = logging.getLogger(__name__)
 
 # The cached views that change when the traces arrive (the images do not).
-PENDING_VIEWS = ("json-pending", "json")
+PENDING_VIEWS = json_views("json-pending", "json")
 
 
 class TracesOutcome(StrEnum):

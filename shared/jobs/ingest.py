@@ -37,8 +37,9 @@ from shared.jobs.submit import (
     new_job,
 )
 from shared.models import Job, JobProblem, JobStatus, StoredFile
-from shared.papers import FileError, Row, RowError, parse_papers
-from shared.papers.storage import delete_file, read_all
+from shared.papers import UNKNOWN_TYPE, FileError, Row, RowError, kind_of
+from shared.papers.storage import chunks, delete_file
+from shared.papers.stream import iter_papers
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +98,17 @@ def ingest(
 
 
 def _entries(session: Session, job: Job) -> Iterator[Row | RowError]:
-    """The file's rows and row errors, in file order."""
+    """The file's rows and row errors in file order, read a block at a time (the file is
+    never whole in memory); ``FileError`` when it cannot be read at all."""
     stored = session.get(StoredFile, job.file_id)
     if stored is None:
         raise FileError("the stored file is gone: submit the papers again")
-    parsed = parse_papers(read_all(session, stored.id), stored.name, job.mapping)
-    merged: list[Row | RowError] = [*parsed.rows, *parsed.errors]
-    return iter(sorted(merged, key=lambda e: e.line))
+    kind = kind_of(stored.name)
+    if kind is None:
+        raise FileError(f"{stored.name}: {UNKNOWN_TYPE}")
+    entries = iter_papers(chunks(session, stored.id), stored.name, kind, job.mapping)
+    first = next(entries, None)  # a file that cannot be read fails here, before any batch
+    return itertools.chain([first] if first else [], entries)
 
 
 def _batches(entries: Iterator[Row | RowError], skip: int) -> Iterator[list[Row | RowError]]:
@@ -116,7 +121,7 @@ def _check(
     settings: Settings, job: Job, batch: Sequence[Row | RowError], vocab: frozenset[str]
 ) -> tuple[list[Item], list[PaperProblem]]:
     rows = [e for e in batch if isinstance(e, Row)]
-    papers = [{**r.paper, "id": r.external_id, "_line": r.line} for r in rows]
+    papers = [{**r.as_paper(), "_line": r.line} for r in rows]
     found, cells = measure_papers(
         papers, vocab, job_units(job), [r.line for r in rows], settings.max_grid_cells
     )

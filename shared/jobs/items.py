@@ -17,6 +17,7 @@ from sqlalchemy import Table, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from shared.manifest import label_of
 from shared.models import LIVE, Job, JobItem, JobProblem, Paper, Result, ResultStatus
 
 BATCH = 1000  # papers per statement (and per ingest transaction)
@@ -46,10 +47,12 @@ def add_items(session: Session, job: Job, items: Sequence[Item], first_position:
         batch = items[start : start + BATCH]
         papers = _paper_ids(session, job.team_id, batch)
         results, fresh = _result_ids(session, job, batch, papers)
+        # The label is the item's (checked with the paper): two jobs may label a text apart.
         rows = [
-            {"job_id": job.id, "position": first_position + start + n, "result_id": rid}
-            for n, rid in enumerate(results)
-        ]
+            {"job_id": job.id, "position": first_position + start + n, "result_id": rid,
+             "label": label_of(item.paper)}
+            for n, (rid, item) in enumerate(zip(results, batch, strict=True))
+        ]  # fmt: skip
         copy_rows(session, JobItem.__table__, rows)  # type: ignore[arg-type]
         todo.extend(r for r in dict.fromkeys(results) if r in fresh and r not in todo)
     return todo

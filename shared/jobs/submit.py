@@ -16,6 +16,7 @@ from shared.config import Settings
 from shared.jobs.items import Item, add_items, add_problems
 from shared.jobs.registry import find_model, model_vocab
 from shared.jobs.status import refresh_jobs
+from shared.manifest import LabelError, label_of
 from shared.models import Job, JobItem, Result, ResultStatus
 from shared.text import NUL, nul_message
 from shared.units import (
@@ -106,6 +107,10 @@ def _check_one(
         problems.append(PaperProblem(index, "id", message))
     elif external is not None and NUL in str(external):
         problems.append(PaperProblem(index, "id", nul_message("id")))
+    try:
+        label_of(paper)
+    except LabelError as exc:
+        problems.append(PaperProblem(index, "label", str(exc)))
     cells = 1
     keep = keeps_boilerplate(units)
     for f in FIELDS:

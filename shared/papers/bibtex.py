@@ -17,7 +17,8 @@ import re
 import unicodedata
 from bisect import bisect_right
 
-from shared.papers.records import FileError, Parsed, RowError, paper_row
+from shared.manifest import LABEL_KEYS
+from shared.papers.records import FileError, Parsed, RowError
 from shared.units import FIELDS
 
 _ENTRY_HEAD = re.compile(r"@\s*([A-Za-z]+)\s*([{(])")
@@ -101,7 +102,8 @@ def _bib_paper(out: Parsed, line: int, key: str, fields: dict[str, str]) -> None
             RowError(line, f"entry {key or '(no key)'} has no {' or '.join(missing)}{hint}")
         )
     else:
-        out.rows.append(paper_row(line, paper, key or None))
+        label = next((fields[k] for k in LABEL_KEYS if fields.get(k, "").strip()), None)
+        out.add_row(line, paper, key or None, label)
 
 
 def _bib_entry(text: str, head: re.Match[str], macros: _Macros) -> tuple[str, dict[str, str], int]:

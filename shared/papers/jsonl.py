@@ -1,11 +1,13 @@
-"""JSON Lines: one paper object a line, `title` and `abstract` text, optional `id`."""
+"""JSON Lines: one paper object a line, `title` and `abstract` text, optional `id` and
+label (`label`, `class` or `is_computational`)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 
-from shared.papers.records import JsonRefused, Parsed, RowError, load_json, paper_row
+from shared.manifest import LABEL_KEYS
+from shared.papers.records import JsonRefused, Parsed, RowError, load_json
 from shared.units import FIELDS
 
 
@@ -28,9 +30,8 @@ def parse_jsonl(text: str) -> Parsed:
             out.errors.append(RowError(line, f"missing or non-text {' and '.join(bad)}"))
             continue
         ext = obj.get("id", obj.get("external_id"))
-        out.rows.append(
-            paper_row(line, {c: obj[c] for c in FIELDS}, None if ext is None else str(ext))
-        )
+        label = next((obj[k] for k in LABEL_KEYS if _given(obj.get(k))), None)
+        out.add_row(line, {c: obj[c] for c in FIELDS}, None if ext is None else str(ext), label)
     return out
 
 
@@ -38,3 +39,7 @@ def _numbered(text: str) -> Iterator[tuple[int, str]]:
     for number, raw in enumerate(text.splitlines(), 1):
         if raw.strip():
             yield number, raw
+
+
+def _given(value: object) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.manifest import LabelError, parse_label
 from shared.text import strip_title_prefix
 
 
@@ -31,6 +32,11 @@ class Row:
     line: int
     paper: dict[str, str]
     external_id: str | None = None
+    label: int | None = None  # the class index (shared.manifest.parse_label), if given
+
+    def as_paper(self) -> dict[str, Any]:
+        """The paper as a submission carries it: its fields, ``id`` and ``label``."""
+        return {**self.paper, "id": self.external_id, "label": self.label}
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,15 @@ class RowError:
 class Parsed:
     rows: list[Row] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+
+    def add_row(
+        self, line: int, paper: dict[str, str], external_id: str | None, label: object = None
+    ) -> None:
+        """The row, or a row error when its label cannot be read (the row is not kept)."""
+        try:
+            self.rows.append(paper_row(line, paper, external_id, label))
+        except LabelError as exc:
+            self.errors.append(RowError(line, str(exc)))
 
 
 def decode_text(data: bytes, name: str) -> str:
@@ -58,11 +73,14 @@ def decode_text(data: bytes, name: str) -> str:
         ) from exc
 
 
-def paper_row(line: int, paper: dict[str, str], external_id: str | None) -> Row:
-    """A row as every format module makes it: fields trimmed, no title prefix."""
+def paper_row(
+    line: int, paper: dict[str, str], external_id: str | None, label: object = None
+) -> Row:
+    """A row as every format module makes it: fields trimmed, no title prefix, the label
+    read (:class:`shared.manifest.LabelError` when it is not a class)."""
     paper = {k: v.strip() for k, v in paper.items()}
     paper["abstract"] = strip_title_prefix(paper["title"], paper["abstract"])
-    return Row(line, paper, external_id or None)
+    return Row(line, paper, external_id or None, parse_label(label))
 
 
 MAX_DEPTH = 100  # papers are objects in a list in an object: a handful of levels

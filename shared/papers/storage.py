@@ -79,10 +79,6 @@ def head(session: Session, file_id: int, max_bytes: int) -> tuple[bytes, bool]:
     return bytes(out), True
 
 
-def read_all(session: Session, file_id: int) -> bytes:
-    return b"".join(chunks(session, file_id))
-
-
 def by_token(session: Session, team_id: int, token: str) -> StoredFile | None:
     """The team's file with this token, unless it has outlived ``UPLOAD_TTL``."""
     row = session.scalar(

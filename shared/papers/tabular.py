@@ -10,10 +10,11 @@ from __future__ import annotations
 import csv
 import io
 
-from shared.papers.records import FileError, Parsed, RowError, paper_row
+from shared.manifest import LABEL_KEYS
+from shared.papers.records import FileError, Parsed, RowError
 from shared.units import FIELDS
 
-TARGETS = (*FIELDS, "id")
+TARGETS = (*FIELDS, "id", "label")
 Mapping = dict[str, str | None]
 # The header names each target is read from, first match wins. WoS tags (TI, AB, UT) and
 # full names ("UT (Unique WOS ID)") both occur, as do Scopus's EID and PubMed's PMID.
@@ -33,6 +34,7 @@ GUESSES: dict[str, tuple[str, ...]] = {
         "ut (unique wos id)",
         "accession number",
     ),
+    "label": LABEL_KEYS,
 }
 
 
@@ -67,8 +69,9 @@ def parse_csv(text: str, name: str, mapping: Mapping | None = None) -> Parsed:
         line = reader.line_num + 1
         for record in reader:
             paper = {f: record.get(mapping[f] or "") or "" for f in FIELDS}
-            ext = record.get(mapping["id"] or "") if mapping.get("id") else None
-            out.rows.append(paper_row(line, paper, (ext or "").strip()))
+            ext, label = (record.get(mapping[t] or "") if mapping.get(t) else None
+                          for t in ("id", "label"))  # fmt: skip
+            out.add_row(line, paper, (ext or "").strip(), label)
             line = reader.line_num + 1
     except csv.Error as exc:
         out.errors.append(RowError(line, f"malformed CSV: {exc}"))

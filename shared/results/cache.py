@@ -1,4 +1,5 @@
-"""Rendered views of finished results (JSON, PNG, SVG) kept in Redis as bytes.
+"""Rendered views of finished results (JSON, PNG, SVG) and finished jobs' corpus views, kept
+in Redis as bytes.
 
 A done result never changes, so its views can be cached until they expire; the one
 exception, a bulk result's per-token traces arriving later, is keyed apart (``json-pending``,
@@ -43,20 +44,21 @@ class ViewCache:
         )
         return cls(client, settings.cache_ttl_s, namespace or namespace_for(settings.database_url))
 
-    def key(self, result_id: int, view: str) -> str:
-        return f"occlab:{self.namespace}:result:{result_id}:{view}"
+    def key(self, result_id: int, view: str, kind: str = "result") -> str:
+        """``kind`` names what the id is of: a result, or a finished job (its corpus view)."""
+        return f"occlab:{self.namespace}:{kind}:{result_id}:{view}"
 
-    def get(self, result_id: int, view: str) -> bytes | None:
+    def get(self, result_id: int, view: str, kind: str = "result") -> bytes | None:
         try:
-            value = self.client.get(self.key(result_id, view))
+            value = self.client.get(self.key(result_id, view, kind))
         except redis.exceptions.RedisError as exc:
             log.warning("view cache unavailable, rendering uncached: %s", exc)
             return None
         return value if isinstance(value, bytes) else None
 
-    def set(self, result_id: int, view: str, data: bytes) -> None:
+    def set(self, result_id: int, view: str, data: bytes, kind: str = "result") -> None:
         try:
-            self.client.set(self.key(result_id, view), data, ex=self.ttl_s)
+            self.client.set(self.key(result_id, view, kind), data, ex=self.ttl_s)
         except redis.exceptions.RedisError as exc:
             log.warning("view cache unavailable, not storing %s: %s", view, exc)
 

@@ -13,8 +13,9 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.figures import render_contributions, render_loo
 from shared.heatmap import render_heatmap
-from shared.models import GridCell, LooUnit, Result, ResultStatus
+from shared.models import GridCell, Job, JobItem, LooUnit, Result, ResultStatus
 from shared.scales import DEFAULT
 from shared.text import csv_text
 
@@ -43,15 +44,49 @@ class IncompleteResult(RuntimeError):
     """A result marked done whose rows are missing: the database was edited by hand."""
 
 
+class NoFigure(LookupError):
+    """The result has nothing to draw in this figure (no contributions stored)."""
+
+
 def team_result(session: Session, team_id: int, result_id: int) -> Result | None:
     """Result ``result_id`` if it belongs to ``team_id``: another team's result is as absent
     as one that does not exist."""
     return session.scalar(select(Result).where(Result.id == result_id, Result.team_id == team_id))
 
 
-def result_json(session: Session, result: Result, html_url: str) -> dict[str, Any]:
-    """The explain JSON plus id, status, error, ``traces_status``, paper and ``html_url``, the
-    address of its page (the web app's to say: its routes are not known here)."""
+def result_label(session: Session, result: Result, job_id: int | None = None) -> int | None:
+    """The paper's label (a class index) as submitted: in job ``job_id``, that job's item's
+    (the first labelled one, should the job hold the text twice); without a job, the label
+    of the team's most recent job that labelled it. None when no such item has one."""
+    stmt = (
+        select(JobItem.label)
+        .join(Job, Job.id == JobItem.job_id)
+        .where(JobItem.result_id == result.id, Job.team_id == result.team_id)
+        .where(JobItem.label.is_not(None))
+    )
+    if job_id is not None:
+        stmt = stmt.where(JobItem.job_id == job_id).order_by(JobItem.position)
+    else:
+        stmt = stmt.order_by(Job.created_at.desc(), Job.id.desc(), JobItem.position)
+    return session.scalar(stmt.limit(1))
+
+
+def labelled_view(view: str, label: int | None) -> str:
+    """The cache key of a JSON view carrying ``label``: the bytes differ by label only."""
+    return view if label is None else f"{view}.label-{label}"
+
+
+def json_views(*views: str) -> tuple[str, ...]:
+    """Every cache key of these JSON views, one per label (to forget them all)."""
+    return tuple(labelled_view(v, label) for v in views for label in (None, 0, 1))
+
+
+def result_json(
+    session: Session, result: Result, html_url: str, label: int | None = None
+) -> dict[str, Any]:
+    """The explain JSON plus id, status, error, ``traces_status``, paper (with ``label``, see
+    :func:`result_label`) and ``html_url``, the address of its page (the web app's to say:
+    its routes are not known here)."""
     data: dict[str, Any] = {"id": result.id, "status": result.status, "error": result.error}
     data["traces_status"] = result.traces_status
     data.update(dict.fromkeys(EXPLAIN_KEYS))
@@ -62,6 +97,7 @@ def result_json(session: Session, result: Result, html_url: str) -> dict[str, An
         "title": result.paper.title,
         "abstract": result.paper.abstract,
         "external_id": result.paper.external_id,
+        "label": label,
     }
     data["html_url"] = html_url
     return data
@@ -145,25 +181,62 @@ def leave_one_out(session: Session, result: Result, fields: list[str]) -> dict[s
     return out
 
 
-def render_result(session: Session, result: Result, fmt: str, scale: str = DEFAULT) -> bytes:
-    """The heat map of a done result as PNG or SVG on ``scale``, as ``occlab explain --out
-    x.png`` draws it."""
+def render_result(
+    session: Session,
+    result: Result,
+    fmt: str,
+    scale: str = DEFAULT,
+    *,
+    figure: str = "heatmap",
+    dpi: int = 150,
+    title: bool = True,
+) -> bytes:
+    """One figure of a done result as PNG or SVG: the heat map on ``scale`` (as ``occlab
+    explain --out x.png`` draws it), the leave-one-out text or the contributions; ``title``
+    False leaves the paper's title and P off."""
     if result.status != ResultStatus.DONE or result.probability is None:
         raise IncompleteResult(f"result {result.id} is {result.status}, not done")
+    heading = result.paper.title if title else None
+    if figure == "loo":
+        fields = loo_fields(session, result)
+        return render_loo(fields, title=heading, probability=result.probability, fmt=fmt, dpi=dpi)
+    if figure == "contributions":
+        top = (result.activations or {}).get("top_features") or []
+        if not top:
+            raise NoFigure(f"result {result.id} stores no feature contributions")
+        bias = (result.activations or {}).get("bias")
+        return render_contributions(top, title=heading, probability=result.probability,
+                                    bias=bias, fmt=fmt, dpi=dpi)  # fmt: skip
     units = _units(result)
     rows, cols = units["title"], units["abstract"]
     return render_heatmap(
         grid_probabilities(session, result),
         rows["labels"],
         cols["labels"],
-        heading=result.paper.title,
+        heading=heading,
         probability=result.probability,
         row_axis=f"Title, {rows['unit']} by {rows['unit']}",
         col_axis=f"Abstract, {cols['unit']} by {cols['unit']}",
         col_unit=cols["unit"],
         fmt=fmt,
+        dpi=dpi,
         scale=scale,
     )
+
+
+def loo_fields(session: Session, result: Result) -> dict[str, list[tuple[str, float, bool]]]:
+    """Each field's units as (label, change in P when removed, unknown to the model)."""
+    units = _units(result)
+    deltas = leave_one_out(session, result, list(units))
+    skipped = result.skipped or {}
+    out = {}
+    for f, stored in units.items():
+        known = set(skipped.get(f, []))
+        out[f] = [
+            (label, d, bool(tokens) and set(tokens) <= known)
+            for label, d, tokens in zip(stored["labels"], deltas[f], stored["units"], strict=False)
+        ]
+    return out
 
 
 def grid_csv(session: Session, result: Result) -> str:

@@ -45,6 +45,9 @@ def test_sign_up_see_nav_create_token_log_out(page: Any, live_server: str) -> No
     assert token.startswith("ocl_")
     assert page.get_by_role("cell", name="analysis laptop", exact=True).is_visible()
     assert _fits(page)
+    # Its last column too, at 390 px: the token's row stacks rather than hiding it sideways.
+    box = page.get_by_role("button", name="Revoke analysis laptop").bounding_box()
+    assert box is not None and box["x"] + box["width"] <= _width(page)
     _shot(page, "account")
     page.get_by_role("button", name="Log out", exact=True).click()
     page.wait_for_load_state()

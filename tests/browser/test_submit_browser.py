@@ -126,6 +126,9 @@ def test_upload_preview_mapping_and_start(
     table = page.locator("table.preview-table tbody tr")
     expect(table).to_have_count(3)
     expect(page.locator(".problems")).to_contain_text("Line 3")
+    # Every column in view at 390 px too (rows stack there), the last one included.
+    box = table.first.locator("td").last.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= width(page)
     # A change of mapping refreshes the preview in place: ids now come from no column.
     id_column = page.get_by_label("ID column (optional)")
     id_column.focus()

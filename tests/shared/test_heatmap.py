@@ -93,7 +93,7 @@ def test_svg_parses_and_holds_heading_and_labels() -> None:
     assert "S1 We used methods and…" in text
     assert "+ society" in text
     assert "P(computational)" in text
-    assert "0.64" in text
+    assert "+0.6" in text  # the cell "Exploration" + S1, P 0.64, in log-odds (the default)
 
 
 def test_each_scale_colours_and_labels_its_own_values() -> None:

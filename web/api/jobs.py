@@ -9,13 +9,14 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
+from werkzeug.wrappers import Response as BaseResponse
 
 from shared.jobs.status import cancel_job, team_job
 from shared.jobs.submit import JobRejected
 from shared.models import Job, JobItem, Result
 from shared.units import InputError
 from web.api.tokens import current_token, require_token, team_id
-from web.downloads import job_export, job_problems
+from web.downloads import bytes_view, corpus_json, job_export, job_problems
 from web.errors import RETRY_AFTER_S, ApiError
 from web.extensions import db
 from web.params import MAX_ID, ceil_div, positive_int
@@ -35,6 +36,7 @@ def job_summary(job: Job) -> dict[str, Any]:
     return {
         "id": job.id,
         "url": url_for("api.jobs.get_job", job_id=job.id),
+        "html_url": url_for("job_pages.job_page", job_id=job.id),
         "status": job.status,
         "total": job.total,
         "done": job.done,
@@ -53,6 +55,7 @@ def job_summary(job: Job) -> dict[str, Any]:
         "ingested": job.total,
         "rejected": job.rejected,
         "problems_url": url_for("api.jobs.problems", job_id=job.id),
+        "corpus_url": url_for("api.jobs.corpus", job_id=job.id),
         "exports": {
             fmt: url_for("api.jobs.export", job_id=job.id, fmt=fmt) for fmt in ("csv", "jsonl")
         },
@@ -62,7 +65,14 @@ def job_summary(job: Job) -> dict[str, Any]:
 def job_json(job: Job) -> dict[str, Any]:
     """The summary plus each paper's result, in submission order."""
     rows = db.session.execute(
-        select(JobItem.position, Result.id, Result.status, Result.probability, Result.error)
+        select(
+            JobItem.position,
+            Result.id,
+            Result.status,
+            Result.probability,
+            Result.error,
+            JobItem.label,
+        )
         .join(Result, Result.id == JobItem.result_id)
         .where(JobItem.job_id == job.id)
         .order_by(JobItem.position)
@@ -75,8 +85,9 @@ def job_json(job: Job) -> dict[str, Any]:
             "status": status,
             "probability": probability,
             "error": error,
+            "label": label,
         }
-        for position, result_id, status, probability, error in rows
+        for position, result_id, status, probability, error, label in rows
     ]
     return {**job_summary(job), "results": results}
 
@@ -103,8 +114,9 @@ def create() -> tuple[Response, int, dict[str, str]]:
         return _saved_not_sent(exc)
     url = url_for("api.jobs.get_job", job_id=job.id)
     problems = url_for("api.jobs.problems", job_id=job.id)
-    body = {"id": job.id, "url": url, "status": job.status, "total": job.total,
-            "rejected": job.rejected, "problems_url": problems}  # fmt: skip
+    page = url_for("job_pages.job_page", job_id=job.id)
+    body = {"id": job.id, "url": url, "html_url": page, "status": job.status,
+            "total": job.total, "rejected": job.rejected, "problems_url": problems}  # fmt: skip
     return jsonify(body), 202, {"Location": url}
 
 
@@ -166,6 +178,14 @@ def get_job(job_id: int) -> Response:
 def export(job_id: int, fmt: str) -> Response:
     """Every paper of the job: a CSV row or a JSON line each, streamed in submission order."""
     return job_export(job_or_404(job_id), fmt)
+
+
+@blueprint.get("/jobs/<id:job_id>/corpus")
+@require_token
+def corpus(job_id: int) -> BaseResponse:
+    """What the job's papers say together (shared/results/corpus.py): cached, with an ETag,
+    once the job is finished; a live job's covers the papers done so far."""
+    return bytes_view(corpus_json(job_or_404(job_id)), "json")
 
 
 @blueprint.get("/jobs/<id:job_id>/problems.csv")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.figures import DPIS
 from shared.scales import DEFAULT, SCALES
 from web.api import schemas as s
 from web.api.jobs import MAX_PAGE, MAX_PER_PAGE
@@ -66,15 +67,15 @@ def _submit() -> dict[str, Any]:
     return _op("Submit papers to explain", responses, requestBody=body)
 
 
-def _image(mimetype: str) -> dict[str, Any]:
+def _image(mimetype: str, what: str) -> dict[str, Any]:
     return {
-        "description": "The heat map (ETag; 304 on If-None-Match).",
+        "description": f"{what} (ETag; 304 on If-None-Match).",
         "content": {mimetype: {"schema": {"type": "string"}}},
     }
 
 
 NOT_MODIFIED = {"304": {"description": "Not modified: the If-None-Match ETag still holds."}}
-NOT_DONE = {"409": error_response("The result is not done, so it has no heat map yet.")}
+NOT_DONE = {"409": error_response("The result is not done, so it has no figures yet.")}
 OWNED = {**UNAUTHORISED, **NOT_FOUND}
 
 
@@ -85,12 +86,40 @@ SCALE = {
     "(the top-right cell); the last two over the grid's own symmetric range.",
     "schema": {"type": "string", "enum": list(SCALES), "default": DEFAULT.value},
 }
-BAD_SCALE = {"400": error_response("scale is not one of the scales.")}
+DPI = {
+    "name": "dpi",
+    "in": "query",
+    "description": "A PNG's resolution, written in the file (an SVG ignores it).",
+    "schema": {"type": "integer", "enum": list(DPIS), "default": DPIS[0]},
+}
+TITLE = {
+    "name": "title",
+    "in": "query",
+    "description": "1: the paper's title and P on top; 0: none (for a caption to say).",
+    "schema": {"type": "string", "enum": ["1", "0"], "default": "1"},
+}
+BAD_OPTION = {"400": error_response("scale, dpi or title is not one of its values.")}
+FIGURES = {
+    "heatmap": "The heat map",
+    "loo": "The title and abstract coloured by leave-one-out, each unit's change in P after it",
+    "contributions": "The top features' contributions to the logit, named in words",
+}
+JOB_CONTEXT = {
+    "name": "job",
+    "in": "query",
+    "description": "A job of the team's that holds the result (else 404): paper.label is "
+    "that job's label for it.",
+    "schema": ID_RANGE,
+}
 
 
-def _heatmap(fmt: str, mimetype: str) -> dict[str, Any]:
-    responses = {"200": _image(mimetype), **BAD_SCALE, **NOT_MODIFIED, **OWNED, **NOT_DONE}
-    get = _op(f"The heat map as {fmt.upper()}", responses, parameters=[SCALE])
+def _figure(figure: str, fmt: str, mimetype: str) -> dict[str, Any]:
+    what = FIGURES[figure]
+    responses = {"200": _image(mimetype, what), **BAD_OPTION, **NOT_MODIFIED, **OWNED, **NOT_DONE}
+    if figure == "contributions":
+        responses["404"] = error_response("No such id, or the result stores no contributions.")
+    options = [SCALE, DPI, TITLE] if figure == "heatmap" else [DPI, TITLE]
+    get = _op(f"{what.split(',')[0]}, as {fmt.upper()}", responses, parameters=options)
     return {"parameters": [ID], "get": get}
 
 
@@ -128,6 +157,13 @@ def _api_paths() -> dict[str, Any]:
                 },
             ),
         },
+        "/jobs/{id}/corpus": {
+            "parameters": [ID],
+            "get": _op(
+                "What the job's papers say together: P histogram, labels, words, flips",
+                {**ok_response("The corpus view (ETag)", "Corpus"), **NOT_MODIFIED, **OWNED},
+            ),
+        },
         "/jobs/{id}/problems.csv": _export(
             "problems", "text/csv", "The rows left out (on_error=skip): line, field, reason"
         ),
@@ -139,11 +175,20 @@ def _api_paths() -> dict[str, Any]:
             "parameters": [ID],
             "get": _op(
                 "One paper's explanation: the JSON of occlab explain",
-                {**ok_response("The result (ETag once done)", "Result"), **NOT_MODIFIED, **OWNED},
+                {
+                    **ok_response("The result (ETag once done)", "Result"),
+                    **NOT_MODIFIED,
+                    **OWNED,
+                    "400": error_response("job is not a whole number."),
+                },
+                parameters=[JOB_CONTEXT],
             ),
         },
-        "/results/{id}/heatmap.png": _heatmap("png", "image/png"),
-        "/results/{id}/heatmap.svg": _heatmap("svg", "image/svg+xml"),
+        **{
+            f"/results/{{id}}/{figure}.{fmt}": _figure(figure, fmt, mimetype)
+            for figure in FIGURES
+            for fmt, mimetype in (("png", "image/png"), ("svg", "image/svg+xml"))
+        },
         "/openapi.json": {
             "get": {
                 "summary": "This document",
@@ -167,7 +212,7 @@ HEALTH = {
 SCHEMAS = {
     "Submission": s.SUBMISSION, "Upload": s.UPLOAD, "Error": s.ERROR, "Accepted": s.ACCEPTED,
     "JobSummary": s.JOB_SUMMARY, "Job": s.JOB, "JobPage": s.JOB_PAGE, "Result": s.RESULT,
-    "Health": s.HEALTH,
+    "Corpus": s.CORPUS, "Health": s.HEALTH,
 }  # fmt: skip
 BEARER = {"type": "http", "scheme": "bearer", "description": "An API token (occlab token create)."}
 DESCRIPTION = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.jobs.submit import ON_ERROR
+from shared.manifest import CLASS_NAMES, LABEL_KEYS
 from shared.models import JobStatus, ResultStatus, TracesStatus
 from shared.units import DEFAULT_UNIT_OPTIONS, UNITS, Detail
 
@@ -34,6 +35,15 @@ PAPER = {
         "title": {"type": "string", "minLength": 1},
         "abstract": {"type": "string", "minLength": 1},
         "id": {"type": ["string", "integer"], "description": "Your id for the paper."},
+        **{
+            key: {
+                "type": ["integer", "boolean", "string", "null"],
+                "description": f"The paper's class: 0 or 1, true or false, yes or no, or "
+                f"{' or '.join(repr(n) for n in CLASS_NAMES)} (the first of "
+                f"{', '.join(LABEL_KEYS)} given). Optional; the corpus view compares it with P.",
+            }
+            for key in LABEL_KEYS
+        },
     },
 }
 UNIT = {"type": "string", "enum": list(UNITS)}
@@ -104,6 +114,7 @@ JOB_SUMMARY = {
     "properties": {
         "id": {"type": "integer"},
         "url": {"type": "string"},
+        "html_url": {"type": "string", "description": "The job's page, for people."},
         "status": {"type": "string", "enum": [s.value for s in JobStatus]},
         "total": {"type": "integer"},
         "done": {"type": "integer"},
@@ -122,6 +133,7 @@ JOB_SUMMARY = {
         "ingested": {"type": "integer", "description": "Papers taken into the job."},
         "rejected": {"type": "integer", "description": "Rows left out; see problems_url."},
         "problems_url": {"type": "string", "description": "CSV of line, field, reason."},
+        "corpus_url": {"type": "string", "description": "The job's corpus view (Corpus)."},
         "exports": {
             "type": "object",
             "description": "Where to download every result of the job: csv and jsonl.",
@@ -135,7 +147,13 @@ ACCEPTED = {
     "properties": {
         "id": {"type": "integer"},
         "url": {"type": "string"},
-        "status": {"type": "string"},
+        "html_url": {"type": "string", "description": "The job's page, for people."},
+        "status": {
+            "type": "string",
+            "enum": [s.value for s in JobStatus],
+            "description": "ingesting: a large file is stored and a worker reads it in "
+            "(total and rejected grow as it does); otherwise queued.",
+        },
         "total": {"type": "integer"},
         "rejected": {"type": "integer", "description": "Rows left out (on_error=skip)."},
         "problems_url": {"type": "string", "description": "CSV of line, field, reason."},
@@ -150,6 +168,11 @@ JOB_RESULT = {
         "status": RESULT_STATUS,
         "probability": _nullable("number"),
         "error": _nullable("string"),
+        "label": {
+            "type": ["integer", "null"],
+            "enum": [0, 1, None],
+            "description": "The class this row was submitted with, if any.",
+        },
     },
 }
 JOB = {
@@ -260,6 +283,12 @@ RESULT = {
                 "title": {"type": "string"},
                 "abstract": {"type": "string"},
                 "external_id": _nullable("string"),
+                "label": {
+                    "type": ["integer", "null"],
+                    "enum": [0, 1, None],
+                    "description": "The class the paper was submitted with: in ?job=, that "
+                    "job's; else the team's latest job that labelled it; null if none did.",
+                },
             },
         },
         "html_url": {"type": "string"},
@@ -275,5 +304,58 @@ HEALTH = {
             "description": "Workers alive in the last seconds; null when Redis cannot say.",
         },
         "status": {"type": "string", "enum": ["ok", "degraded"]},
+    },
+}
+
+_MEANS = {
+    "papers": {"type": "integer"},
+    "mean_delta": {"type": "number"},
+    "mean_abs_delta": {"type": "number"},
+}
+_POSITIONS = {
+    "type": "object",
+    "description": "from_start: 1 is the first abstract unit; from_end: 1 is the last.",
+    "properties": {
+        end: {
+            "type": "array",
+            "items": {"type": "object", "properties": {"position": {"type": "integer"}, **_MEANS}},
+        }
+        for end in ("from_start", "from_end")
+    },
+}
+CORPUS = {
+    "type": "object",
+    "description": "What the job's done papers say together, from SQL aggregates. A delta "
+    "is P with the unit deleted minus P of the whole paper. A finished job's view is cached.",
+    "properties": {
+        "job_id": {"type": "integer"},
+        "n": {"type": "integer"},
+        "probability_histogram": {
+            "type": "object",
+            "description": "10 bins of P on [0, 1]: [edges[k], edges[k+1]), the last closed.",
+            "properties": {
+                "edges": {"type": "array", "items": {"type": "number"}},
+                "counts": {"type": "array", "items": {"type": "integer"}},
+            },
+        },
+        "labels": _nullable(
+            "object",
+            description="Null when no paper has a label. n, positives, accuracy, roc_auc (null "
+            "with one class), threshold (0.5), confusion {tp, fp, tn, fn}, roc_curve "
+            "{thresholds, tpr, fpr} (at most 201 points) and misclassified {count, papers: "
+            "[{result_id, external_id, title, probability, label}]}, most confident first.",
+        ),
+        "words": {
+            "type": "array",
+            "description": "Title words in at least 3 papers, top 50 by mean_abs_delta.",
+            "items": {"type": "object", "properties": {"word": {"type": "string"}, **_MEANS}},
+        },
+        "abstract_positions": _POSITIONS,
+        "flips": {
+            "type": "object",
+            "description": "papers: a grid cell decides otherwise than the whole paper. "
+            "along_title / along_abstract: adding one title unit (whole abstract) or abstract "
+            "unit (whole title) flips it; title_words and abstract_positions count them.",
+        },
     },
 }

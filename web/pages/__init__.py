@@ -10,6 +10,7 @@ from shared.scales import format_p
 from web.pages.account import account_pages
 from web.pages.auth import auth_pages
 from web.pages.compare import compare_pages
+from web.pages.corpus import corpus_pages
 from web.pages.history import history_pages
 from web.pages.jobs import job_pages
 from web.pages.results import result_pages
@@ -20,6 +21,7 @@ BLUEPRINTS = (
     account_pages,
     submit_pages,
     job_pages,
+    corpus_pages,
     result_pages,
     history_pages,
     compare_pages,

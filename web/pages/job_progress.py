@@ -1,6 +1,10 @@
 """A job's progress as the job pages show it: counts, rate, time left and the words for
 them, plus its papers in submission order. Used by the first render and by every poll of
-``/jobs/<id>/progress.json``, so both always agree."""
+``/jobs/<id>/progress.json``, so both always agree.
+
+A live job's counts are its results counted now, paper by paper (the job row's move a chunk
+at a time); its rate and time left are smoothed over when its papers finished
+(shared.jobs.progress), so the time left counts down between chunks instead of up."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from flask import url_for
 from sqlalchemy import select
 
 from shared.db import utcnow
+from shared.jobs.progress import Counts, finish_times, live_counts, rate, time_left
 from shared.models import FINISHED, Job, JobItem, JobStatus, Paper, Result, ResultStatus
 from web.extensions import db
 from web.params import ceil_div
@@ -62,13 +67,10 @@ def duration(seconds: float) -> str:
 
 
 def progress(job: Job) -> dict[str, Any]:
-    processed = job.done + job.failed
     finished = job.status in FINISHED
-    elapsed = _elapsed(job)
-    # Under a second of work says nothing about the rate (results reused, say).
-    rate = processed / elapsed if processed and elapsed and elapsed >= 1 else None
-    left = job.total - processed
-    eta = left / rate if rate and left > 0 and not finished else None
+    counts = Counts(job.done, job.failed, 0) if finished else live_counts(db.session, job.id)
+    processed = counts.done + counts.failed
+    per_s, eta = _rate_and_eta(job, job.total - processed) if not finished else (None, None)
     return {
         "id": job.id,
         "status": job.status,
@@ -76,17 +78,28 @@ def progress(job: Job) -> dict[str, Any]:
         "finished": finished,
         "cancellable": not finished,
         "total": job.total,
-        "done": job.done,
-        "failed": job.failed,
+        "done": counts.done,
+        "failed": counts.failed,
+        "running": counts.running,
         "processed": processed,
         "percent": round(100 * processed / job.total) if job.total else 100,
-        "rate": rate,
+        "rate": per_s,
         "eta_s": eta,
-        "summary": _summary(job),
-        "rate_text": _rate_text(rate),
+        "summary": _summary(job, counts),
+        "rate_text": _rate_text(per_s),
         "eta_text": _eta_text(job, eta),
         "error": job.error,
     }
+
+
+def _rate_and_eta(job: Job, left: int) -> tuple[float | None, float | None]:
+    if job.started_at is None:
+        return None, None
+    now = utcnow()
+    r = rate(job.started_at, finish_times(db.session, job.id, job.started_at), now)
+    if r is None:
+        return None, None
+    return r.per_s, (time_left(r, left, now) if left > 0 else None)
 
 
 def _rate_text(rate: float | None) -> str:
@@ -104,12 +117,14 @@ def _elapsed(job: Job) -> float | None:
     return (end - job.started_at).total_seconds()
 
 
-def _summary(job: Job) -> str:
-    text = f"{job.done:,} of {plural(job.total, 'paper')} explained"
+def _summary(job: Job, counts: Counts) -> str:
+    text = f"{counts.done:,} of {plural(job.total, 'paper')} explained"
     if job.status == JobStatus.INGESTING:
-        text = f"{plural(job.total, 'paper')} read so far, {job.done:,} explained"
-    if job.failed:
-        text += f", {job.failed:,} failed"
+        text = f"{plural(job.total, 'paper')} read so far, {counts.done:,} explained"
+    if counts.failed:
+        text += f", {counts.failed:,} failed"
+    if counts.running:
+        text += f", {counts.running:,} being explained now"
     return text
 
 

@@ -1,8 +1,11 @@
-"""SVG geometry for the activation view, drawn by templates/results/_charts.html.
+"""Geometry for the activation view, drawn by templates/results/_charts.html.
 
-Plain numbers only: the templates write the SVG and Jinja escapes every label, so a token
-or feature name can never become markup. Colours are CSS classes (the CSP allows no inline
-style); ``fill`` and ``stroke`` come from results.css.
+The contributions are rows of HTML (a feature named in words, its bar, its value), so the
+text is page text at any width and a value is never clipped; only each bar is a small SVG
+(``BAR_VIEW`` units wide, zero in the middle). The traces are SVG line charts drawn at
+``WIDTH`` pixels (1x on a phone, where they scroll; about 1x in half a laptop's page).
+Plain numbers only: Jinja escapes every label, so a token or feature name can never become
+markup. Colours are CSS classes (the CSP allows no inline style).
 """
 
 from __future__ import annotations
@@ -10,42 +13,47 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-WIDTH = 640
-BAR_H = 20
-LABEL_W = 150
-PLOT_H = 230
-PAD = 28
+from shared.figures import feature_words
+from shared.scales import signed
+
+WIDTH = 520
+PLOT_H = 236
+BAR_VIEW = 200  # a bar's SVG is this many units wide; zero at the middle
 
 
 @dataclass
 class Bar:
-    label: str
+    where: str  # "Abstract, read backwards, #47"
+    what: str  # "pushes towards computational"
     value: float
-    x: float
-    y: float
+    text: str  # the value printed: "+0.138", a true minus when negative
+    x: float  # in BAR_VIEW units
     w: float
     positive: bool
     detail: str
 
 
+def feature_name(f: dict[str, Any]) -> str:
+    """A feature in words, for menus and captions: "Abstract, read backwards, #47"."""
+    return feature_words(str(f["feature"]), float(f["contribution"]))[0]
+
+
 def feature_bars(top: list[dict[str, Any]]) -> dict[str, Any]:
-    """Signed horizontal bars of activation x weight around a zero line."""
+    """Signed bars of activation x weight around a zero line, largest |value| first."""
     span = max([1e-9, *(abs(f["contribution"]) for f in top)])
-    half = (WIDTH - LABEL_W - 60) / 2
-    zero = LABEL_W + 30 + half
+    zero = BAR_VIEW / 2
     bars = []
-    for k, f in enumerate(top):
+    for f in top:
         c = float(f["contribution"])
-        w = abs(c) / span * half
+        where, what = feature_words(str(f["feature"]), c)
+        w = abs(c) / span * zero
         detail = (
             f"{f['feature']}: activation {f['activation']:+.4f} × weight {f['weight']:+.4f}"  # noqa: RUF001
             f" = {c:+.4f}"
         )
-        bars.append(
-            Bar(f["feature"], c, zero if c >= 0 else zero - w, PAD + k * BAR_H, w, c >= 0, detail)
-        )
-    height = PAD + len(top) * BAR_H + 10
-    return {"bars": bars, "zero": zero, "width": WIDTH, "height": height, "bar_h": BAR_H - 5}
+        x = zero if c >= 0 else zero - w
+        bars.append(Bar(where, what, c, signed(c, 3), x, w, c >= 0, detail))
+    return {"bars": bars, "zero": zero, "width": BAR_VIEW}
 
 
 def line_chart(
@@ -61,7 +69,8 @@ def line_chart(
     if hi - lo < 1e-9:
         hi = lo + 1.0
     n = len(values)
-    left, right, top, bottom = 48, WIDTH - 24, 24, PLOT_H - 56
+    # Room below and to the right for the slanted token labels, so none is cut off.
+    left, right, top, bottom = 52, WIDTH - 64, 24, PLOT_H - 72
     step = (right - left) / max(1, n - 1)
 
     def y(v: float) -> float:
@@ -98,7 +107,8 @@ def activation_view(activations: dict[str, Any] | None) -> dict[str, Any] | None
         trace = f.get("trace")
         tokens = (fields.get(f.get("field", "")) or {}).get("tokens") or []
         if trace and len(tokens) == len(trace):
-            traces.append({"index": k, "feature": f, "chart": line_chart(trace, tokens)})
+            chart = line_chart(trace, tokens)
+            traces.append({"index": k, "feature": f, "name": feature_name(f), "chart": chart})
     running = [
         {"field": name, "chart": line_chart(v["running_probability"], v["tokens"], 0, 1, 0.5)}
         for name, v in fields.items()

@@ -17,6 +17,11 @@ import numpy as np
 from shared.scales import BOUNDARY, GridView, Scale, extent, transform, view
 
 LABEL_CHARS = 22
+# Cell sizes by number of columns (results.css .hm-l/.hm-m/.hm-s): beyond 8 columns large
+# cells overflow a laptop's half of the page (so the grid gets the page's width, in medium
+# cells), beyond 40 even medium ones need a scroll.
+DENSITIES = ((8, "l"), (40, "m"))
+TICK_EVERY = 10  # in the condensed ("fit") view only every tenth column keeps its label
 _WORD = re.compile(r"\S+")
 _STRIP = re.compile(r"^\W+|\W+$")
 
@@ -51,6 +56,17 @@ class Heatmap:
     col_axis: str
     scale: GridView
     data: dict[str, Any] = field(default_factory=dict)
+    density: str = "l"  # the cell size the page starts with: l, m or s
+
+    @property
+    def whole(self) -> Cell:
+        """The top-right cell, the whole paper: the first row shown, its last cell."""
+        cell: Cell = self.rows[0]["cells"][-1]
+        return cell
+
+
+def density(n_cols: int) -> str:
+    return next((name for most, name in DENSITIES if n_cols <= most), "s")
 
 
 def col_label(unit: str, j: int, text: str) -> str:
@@ -79,11 +95,18 @@ def heatmap(explain: dict[str, Any], scale: Scale, half: float | None = None) ->
         cells = [_cell(seen, i, j, t_labels, a_labels, a_unit) for j in range(len(grid[i]))]
         added = t_labels[i] if i == 0 else f"+ {t_labels[i]}"
         rows.append({"i": i, "label": short(added), "full": t_labels[i], "cells": cells})
-    cols = [{"label": col_label(a_unit, j, text), "full": text} for j, text in enumerate(a_labels)]
+    last = len(a_labels) - 1
+    cols = [
+        {
+            "label": col_label(a_unit, j, text),
+            "full": text,
+            "tick": j % TICK_EVERY == TICK_EVERY - 1 or j in (0, last),
+        }
+        for j, text in enumerate(a_labels)
+    ]
     data = {"title": t_labels, "abstract": a_labels, "grid": grid, "units": [t_unit, a_unit]}
-    return Heatmap(
-        rows, cols, f"Title, {t_unit} by {t_unit}", f"Abstract, {a_unit} by {a_unit}", seen, data
-    )
+    axes = f"Title, {t_unit} by {t_unit}", f"Abstract, {a_unit} by {a_unit}"
+    return Heatmap(rows, cols, *axes, seen, data, density(len(a_labels)))
 
 
 def _cell(seen: GridView, i: int, j: int, t: list[str], a: list[str], a_unit: str) -> Cell:
@@ -98,6 +121,8 @@ def _cell(seen: GridView, i: int, j: int, t: list[str], a: list[str], a_unit: st
         edges.append("edge-right")
     unit = "sentences" if a_unit == "sentence" else "words"
     tip = seen.describe(i, j)
+    if (i, j) == (grid.shape[0] - 1, grid.shape[1] - 1):
+        tip += " · the whole paper"
     label = (
         f"Title words 1–{i + 1} (to “{short(t[i])}”), abstract {unit} 1–{j + 1} "  # noqa: RUF001
         f"(to “{short(a[j])}”): {tip}"

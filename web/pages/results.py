@@ -17,10 +17,11 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from shared.figures import FIGURES
 from shared.models import Result, ResultStatus
-from shared.results.stored import grid_csv, team_result
+from shared.results.stored import NoFigure, grid_csv, team_result
 from shared.scales import DEFAULT, NAMES, SCALES, Scale, parse_scale
-from web.downloads import BadScale, explain_json, heatmap_view
+from web.downloads import BadOption, explain_json, figure_view
 from web.errors import sentence
 from web.extensions import db
 from web.pages.difference_view import revision_context
@@ -119,14 +120,42 @@ def choose_scale(result_id: int) -> BaseResponse:
     return redirect(url_for("result_pages.result_page", result_id=result_id, _anchor="hm-h"))
 
 
-@result_pages.get("/results/<id:result_id>/heatmap.<any(png, svg):fmt>")
+FIGURE_URL = "/results/<id:result_id>/<any(heatmap, loo, contributions):figure>.<any(png, svg):fmt>"
+
+
+@result_pages.get(FIGURE_URL)
 @login_required
-def heatmap_image(result_id: int, fmt: str) -> BaseResponse:
+def figure_image(result_id: int, figure: str, fmt: str) -> BaseResponse:
+    """A figure (``?scale=``, ``?dpi=``, ``?title=``, as the API's), shown in a tab like any
+    image unless ``?download=1`` (the form) asks the browser to save it."""
     result = _done(result_id)
     try:
-        return heatmap_view(result, fmt, remembered_scale())
-    except BadScale as exc:  # a file cannot carry a message: say it in a 400
+        response = figure_view(result, figure, fmt, remembered_scale())
+    except BadOption as exc:  # a file cannot carry a message: say it in a 400
         abort(400, sentence(str(exc)))
+    except NoFigure as exc:
+        abort(404, sentence(str(exc)))
+    how = "attachment" if request.args.get("download") == "1" else "inline"
+    response.headers["Content-Disposition"] = f'{how}; filename="result-{result_id}-{figure}.{fmt}"'
+    return response
+
+
+@result_pages.get("/results/<id:result_id>/figure")
+@login_required
+def figure_form(result_id: int) -> BaseResponse:
+    """The page's download form (no JavaScript): figure, format (PNG at 150 or 300 dpi, or
+    SVG) and the title checkbox, sent on to the figure's own address."""
+    result_or_404(result_id)
+    figure, kind = request.args.get("figure", ""), request.args.get("format", "")
+    formats = {"png": ("png", "150"), "png300": ("png", "300"), "svg": ("svg", "150")}
+    if figure not in FIGURES or kind not in formats:
+        abort(400, f"Choose a figure ({', '.join(FIGURES)}) and a format ({', '.join(formats)}).")
+    fmt, dpi = formats[kind]
+    scale = parse_scale(request.args.get("scale")) or remembered_scale()
+    title = "1" if request.args.get("title") else "0"
+    target = url_for(".figure_image", result_id=result_id, figure=figure, fmt=fmt,
+                     scale=scale.value, dpi=dpi, title=title, download=1)  # fmt: skip
+    return redirect(target, code=303)
 
 
 @result_pages.get("/results/<id:result_id>/grid.csv")

@@ -235,7 +235,7 @@ def _start(
     sub = _submission(
         upload,
         state,
-        papers=[{**r.paper, "id": r.external_id} for r in rows],
+        papers=[r.as_paper() for r in rows],
         indexes=[r.line for r in rows],
         problems=[PaperProblem(p["line"], p["field"], p["message"]) for p in skipped],
     )

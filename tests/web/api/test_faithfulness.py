@@ -28,7 +28,9 @@ def _computed(client: FlaskClient, auth: dict[str, str], sessions: sessionmaker[
     assert response.status_code == 202, response.json
     with sessions() as s:
         rid = s.scalars(
-            select(Result.id).join(JobItem).where(JobItem.job_id == response.json["id"])
+            select(Result.id)
+            .join(JobItem, JobItem.result_id == Result.id)
+            .where(JobItem.job_id == response.json["id"])
         ).one()
     process_chunk(sessions, [rid], 3, 0.0, loader=lambda _row: model)
     return rid

@@ -100,6 +100,7 @@ def test_job_json_shape_and_submission_order(
         "status": "pending",
         "probability": None,
         "error": None,
+        "label": None,
     }
 
 

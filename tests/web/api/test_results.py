@@ -50,6 +50,7 @@ def test_done_result_json(
             "title": "Social media",
             "abstract": "We study it. It matters. Trees.",
             "external_id": "doi:10/1",
+            "label": None,
         },
         "html_url": f"/results/{rid}",
     }

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import Settings
+from shared.db import utcnow
 from shared.jobs.status import refresh_jobs
 from shared.jobs.submit import Submission, create_job
 from shared.models import Job, JobItem, Result
@@ -51,6 +52,7 @@ def finish(sessions: sessionmaker[Session], job_id: int, statuses: list[str]) ->
             result.status = status
             result.probability = 0.875 if status == "done" else None
             result.error = "the model crashed" if status == "failed" else None
+            result.finished_at = utcnow() - timedelta(seconds=2)  # as the worker stores it
         job = session.get_one(Job, job_id)
         job.started_at = job.started_at or job.created_at - timedelta(seconds=4)
         session.flush()
@@ -156,3 +158,28 @@ def test_job_pages_need_a_login(client: FlaskClient) -> None:
     for path in ("/jobs", "/jobs/1", "/jobs/1/progress.json"):
         response = client.get(path)
         assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_progress_counts_each_paper_and_times_from_when_papers_finished(
+    login: AuthActions, new_job: Callable[..., int], sessions: sessionmaker[Session]
+) -> None:
+    """A worker stores each paper of its chunk on its own and recounts the job at the end:
+    the page counts the results, and times the rest from when the first one finished."""
+    ada = login.login()
+    job_id = new_job()
+    now = utcnow()
+    with sessions.begin() as session:
+        items = session.scalars(select(JobItem).filter_by(job_id=job_id).order_by("position"))
+        first, second, _ = (session.get_one(Result, i.result_id) for i in items)
+        first.status, first.probability, first.finished_at = "done", 0.5, now - timedelta(seconds=3)
+        second.status = "running"
+        job = session.get_one(Job, job_id)
+        job.status, job.started_at = "running", now - timedelta(seconds=10)  # job.done still 0
+    body = ada.get(f"/jobs/{job_id}/progress.json").json
+    assert (body["done"], body["running"], body["processed"], body["percent"]) == (1, 1, 1, 33)
+    assert body["summary"] == "1 of 3 papers explained, 1 being explained now"
+    # One paper in its first 7 s: 2 left take 14 s from then, 11 s from now.
+    assert body["rate"] == pytest.approx(1 / 7, rel=0.01)
+    assert body["eta_s"] == pytest.approx(11, abs=1) and body["eta_text"].startswith("About 1")
+    page = ada.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert '<span id="job-done">1</span>' in page

@@ -155,7 +155,7 @@ def test_downloads_honour_the_scale_and_are_cached_apart(
     assert len(set(got.values())) == 3  # the cache never hands one scale's image for another
     found = redis_client.scan_iter(f"occlab:*:result:{rid}:*")
     keys = {k.decode().rsplit(":", 1)[1] for k in found}
-    assert {"svg.p", "svg.logodds", "svg.change"} <= keys
+    assert {f"heatmap.svg.{s}.titled" for s in SCALES} <= keys
     assert client.get(url).data == got[DEFAULT]
     remember(sessions, ada, Scale.CHANGE.value)
     assert client.get(url).data == got["change"]  # no query: the remembered choice

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.models import Result
 from tests.fixtures.factories import GRID, LOO, UNITS, Explained, Factory, Member, result
 from tests.fixtures.web import AuthActions
-from web.pages.result_view import colour_class
+from web.pages.result_view import colour_class, density
 
 EVIL = '<script>alert(1)</script> & "quotes"'
 TRACED = {
@@ -99,8 +99,12 @@ def test_activations_bars_traces_and_running_probability(
         session.get_one(Result, rid).activations = TRACED
     html = member.get(f"/results/{rid}").get_data(as_text=True)
     assert "abstract.fwd.3: activation +0.8000 × weight +1.5000 = +1.2000" in html  # noqa: RUF001
-    assert 'class="bar bar-neg"' in html and "-0.450" in html
-    assert '<option value="1">title.bwd.0 (-0.450)</option>' in html
+    assert '<li class="bar-row bar-neg"' in html and "\u22120.450" in html
+    # Named in words: the field, the direction it is read in, the index, what it does.
+    assert '<span class="bar-where">Abstract, read forwards, #3</span>' in html
+    assert '<span class="bar-what">pushes towards computational</span>' in html
+    assert "Title, read backwards, #0" in html and "pushes towards not computational" in html
+    assert '<option value="1">Title, read backwards, #0 (-0.450)</option>' in html
     assert 'data-trace="1" hidden' in html
     assert "study: 0.4000" in html  # running P at the second abstract token
     assert "Running probability over the title tokens" in html
@@ -237,3 +241,23 @@ def test_the_page_lists_what_was_left_out(
     assert "Abstract, copyright:" in html
     bare = make.result(team_id, title="Nothing left out")
     assert "Left out" not in login.login().get(f"/results/{bare}").get_data(as_text=True)
+
+
+def test_the_whole_paper_cell_is_marked_and_linked(
+    login: AuthActions, make: Factory, team_id: int
+) -> None:
+    member = login.login()
+    rid = make.result(team_id)
+    html = member.get(f"/results/{rid}").get_data(as_text=True)
+    whole = re.findall(
+        r'<td role="gridcell" class="[^"]*is-whole"[^>]*data-i="(\d)" data-j="(\d)"', html
+    )
+    assert whole == [("1", "2")]  # 2 title words x 3 sentences: the top-right cell, once
+    assert f'href="#hm-whole-{rid}"' in html and f'id="hm-whole-{rid}"' in html
+    assert "Whole paper (top-right cell): P = 0.900" in html
+    assert 'class="heatmap hm-l"' in html and "is-wide" not in html  # 3 columns: large cells
+
+
+@pytest.mark.parametrize(("n", "size"), [(1, "l"), (8, "l"), (9, "m"), (40, "m"), (41, "s")])
+def test_cells_get_smaller_as_columns_grow(n: int, size: str) -> None:
+    assert density(n) == size

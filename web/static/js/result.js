@@ -1,6 +1,8 @@
 /* Result and compare pages: heat-map tooltip (hover and keyboard), arrow-key movement
-   between cells, the "show values" toggle and the feature-trace picker. The page works
-   without it; every text goes in through textContent, never innerHTML. */
+   between cells, the "show values" toggle, the cell-size buttons (with a "fit" view that
+   sets the cell width from the box: CSSOM, which the CSP allows, not a style attribute),
+   the jump to the whole-paper cell and the feature-trace picker. The page works without
+   it; every text goes in through textContent, never innerHTML. */
 (function () {
   "use strict";
 
@@ -54,6 +56,66 @@
     return true;
   }
 
+  var FIT_MIN_PX = 1;
+
+  function fitWidth(table, box) {
+    var cells = table.querySelectorAll("tbody tr:first-child .hm-cell");
+    var label = table.querySelector(".hm-row");
+    // 24 px to spare: the last column's label, a line of text wide, hangs past its cell.
+    var room = box.clientWidth - (label ? label.offsetWidth : 0) - 24;
+    // Fractions of a pixel are fine (layout is subpixel): 137 words fit a phone's 200 px.
+    var px = Math.max(FIT_MIN_PX, Math.floor(100 * room / Math.max(1, cells.length)) / 100);
+    table.style.setProperty("--hm-w", px + "px");
+  }
+
+  function setZoom(fig, zoom) {
+    var table = fig.querySelector(".heatmap");
+    var box = fig.querySelector(".heatmap-scroll");
+    ["l", "m", "s", "fit"].forEach(function (z) { table.classList.toggle("hm-" + z, z === zoom); });
+    if (zoom === "fit") { fitWidth(table, box); } else { table.style.removeProperty("--hm-w"); }
+    fig.querySelectorAll("[data-zoom]").forEach(function (b) {
+      var on = b.dataset.zoom === zoom;
+      b.classList.toggle("is-on", on);
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+    });
+    table.dataset.zoom = zoom;
+  }
+
+  function initZoom(fig) {
+    var group = fig.querySelector("[data-zoom-group]");
+    if (!group) { return; }
+    group.hidden = false;
+    group.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-zoom]");
+      if (button) { setZoom(fig, button.dataset.zoom); }
+    });
+    window.addEventListener("resize", function () {
+      var table = fig.querySelector(".heatmap");
+      if (table.dataset.zoom === "fit") { fitWidth(table, fig.querySelector(".heatmap-scroll")); }
+    });
+  }
+
+  function initJump(fig, data) {
+    var link = fig.querySelector("[data-jump-whole]");
+    if (!link) { return; }
+    link.addEventListener("click", function (event) {
+      var cell = fig.querySelector(".hm-cell.is-whole");
+      if (!cell) { return; }
+      event.preventDefault();
+      // The cell, scrolled inside the grid's box (not under the sticky row labels, which
+      // sit to its left), then the page scrolled to the box; focus shows its tooltip.
+      var box = fig.querySelector(".heatmap-scroll");
+      box.scrollLeft = box.scrollWidth;
+      box.scrollTop = 0;
+      var old = fig.querySelector('.hm-cell[tabindex="0"]');
+      if (old) { old.tabIndex = -1; }
+      cell.tabIndex = 0;
+      cell.focus({ preventScroll: true });
+      cell.scrollIntoView({ block: "nearest", inline: "nearest" });
+      show(fig, data, cell);
+    });
+  }
+
   function initHeatmap(fig) {
     var data = JSON.parse(fig.querySelector("[data-heatmap-data]").textContent);
     var table = fig.querySelector(".heatmap");
@@ -71,9 +133,13 @@
     if (toggle) {
       toggle.addEventListener("change", function () {
         table.classList.toggle("show-values", toggle.checked);
+        // Values are printed in large cells only: smaller ones could not hold "+11.7".
+        if (toggle.checked && !table.classList.contains("hm-l")) { setZoom(fig, "l"); }
       });
       table.classList.toggle("show-values", toggle.checked);
     }
+    initZoom(fig);
+    initJump(fig, data);
   }
 
   function initTraces(select) {
