@@ -113,3 +113,25 @@ def test_the_poolings_differ_for_two_directions_only(seqs):
         x, lengths = pad_batch(seqs[:1], 5)
         differ = not torch.allclose(enc(x, lengths), last(x, lengths))
         assert differ == bidirectional
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+@torch.inference_mode()
+def test_cuda_agrees_with_cpu(encoder, seqs):
+    weight = torch.randn(encoder.width)
+    prefixes = [list(range(len(s) + 1)) for s in seqs]
+    spans = [[(s, e) for s in range(len(q)) for e in range(s + 1, len(q) + 1)] for q in seqs]
+    full = [{len(q): 0.0} for q in seqs]  # (only the whole text's share; its value unused)
+    cpu = (
+        prefix_features(encoder, seqs, prefixes),
+        deletion_scores(encoder, weight, seqs, spans, full),
+    )
+    gpu_enc, gpu_seqs = encoder.to("cuda"), [s.to("cuda") for s in seqs]
+    got = (
+        prefix_features(gpu_enc, gpu_seqs, prefixes),
+        deletion_scores(gpu_enc, weight.to("cuda"), gpu_seqs, spans, full),
+    )
+    for a, b in zip(cpu[0], got[0], strict=True):
+        np.testing.assert_allclose(a.numpy(), b.cpu().numpy(), atol=TOL, rtol=0)
+    for a, b in zip(cpu[1], got[1], strict=True):
+        np.testing.assert_allclose(a, b, atol=TOL, rtol=0)
