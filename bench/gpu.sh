@@ -16,7 +16,8 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT
 PY=.venv/bin/python
 $PY -c "import torch; assert torch.cuda.is_available(), 'no CUDA'; print(torch.__version__, torch.version.cuda)"
 echo "== agreement: CPU vs CUDA"
-timeout 120 .venv/bin/pytest tests/shared/engine/test_occlusion.py -k cuda -q -p no:cacheprovider \
+timeout 120 .venv/bin/pytest tests/shared/engine/test_occlusion.py tests/shared/engine/test_pooling.py \
+  -k cuda -q -p no:cacheprovider \
   | tee "$OUT/agreement.txt"
 echo "== engine on the GPU"
 timeout 180 $PY -m shared.cli bench --papers 512 --json-out "$OUT/engine.json" | tee "$OUT/engine.txt"

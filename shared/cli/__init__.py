@@ -1,9 +1,10 @@
 """The ``occlab`` command line: one group, its commands by area, and plugins.
 
-``engine`` trains, explains and benchmarks; ``admin`` migrates and provisions; ``submit``
-sends files to a server; ``launch`` is ``occlab run``. The web and worker packages add
-``occlab web`` and ``occlab worker`` as ``occlab.commands`` entry points, since ``shared``
-never imports them. Each command imports what is heavy inside itself, so ``--help`` is fast.
+``engine`` trains, explains and benchmarks; ``models`` imports a model of one's own;
+``admin`` migrates and provisions; ``submit`` sends files to a server; ``launch`` is
+``occlab run``. The web and worker packages add ``occlab web`` and ``occlab worker`` as
+``occlab.commands`` entry points, since ``shared`` never imports them. Each command imports
+what is heavy inside itself, so ``--help`` is fast.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from shared.cli.admin import db, requeue_command, token, user
 from shared.cli.engine import bench, explain, train
 from shared.cli.errors import BadInput, fail
 from shared.cli.launch import run_command
+from shared.cli.models import model
 from shared.cli.submit import export, submit
 
 __all__ = ["BadInput", "fail", "main", "run"]
@@ -27,7 +29,7 @@ def main() -> None:
 
 
 for _command in (
-    train, explain, bench, db, user, token, submit, export, run_command, requeue_command
+    train, explain, bench, model, db, user, token, submit, export, run_command, requeue_command
 ):  # fmt: skip
     main.add_command(_command)
 

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from shared.config import load_settings
+from shared.engine.classifier import LAST_OUTPUT
 from shared.engine.dataset import read_labelled_csv
 from shared.engine.explanations import OcclusionGrid, occlusion_grid, occlusion_grids
 from shared.engine.runtime import Model, load_model
@@ -33,12 +34,13 @@ def fused_encoders(model: Model) -> dict[str, nn.LSTM]:
             enc.vector_size,
             enc.hidden_size,
             num_layers=len(enc.layers),
-            bidirectional=True,
+            bidirectional=enc.bidirectional,
             batch_first=True,
         )
         with torch.no_grad():
             for n in range(len(enc.layers)):
-                for suffix, part in (("", enc.layer(n).fwd), ("_reverse", enc.layer(n).bwd)):
+                parts = [("", enc.layer(n).fwd), ("_reverse", enc.layer(n).bwd)]
+                for suffix, part in parts[: 2 if enc.bidirectional else 1]:
                     for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
                         getattr(lstm, f"{name}_l{n}{suffix}").copy_(getattr(part, f"{name}_l0"))
         fused[field] = lstm.to(model.device).eval()
@@ -47,28 +49,31 @@ def fused_encoders(model: Model) -> dict[str, nn.LSTM]:
 
 @torch.inference_mode()
 def per_cell(model: Model, grid: OcclusionGrid, fused: dict[str, nn.LSTM]) -> np.ndarray:
-    """The seed's method: one forward pass, batch of one, for every cell of the grid."""
+    """The seed's method: one forward pass, batch of one, for every cell of the grid, pooled
+    as the model is (``h_n``, or the seed author's ``out[:, -1, :]``)."""
     rows, cols = grid.fields
-    hidden = model.classifier.arch.hidden_size
     out = np.zeros(grid.probabilities.shape)
     for i in range(len(rows.units)):
         for j in range(len(cols.units)):
             feats = []
             for fu, upto in ((rows, i), (cols, j)):
-                x = model.embed(fu.tokens_upto(upto))
+                x, enc = model.embed(fu.tokens_upto(upto)), model.classifier.encoder(fu.name)
                 if len(x) == 0:  # nothing read: the zero state, as in the model
-                    feats.append(x.new_zeros(1, 2 * hidden))
+                    feats.append(x.new_zeros(1, enc.width))
                     continue
-                h_n = fused[fu.name](x.unsqueeze(0))[1][0]
-                feats.append(torch.cat([h_n[-2], h_n[-1]], dim=1))
+                top, (h_n, _) = fused[fu.name](x.unsqueeze(0))
+                dirs = 2 if enc.bidirectional else 1
+                last = top[:, -1] if enc.pooling == LAST_OUTPUT else torch.cat(list(h_n[-dirs:]), 1)
+                feats.append(last)
             logits = model.classifier.head(torch.cat(feats, dim=1))
-            out[i, j] = float(torch.softmax(logits, 1)[0, model.classifier.arch.positive_class])
+            out[i, j] = float(model.classifier.probability(logits)[0])
     return out
 
 
 def lstm_flops(model: Model, grids: Sequence[OcclusionGrid]) -> float:
     """Floating-point operations of the LSTM matrix products the engine performs for these
-    grids (2 per multiply-add): what is shared is counted once per text, the rest per prefix."""
+    grids (2 per multiply-add): what is shared is counted once per text, the rest per prefix.
+    Counted for a bidirectional model pooled by final state (ours)."""
     arch = model.classifier.arch
     h, d = arch.hidden_size, arch.vector_size
     mat = 8 * h  # a [4H x width] matrix times a vector: 2 * 4H * width operations

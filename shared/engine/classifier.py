@@ -1,13 +1,18 @@
-"""The classifier: one stack of bidirectional LSTMs per text field, joined by one linear layer.
+"""The classifier: one stack of LSTMs per text field, joined by one linear layer.
 
 Each layer keeps its two directions as separate unidirectional LSTMs so the occlusion engine
 can run the first layer's forward direction once per text and share it across prefixes.
+A field's features are its top layer's pooled state, one of ``POOLINGS``: ``final-state``
+(each direction after reading the whole text: h_n, as our own models) or ``last-output``
+(the output at the last position, ``out[:, -1, :]``, as the seed author's: for the backward
+direction that is its state after reading only the last token). Unidirectional stacks have no
+backward direction, and for them the two poolings coincide.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import Tensor, nn
@@ -16,6 +21,9 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from shared.engine.options import TrainConfig
 from shared.units import FIELDS
 
+FINAL_STATE, LAST_OUTPUT = "final-state", "last-output"
+POOLINGS = (FINAL_STATE, LAST_OUTPUT)
+
 
 @dataclass(frozen=True)
 class Architecture:
@@ -23,17 +31,27 @@ class Architecture:
     vector_size: int = TrainConfig.vector_size
     hidden_size: int = TrainConfig.hidden_size
     num_layers: int = TrainConfig.num_layers
-    num_classes: int = 2
+    num_classes: int = 2  # 2: softmax over the head's outputs; 1: its one output is a logit
     positive_class: int = 1
     dropout: float = 0.3
+    bidirectional: bool = True
+    pooling: Mapping[str, str] = field(default_factory=dict)  # field -> one of POOLINGS
+
+    @property
+    def directions(self) -> int:
+        return 2 if self.bidirectional else 1
 
     @property
     def feature_size(self) -> int:
-        return len(self.fields) * 2 * self.hidden_size
+        return len(self.fields) * self.directions * self.hidden_size
+
+    def pooling_of(self, name: str) -> str:
+        return self.pooling.get(name, FINAL_STATE)
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
         data["fields"] = list(self.fields)
+        data["pooling"] = dict(self.pooling)
         return data
 
     @classmethod
@@ -42,6 +60,10 @@ class Architecture:
         assert isinstance(fields, list | tuple)
         kwargs = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         kwargs["fields"] = tuple(str(f) for f in fields)
+        pooling = kwargs.get("pooling", {})
+        assert isinstance(pooling, dict)
+        if bad := {str(p) for p in pooling.values()} - set(POOLINGS):
+            raise ValueError(f"unknown pooling {sorted(bad)[0]!r}: use one of {POOLINGS}")
         return cls(**kwargs)  # type: ignore[arg-type]
 
 
@@ -74,40 +96,60 @@ class Weights:
     bias: Tensor
 
 
-def weights(lstm: nn.LSTM) -> Weights:
+def weights(lstm: nn.LSTM | None) -> Weights:
+    assert lstm is not None, "a unidirectional layer has no backward direction"
     w_ih, w_hh, b_ih, b_hh = (getattr(lstm, n) for n in lstm._flat_weights_names)
     return Weights(w_ih, w_hh, b_ih + b_hh)
 
 
 class BiLayer(nn.Module):
-    def __init__(self, input_size: int, hidden_size: int) -> None:
+    """One layer: a forward LSTM, and a backward one unless the stack is unidirectional."""
+
+    def __init__(self, input_size: int, hidden_size: int, bidirectional: bool = True) -> None:
         super().__init__()
         self.fwd = nn.LSTM(input_size, hidden_size, batch_first=True)
-        self.bwd = nn.LSTM(input_size, hidden_size, batch_first=True)
+        self.bwd = nn.LSTM(input_size, hidden_size, batch_first=True) if bidirectional else None
 
-    def run(self, x: Tensor, lengths: Tensor, need_outputs: bool = True) -> tuple[Tensor, Tensor]:
-        """Both directions over a padded batch: (outputs [B, L, 2H] or empty, final [B, 2H]).
+    def run(
+        self, x: Tensor, lengths: Tensor, need_outputs: bool = True, pooling: str = FINAL_STATE
+    ) -> tuple[Tensor, Tensor]:
+        """Each direction over a padded batch: (outputs [B, L, dH] or empty, pooled [B, dH]).
 
-        The final state is the forward direction after the last token and the backward
-        direction after the first token, i.e. each direction has read the whole text.
+        Final state: the forward direction after the last token and the backward direction
+        after the first, i.e. each has read the whole text. Last output: the backward
+        direction's output at the last position instead, its first step.
         """
         out_f, h_f = run_direction(self.fwd, x, lengths)
+        if self.bwd is None:
+            return (out_f if need_outputs else x.new_empty(0)), h_f
         out_b_rev, h_b = run_direction(self.bwd, reverse_padded(x, lengths), lengths)
+        pooled = torch.cat([h_f, h_b if pooling == FINAL_STATE else out_b_rev[:, 0]], dim=1)
         if not need_outputs:
-            return x.new_empty(0), torch.cat([h_f, h_b], dim=1)
+            return x.new_empty(0), pooled
         out_b = reverse_padded(out_b_rev, lengths)
-        return torch.cat([out_f, out_b], dim=2), torch.cat([h_f, h_b], dim=1)
+        return torch.cat([out_f, out_b], dim=2), pooled
 
 
 class FieldEncoder(nn.Module):
-    """A stack of bidirectional LSTM layers reading one field."""
+    """A stack of LSTM layers reading one field, pooled as ``pooling`` says."""
 
-    def __init__(self, vector_size: int, hidden_size: int, num_layers: int) -> None:
+    def __init__(
+        self,
+        vector_size: int,
+        hidden_size: int,
+        num_layers: int,
+        bidirectional: bool = True,
+        pooling: str = FINAL_STATE,
+    ) -> None:
         super().__init__()
-        sizes = [vector_size] + [2 * hidden_size] * (num_layers - 1)
-        self.layers = nn.ModuleList(BiLayer(s, hidden_size) for s in sizes)
+        width = (2 if bidirectional else 1) * hidden_size
+        sizes = [vector_size] + [width] * (num_layers - 1)
+        self.layers = nn.ModuleList(BiLayer(s, hidden_size, bidirectional) for s in sizes)
         self.hidden_size = hidden_size
         self.vector_size = vector_size
+        self.bidirectional = bidirectional
+        self.pooling = pooling
+        self.width = width  # the features' size, and the top outputs'
 
     def layer(self, i: int) -> BiLayer:
         layer = self.layers[i]
@@ -115,18 +157,18 @@ class FieldEncoder(nn.Module):
         return layer
 
     def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
-        """Final-state features [B, 2H]; a row of length 0 (nothing read) gives zeros."""
-        features = x.new_zeros(x.shape[0], 2 * self.hidden_size)
+        """Pooled features [B, dH]; a row of length 0 (nothing read) gives zeros."""
+        features = x.new_zeros(x.shape[0], self.width)
         nonempty = lengths > 0
         if bool(nonempty.any()):
             features[nonempty] = self.encode(x[nonempty], lengths[nonempty])[1]
         return features
 
     def outputs(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        """Top outputs [B, L, 2H] and features [B, 2H] of every row; a row of length 0 (a
+        """Top outputs [B, L, dH] and features [B, dH] of every row; a row of length 0 (a
         field read as nothing) gives zeros, as in ``forward``."""
-        outs = x.new_zeros(x.shape[0], x.shape[1], 2 * self.hidden_size)
-        features = x.new_zeros(x.shape[0], 2 * self.hidden_size)
+        outs = x.new_zeros(x.shape[0], x.shape[1], self.width)
+        features = x.new_zeros(x.shape[0], self.width)
         nonempty = lengths > 0
         if bool(nonempty.any()):
             top, final = self.encode(x[nonempty], lengths[nonempty], top_outputs=True)
@@ -137,23 +179,31 @@ class FieldEncoder(nn.Module):
     def encode(
         self, x: Tensor, lengths: Tensor, start: int = 0, top_outputs: bool = False
     ) -> tuple[Tensor, Tensor]:
-        """Run layers[start:] on non-empty rows: (top outputs [B, L, 2H] or empty, features)."""
+        """Run layers[start:] on non-empty rows: (top outputs [B, L, dH] or empty, features)."""
         final = x.new_empty(0)
+        top = len(self.layers) - 1
         for i in range(start, len(self.layers)):
-            need = top_outputs or i < len(self.layers) - 1
-            x, final = self.layer(i).run(x, lengths, need_outputs=need)
+            need = top_outputs or i < top
+            pooling = self.pooling if i == top else FINAL_STATE
+            x, final = self.layer(i).run(x, lengths, need_outputs=need, pooling=pooling)
         return x, final
 
 
 class Classifier(nn.Module):
-    """Fields -> per-field final states -> concatenated features -> linear -> logits."""
+    """Fields -> per-field pooled states -> concatenated features -> linear -> logits."""
 
     def __init__(self, arch: Architecture) -> None:
         super().__init__()
         self.arch = arch
         self.encoders = nn.ModuleDict(
             {
-                f: FieldEncoder(arch.vector_size, arch.hidden_size, arch.num_layers)
+                f: FieldEncoder(
+                    arch.vector_size,
+                    arch.hidden_size,
+                    arch.num_layers,
+                    arch.bidirectional,
+                    arch.pooling_of(f),
+                )
                 for f in arch.fields
             }
         )
@@ -166,18 +216,29 @@ class Classifier(nn.Module):
         return encoder
 
     def features(self, inputs: dict[str, tuple[Tensor, Tensor]]) -> Tensor:
-        """inputs: field -> (padded vectors [B, L, D], lengths [B]); returns [B, F*2H]."""
+        """inputs: field -> (padded vectors [B, L, D], lengths [B]); returns [B, F*dH]."""
         return torch.cat([self.encoder(f)(*inputs[f]) for f in self.arch.fields], dim=1)
 
     def forward(self, inputs: dict[str, tuple[Tensor, Tensor]]) -> Tensor:
         return self.head(self.dropout(self.features(inputs)))
 
+    def probability(self, logits: Tensor) -> Tensor:
+        """P(positive class) [B] from the head's outputs."""
+        if self.arch.num_classes == 1:
+            sign = 1.0 if self.arch.positive_class == 1 else -1.0
+            return torch.sigmoid(sign * logits[:, 0])
+        return torch.softmax(logits, dim=1)[:, self.arch.positive_class]
+
     def decision_weights(self) -> tuple[Tensor, Tensor]:
         """Weights w and bias b with logit(P positive) = features @ w + b.
 
         Softmax over two classes is a sigmoid of the logit difference, which is what lets
-        the occlusion grid add independent per-field terms.
+        the occlusion grid add independent per-field terms; a one-output head is that
+        logit already (of class 1; negated when class 0 is the positive one).
         """
+        if self.arch.num_classes == 1:
+            sign = 1.0 if self.arch.positive_class == 1 else -1.0
+            return sign * self.head.weight[0].detach(), sign * self.head.bias[0].detach()
         pos = self.arch.positive_class
         neg = 1 - pos
         w = (self.head.weight[pos] - self.head.weight[neg]).detach()
@@ -185,8 +246,14 @@ class Classifier(nn.Module):
         return w, b
 
     def field_slices(self) -> dict[str, slice]:
-        width = 2 * self.arch.hidden_size
+        width = self.arch.directions * self.arch.hidden_size
         return {f: slice(i * width, (i + 1) * width) for i, f in enumerate(self.arch.fields)}
+
+    def feature_names(self) -> list[str]:
+        """``field.direction.index`` for each feature, in the head's order."""
+        dirs = ("fwd", "bwd")[: self.arch.directions]
+        hidden = range(self.arch.hidden_size)
+        return [f"{f}.{d}.{i}" for f in self.arch.fields for d in dirs for i in hidden]
 
 
 def pad_batch(seqs: Sequence[Tensor], vector_size: int) -> tuple[Tensor, Tensor]:

@@ -22,6 +22,10 @@ out as they end (as the grid's prefixes do). Layer 1 runs its two directions in 
 paired by length (forward runs longest first beside backward runs longest first); a direction
 shorter than its partner runs on past its end over token 0, and those cells are never read.
 
+Last output (``occlusion.py``) changes the top layer's backward feature: one step on what
+that layer reads at y's last position, so one layer runs no backward run, and two run layer 2
+forward only. Unidirectional stacks share more, the same way (``unidirectional.py``).
+
 A deletion that removes no known token changes nothing, so it is not run: its share is the
 whole text's (the grid's), so its delta is exactly 0. Nor is one that leaves a prefix the grid
 has scored (a unit at the end, or before units of unknown words only): its share is that
@@ -38,12 +42,15 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from shared.engine.classifier import FieldEncoder, weights
+from shared.engine import unidirectional
+from shared.engine.classifier import LAST_OUTPUT, FieldEncoder, weights
 from shared.engine.occlusion import (
     CELLS_PER_CHUNK,
     Layout,
     chunks,
     layout,
+    one_step,
+    pick,
     scan,
     upper_features,
 )
@@ -152,18 +159,14 @@ class _FirstLayer:
     start: Tensor
 
 
-def _pick(t: Tensor, at: Tensor, ok: Tensor) -> Tensor:
-    """Rows ``at`` of ``t`` where ``ok``, else zeros (the state before a text's first token)."""
-    picked = t.index_select(0, at.clamp(0, len(t) - 1))
-    return torch.where(ok.unsqueeze(1), picked, torch.zeros_like(picked))
-
-
 def _first_layer(encoder: FieldEncoder, w: _Whole, r: _Rows) -> _FirstLayer:
     """Layer 1 forward over x[e:] from x's state after x[s-1], backward over x[:s] from x's
-    state after x[e], both directions in one loop (rows paired by length)."""
-    lens = torch.stack([r.n - r.e, r.s])
+    state after x[e], both directions in one loop (rows paired by length). One layer under
+    last output needs no backward run (see ``_first_features``)."""
+    skip = len(encoder.layers) == 1 and encoder.pooling == LAST_OUTPUT
+    lens = torch.stack([r.n - r.e, torch.zeros_like(r.s) if skip else r.s])
     lens, order = torch.sort(lens, dim=1, descending=True, stable=True)
-    lay = layout(torch.maximum(lens[0], lens[1]))
+    lay = layout(torch.maximum(lens[0], lens[1]).clamp(min=1))  # (a step nothing reads)
     row, step = lay.row, lay.step
     first = [r.base + r.e, r.base + r.s - 1]  # each direction's first token
     tok = [first[d][order[d]].index_select(0, row) + (1 - 2 * d) * step for d in (0, 1)]
@@ -171,8 +174,8 @@ def _first_layer(encoder: FieldEncoder, w: _Whole, r: _Rows) -> _FirstLayer:
     tok = [torch.where(step < lens[d].index_select(0, row), tok[d], 0) for d in (0, 1)]
     inputs = _gates(w.xg, tok)
     at, ok = [r.base + r.s - 1, r.base + r.e], [r.s > 0, r.e < r.n]
-    h0 = torch.stack([_pick(w.h[d], at[d], ok[d]) for d in (0, 1)])
-    c0 = torch.stack([_pick(w.c[d], at[d], ok[d]) for d in (0, 1)])
+    h0 = torch.stack([pick(w.h[d], at[d], ok[d]) for d in (0, 1)])
+    c0 = torch.stack([pick(w.c[d], at[d], ok[d]) for d in (0, 1)])
     starts = (h0.gather(1, _rows_of(order, h0)), c0.gather(1, _rows_of(order, c0)))
     w_hh = torch.stack([weights(encoder.layer(0).fwd).w_hh, weights(encoder.layer(0).bwd).w_hh])
     outs, _, _ = scan(inputs, lay, w_hh, True, start=starts)
@@ -185,17 +188,20 @@ def _rows_of(order: Tensor, t: Tensor) -> Tensor:
     return order.unsqueeze(2).expand(-1, -1, t.shape[2])
 
 
-def _first_features(first: _FirstLayer, r: _Rows) -> Tensor:
+def _first_features(encoder: FieldEncoder, w: _Whole, first: _FirstLayer, r: _Rows) -> Tensor:
     """A one-layer encoder's features: each direction's last output, or, where its run was
-    empty, the state it started from (x's own, the deletion being at that end)."""
+    empty, the state it started from; under last output, backward is one step on y's end."""
     lens = torch.stack([r.n - r.e, r.s])
     out = []
-    for d in (0, 1):
+    for d in (0, 1) if encoder.pooling != LAST_OUTPUT else (0,):
         # A run that never started has no cell: any valid index will do, where() drops it.
         last = first.offsets[(lens[d] - 1).clamp(min=0)] + first.pos[d]
         last = last.clamp(max=first.outs.shape[1] - 1)
         ran = (lens[d] > 0).unsqueeze(1)
         out.append(torch.where(ran, first.outs[d].index_select(0, last), first.start[d]))
+    if encoder.pooling == LAST_OUTPUT:
+        end = r.base + torch.where(r.e < r.n, r.n - 1, r.s - 1)  # y's last token
+        out.append(one_step(w.xg[:, w.xg.shape[1] // 2 :].index_select(0, end)))
     return torch.cat(out, dim=1)
 
 
@@ -231,11 +237,15 @@ def _chunk_features(encoder: FieldEncoder, w: _Whole, r: _Rows) -> Tensor:
     """Features [rows, 2H] of the chunk's deleted texts."""
     first = _first_layer(encoder, w, r)
     if len(encoder.layers) == 1:
-        return _first_features(first, r)
+        return _first_features(encoder, w, first, r)
     m = r.m
     lay = layout(m)
     up = [weights(encoder.layer(1).fwd), weights(encoder.layer(1).bwd)]
     x = _second_inputs(w, first, r, lay)
+    if len(encoder.layers) == 2 and encoder.pooling == LAST_OUTPUT:
+        # Layer 2's backward input at y's last position: step 0's cells, rows in order.
+        _, final, _ = scan(x[:1], lay, up[0].w_hh[None], False)
+        return torch.cat([final[0], one_step(x[1, : len(m)])], dim=1)
     outs, final, _ = scan(x, lay, torch.stack([u.w_hh for u in up]), len(encoder.layers) > 2)
     if outs is None:
         return torch.cat([final[0], final[1]], dim=1)
@@ -281,14 +291,22 @@ def deletion_scores(
     out, cut = _without_runs(seqs, spans, prefix_shares)
     if not cut:
         return out
-    whole = whole or _whole(encoder, seqs)
-    device = whole.h.device
+    if encoder.bidirectional:
+        whole, runs = whole or _whole(encoder, seqs), None
+    else:
+        whole, runs = None, unidirectional.whole_runs(encoder, seqs)
+    device = seqs[0].device
     budget = CELLS_PER_DELETION_CHUNK.get(device.type, 30_000)
     for chunk in chunks(sorted(((row[0], v) for v, row in enumerate(cut)), reverse=True), budget):
         rows = [cut[v] for _, v in chunk]
         paper, s, e = (torch.tensor([row[j] for row in rows], device=device) for j in (1, 3, 4))
-        r = _Rows(whole.start[paper], whole.lengths[paper], s, e)
-        scores = (_chunk_features(encoder, whole, r) @ weight).double().cpu().numpy()
+        if runs is not None:
+            feats = unidirectional.deletion_features(encoder, runs, paper, s, e)
+        else:
+            assert whole is not None
+            r = _Rows(whole.start[paper], whole.lengths[paper], s, e)
+            feats = _chunk_features(encoder, whole, r)
+        scores = (feats @ weight).double().cpu().numpy()
         for (_, b, u, _, _), score in zip(rows, scores, strict=True):
             out[b][u] = float(score)
     return out

@@ -150,7 +150,7 @@ def _leave_one_out(
             prefixes.append(dict(zip(split[n].prefix_lengths, scores[f][b], strict=True)))
         encoder = model.classifier.encoder(f)
         whole = None
-        if reuse is not None:
+        if reuse is not None and encoder.bidirectional:  # (unidirectional: no such run)
             whole = reuse.wholes[f] = _whole(encoder, batch.seqs[f])
         dropped = deletion_scores(encoder, weights[f], batch.seqs[f], spans, prefixes, whole)
         if reuse is not None:
@@ -206,10 +206,9 @@ def _activations(
 ) -> list[Activations]:
     """Contributions (one encode pass per field), and with ``traces`` the per-token traces."""
     weights, bias = _head(model)
-    hidden = model.classifier.arch.hidden_size
     encoded = _encode(model, batch, top_outputs=traces)
     per_paper = _traces(model, batch, full, encoded) if traces else [None] * len(batch.splits)
-    names = [f"{f}.{d}.{i}" for f in model.fields for d in ("fwd", "bwd") for i in range(hidden)]
+    names = model.classifier.feature_names()
     w = torch.cat([weights[f] for f in model.fields]).cpu().numpy()
     return [
         Activations(

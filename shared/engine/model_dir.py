@@ -10,7 +10,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+from numpy.typing import DTypeLike
 from safetensors.torch import load_file, save_file
 
 from shared.engine.classifier import Architecture, Classifier
@@ -31,13 +33,18 @@ __all__ = ["DEFAULT_MODEL_DIR", "ModelFileError", "load_model_dir", "save_model_
 
 
 def save_model_dir(
-    out: Path, classifier: Classifier, kv: Any, info: dict[str, Any]
+    out: Path,
+    classifier: Classifier,
+    kv: Any,
+    info: dict[str, Any],
+    vectors_dtype: DTypeLike = np.float16,
 ) -> dict[str, Any]:
-    """Write a model directory; ``info`` holds name, version, metrics and training details."""
+    """Write a model directory; ``info`` holds name, version, metrics and training (or
+    import) details."""
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in classifier.state_dict().items()}
     save_file(state, str(out / WEIGHTS))
-    save_vectors(kv, out / VECTORS, out / VOCAB)
+    save_vectors(kv, out / VECTORS, out / VOCAB, vectors_dtype)
     manifest = {
         "format": FORMAT,
         **info,
@@ -52,7 +59,10 @@ def load_model_dir(model_dir: Path) -> tuple[Classifier, Any, dict[str, Any]]:
     """(classifier in eval mode on CPU, KeyedVectors memory-mapped, manifest), all verified."""
     manifest = read_manifest(model_dir)
     verify_files(model_dir, manifest)
-    arch = Architecture.from_json(manifest["architecture"])
+    try:
+        arch = Architecture.from_json(manifest["architecture"])
+    except (AssertionError, KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{model_dir}/manifest.json: bad architecture: {exc}") from exc
     classifier = Classifier(arch)
     state = load_file(str(model_dir / WEIGHTS))
     try:

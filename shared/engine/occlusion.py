@@ -13,7 +13,19 @@ Why it is exact and cheap:
   per prefix: all prefixes in one batch, longest first, rows dropping out as they end (as
   packing does), so no prefix ever reads a pad. Layer 2's two directions run in the same
   loop (a batched matrix product), halving the Python steps that bound small inputs.
-* A prefix with no known word reads as nothing: zero features, as in the plain model.
+* Last output (the seed author's pooling, ``out[:, -1, :]``) reads each direction's output
+  at the prefix's last position. The forward one is the final state, as above. The backward
+  one has read only the last position, so the top layer's is one LSTM step from the zero
+  state (``one_step``) on what that layer reads there: for one layer, the last token's
+  vector, so no per-prefix run at all; for two, [layer 1 forward (shared), layer 1 backward]
+  there, where layer 1 backward still runs per prefix (layer 2's forward reads it at every
+  position) but layer 2's backward run is one step. Layers above the second run as plain
+  packed LSTMs, pooled as the model says.
+* Unidirectional stacks have no backward direction: every layer's run over a prefix is the
+  first steps of its run over the whole text, so one plain run per text gives every prefix
+  (and the two poolings coincide).
+* A prefix with no known word reads as nothing: zero features, as in the plain model, under
+  either pooling (the seed author's module cannot run an empty sequence at all).
 
 Leave-one-out builds on the same packed recurrence (``scan``) in ``deletion.py``.
 """
@@ -27,7 +39,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from shared.engine.classifier import FieldEncoder, pad_batch, run_direction, weights
+from shared.engine.classifier import (
+    LAST_OUTPUT,
+    FieldEncoder,
+    pad_batch,
+    run_direction,
+    weights,
+)
 
 # Tokens read per chunk (summed over its prefixes); bounds peak memory,
 # about 7 KB a token with the default model.
@@ -71,6 +89,8 @@ def prefix_features(
     encoder: FieldEncoder, seqs: Sequence[Tensor], prefixes: Sequence[Sequence[int]]
 ) -> list[Tensor]:
     """``out[b][p]`` = the encoder's features for ``seqs[b][:prefixes[b][p]]``."""
+    if not encoder.bidirectional:
+        return _unidirectional_prefixes(encoder, seqs, prefixes)
     shared = _shared(encoder, seqs)
     device = shared.fwd.device
     wanted = sorted({(k, b) for b, ks in enumerate(prefixes) for k in ks if k > 0}, reverse=True)
@@ -79,13 +99,26 @@ def prefix_features(
         base = shared.start[torch.tensor([b for _, b in chunk], device=device)]
         k = torch.tensor([k for k, _ in chunk], device=device)
         found.update(zip(chunk, _prefix_chunk(encoder, shared, base, k), strict=True))
-    zero = shared.fwd.new_zeros(2 * encoder.hidden_size)
+    zero = shared.fwd.new_zeros(encoder.width)
     return [
         torch.stack([found[(k, b)] if k > 0 else zero for k in ks])
         if ks
-        else shared.fwd.new_zeros(0, 2 * encoder.hidden_size)
+        else shared.fwd.new_zeros(0, encoder.width)
         for b, ks in enumerate(prefixes)
     ]
+
+
+def _unidirectional_prefixes(
+    encoder: FieldEncoder, seqs: Sequence[Tensor], prefixes: Sequence[Sequence[int]]
+) -> list[Tensor]:
+    """Without a backward direction every layer's run over a prefix is the first steps of its
+    run over the whole text: a prefix's features are that run's top output at its last
+    token (zeros for an empty prefix)."""
+    x, lengths = pad_batch(seqs, encoder.vector_size)
+    outs = encoder.outputs(x.to(seqs[0].device), lengths.to(seqs[0].device))[0]
+    padded = torch.cat([outs.new_zeros(len(seqs), 1, encoder.width), outs], dim=1)
+    at = [torch.tensor(ks, dtype=torch.long, device=padded.device) for ks in prefixes]
+    return [padded[b, idx] for b, idx in enumerate(at)]
 
 
 def chunks(rows: list[tuple[int, int]], cells: int) -> list[list[tuple[int, int]]]:
@@ -121,6 +154,12 @@ def layout(k: Tensor) -> Layout:
     step = torch.repeat_interleave(steps, active)
     row = torch.arange(len(step), device=k.device) - offsets[step]
     return Layout(active.tolist(), offsets.tolist(), offsets, row, step)
+
+
+def pick(t: Tensor, at: Tensor, ok: Tensor) -> Tensor:
+    """Rows ``at`` of ``t`` where ``ok``, else zeros (the state before a text's first token)."""
+    picked = t.index_select(0, at.clamp(0, len(t) - 1))
+    return torch.where(ok.unsqueeze(1), picked, torch.zeros_like(picked))
 
 
 def scan(
@@ -163,33 +202,55 @@ def scan(
     return outs, h, c_outs
 
 
+def one_step(gates: Tensor) -> Tensor:
+    """An LSTM's output after one step from the zero state, given that step's input gates
+    (W_ih x + biases): with h = c = 0 the recurrent term and the forget gate drop out."""
+    i, _, g, o = gates.chunk(4, dim=-1)
+    return torch.sigmoid(o) * torch.tanh(torch.sigmoid(i) * torch.tanh(g))
+
+
 def _prefix_chunk(encoder: FieldEncoder, s: _Shared, base: Tensor, k: Tensor) -> Tensor:
     """Features of the prefixes of length ``k[r]`` of the texts starting at token ``base[r]``,
     rows sorted longest first."""
+    last = base + k - 1
+    if len(encoder.layers) == 1 and encoder.pooling == LAST_OUTPUT:
+        return torch.cat([s.fwd[last], one_step(s.xg_bwd[last])], dim=1)
     lay = layout(k)
     k_cell, base_cell = k.index_select(0, lay.row), base.index_select(0, lay.row)
     back = base_cell + k_cell - 1 - lay.step  # token each cell reads, going backwards
     bwd = weights(encoder.layer(0).bwd)
     deeper = len(encoder.layers) > 1
     rev, h_b, _ = scan(s.xg_bwd.index_select(0, back)[None], lay, bwd.w_hh[None], deeper)
-    if rev is None or s.a_fwd is None or s.a_bwd is None:
-        return torch.cat([s.fwd[base + k - 1], h_b[0]], dim=1)
+    if rev is None:
+        return torch.cat([s.fwd[last], h_b[0]], dim=1)
+    return _upper_layers(encoder, s, lay, rev[0], base, k)
+
+
+def _upper_layers(
+    encoder: FieldEncoder, s: _Shared, lay: Layout, rev: Tensor, base: Tensor, k: Tensor
+) -> Tensor:
+    """Layer 2 and above, given layer 1's per-prefix backward outputs ``rev`` [cells, H]."""
+    assert s.a_fwd is not None and s.a_bwd is not None
     h = encoder.hidden_size
     up_f, up_b = weights(encoder.layer(1).fwd), weights(encoder.layer(1).bwd)
+    k_cell, base_cell = k.index_select(0, lay.row), base.index_select(0, lay.row)
     # The cell of the backward run that read the token this cell's forward step reads.
     mirror = lay.offsets.index_select(0, k_cell - 1 - lay.step) + lay.row
+    top = len(encoder.layers) == 2
+    one = top and encoder.pooling == LAST_OUTPUT  # layer 2's backward is one step
     # Layer 2 reads [shared forward output; this prefix's backward output] at each position,
     # so only the second half of its input projection is computed per prefix.
-    x = rev.new_empty(2, len(lay.step), 4 * h)
-    torch.addmm(
-        s.a_fwd.index_select(0, base_cell + lay.step),
-        rev[0].index_select(0, mirror),
-        up_f.w_ih[:, h:].t(),
-        out=x[0],
-    )
-    torch.addmm(s.a_bwd.index_select(0, back), rev[0], up_b.w_ih[:, h:].t(), out=x[1])
-    w_hh = torch.stack([up_f.w_hh, up_b.w_hh])
-    outs, final, _ = scan(x, lay, w_hh, len(encoder.layers) > 2)
+    x = rev.new_empty(1 if one else 2, len(lay.step), 4 * h)
+    forward_at = s.a_fwd.index_select(0, base_cell + lay.step)
+    torch.addmm(forward_at, rev.index_select(0, mirror), up_f.w_ih[:, h:].t(), out=x[0])
+    if one:
+        # What layer 2 reads at each prefix's last position: step 0's cells, rows in order.
+        gates = torch.addmm(s.a_bwd[base + k - 1], rev[: len(k)], up_b.w_ih[:, h:].t())
+        _, final, _ = scan(x, lay, up_f.w_hh[None], False)
+        return torch.cat([final[0], one_step(gates)], dim=1)
+    back = base_cell + k_cell - 1 - lay.step
+    torch.addmm(s.a_bwd.index_select(0, back), rev, up_b.w_ih[:, h:].t(), out=x[1])
+    outs, final, _ = scan(x, lay, torch.stack([up_f.w_hh, up_b.w_hh]), not top)
     if outs is None:
         return torch.cat([final[0], final[1]], dim=1)
     return upper_features(encoder, outs, lay, k)

@@ -72,9 +72,8 @@ class Model:
             seqs = [self.embed(d[f]) for d in docs]
             x, lengths = pad_batch(seqs, self.vectors.vector_size)
             inputs[f] = (x.to(self.device), lengths.to(self.device))
-        logits = self.classifier(inputs)
-        pos = self.classifier.arch.positive_class
-        return torch.softmax(logits, dim=1)[:, pos].double().cpu().numpy()
+        probability = self.classifier.probability(self.classifier(inputs))
+        return probability.double().cpu().numpy()
 
     def predict_tokens(self, *fields: Tokens) -> float:
         """P for one paper given each field's tokens, in the model's field order; a field

@@ -26,17 +26,17 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from shared.engine.classifier import FieldEncoder, weights
+from shared.engine.classifier import LAST_OUTPUT, FieldEncoder, pad_batch, weights
 from shared.engine.deletion import (
     CELLS_PER_DELETION_CHUNK,
     _FirstLayer,
     _gates,
-    _pick,
     _rows_of,
     _Whole,
     _whole,
 )
 from shared.engine.occlusion import Layout, chunks, layout, scan, upper_features
+from shared.engine.occlusion import pick as _pick
 
 # (text, kept known-token positions, ascending): one variant of one text.
 Variant = tuple[int, Sequence[int] | np.ndarray]
@@ -192,10 +192,23 @@ def subset_scores(
     run = [v for v, (_, kept) in enumerate(variants) if len(kept)]
     if not run:
         return out
-    whole = whole or _whole(encoder, seqs)
-    device = whole.h.device
+    device = seqs[0].device
     budget = CELLS_PER_DELETION_CHUNK.get(device.type, 30_000)
     by_length = sorted(((len(variants[v][1]), v) for v in run), reverse=True)
+    if not encoder.bidirectional or encoder.pooling == LAST_OUTPUT:
+        # The sharing here is written for our stacks; an imported one's variants run plain.
+        for chunk in chunks(by_length, budget):
+            kept = [
+                seqs[variants[v][0]][
+                    torch.as_tensor(variants[v][1], dtype=torch.long, device=device)
+                ]
+                for _, v in chunk
+            ]
+            x, lengths = pad_batch(kept, encoder.vector_size)
+            feats = encoder(x.to(device), lengths.to(device))
+            out[[v for _, v in chunk]] = (feats @ weight).double().cpu().numpy()
+        return out
+    whole = whole or _whole(encoder, seqs)
     for chunk in chunks(by_length, budget):
         r = _rows(whole, [variants[v] for _, v in chunk], device)
         scores = (_chunk_features(encoder, whole, r) @ weight).double().cpu().numpy()

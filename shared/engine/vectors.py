@@ -10,11 +10,15 @@ from pathlib import Path
 
 import numpy as np
 from gensim.models import KeyedVectors
+from numpy.typing import DTypeLike
 
 
-def save_vectors(kv: KeyedVectors, matrix_path: Path, vocab_path: Path) -> None:
-    """Write the vectors as float16 ``.npy`` and the vocabulary one word a line."""
-    np.save(matrix_path, np.asarray(kv.vectors, dtype=np.float16), allow_pickle=False)
+def save_vectors(
+    kv: KeyedVectors, matrix_path: Path, vocab_path: Path, dtype: DTypeLike = np.float16
+) -> None:
+    """Write the vectors as a ``.npy`` (float16: ours are trained for it; an imported model
+    keeps float32, to read exactly as its author's) and the vocabulary one word a line."""
+    np.save(matrix_path, np.asarray(kv.vectors, dtype=dtype), allow_pickle=False)
     vocab_path.write_text("\n".join(kv.index_to_key) + "\n", encoding="utf-8")
 
 
