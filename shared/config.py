@@ -57,6 +57,10 @@ class Settings:
     - ``inline_bytes`` (``OCCLAB_INLINE_BYTES``): a submission up to this size is checked
       and written in the request (errors answered at once); a larger one is stored and
       read into its job by a worker (``ingesting``), so no request waits on it.
+    - ``object_store`` (``OCCLAB_OBJECT_STORE``): where stored files' bytes go, as
+      s3://bucket/prefix; empty, the database (credentials: the usual AWS_ACCESS_KEY_ID and
+      AWS_SECRET_ACCESS_KEY).
+    - ``s3_endpoint`` (``OCCLAB_S3_ENDPOINT``): the object store's URL (MinIO's); empty, AWS.
     - ``visibility_timeout_s`` (``OCCLAB_VISIBILITY_TIMEOUT``): when an unacknowledged task
       is redelivered.
     - ``heartbeat_s`` (``OCCLAB_HEARTBEAT``) and ``lost_after_s`` (``OCCLAB_LOST_AFTER``):
@@ -92,6 +96,8 @@ class Settings:
     max_upload_bytes: int = 2 * 1024**3
     max_papers_per_job: int = 1_000_000
     inline_bytes: int = 1024**2
+    object_store: str = ""
+    s3_endpoint: str = ""
     visibility_timeout_s: int = 3600
     heartbeat_s: float = 5.0
     lost_after_s: float = 30.0
@@ -183,6 +189,8 @@ _FROM_ENV: tuple[tuple[str, str, Callable[[Mapping[str, str], str, Any], Any]], 
     ("max_upload_bytes", "OCCLAB_MAX_UPLOAD_BYTES", _int),
     ("max_papers_per_job", "OCCLAB_MAX_PAPERS_PER_JOB", _int),
     ("inline_bytes", "OCCLAB_INLINE_BYTES", _int),
+    ("object_store", "OCCLAB_OBJECT_STORE", _text),
+    ("s3_endpoint", "OCCLAB_S3_ENDPOINT", _text),
     ("visibility_timeout_s", "OCCLAB_VISIBILITY_TIMEOUT", _int),
     ("heartbeat_s", "OCCLAB_HEARTBEAT", _float),
     ("lost_after_s", "OCCLAB_LOST_AFTER", _float),

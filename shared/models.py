@@ -180,6 +180,9 @@ class StoredFile(Base):
     name: Mapped[str] = mapped_column(String(300))
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     sha256: Mapped[str | None] = mapped_column(String(64))
+    # s3://bucket/key when the bytes are in an object store (OCCLAB_OBJECT_STORE); NULL: the
+    # stored_file_chunks rows. Kept per file, so changing the setting loses nothing.
+    object_url: Mapped[str | None] = mapped_column(String(1024))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 

@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.fixtures.private",
     "tests.fixtures.factories",
     "tests.fixtures.web",
+    "tests.fixtures.objects",
 ]
 
 REPO = Path(__file__).resolve().parents[1]

@@ -62,6 +62,7 @@ def test_every_service_is_defined(config: dict[str, Any]) -> None:
         "postgres",
         "migrate",
         "flower",
+        "minio",
     }
 
 
@@ -69,6 +70,7 @@ def test_optional_services_sit_behind_profiles(config: dict[str, Any]) -> None:
     services = config["services"]
     assert services["worker-gpu"]["profiles"] == ["gpu"]
     assert services["flower"]["profiles"] == ["monitoring"]
+    assert services["minio"]["profiles"] == ["objects"]
     for name in ("web", "worker", "redis", "postgres", "migrate"):
         assert not services[name].get("profiles"), name
 
@@ -114,3 +116,5 @@ def test_every_app_service_reaches_postgres_and_redis(config: dict[str, Any]) ->
         assert env["DATABASE_URL"].startswith("postgresql://occlab:"), name
         assert env["REDIS_URL"] == "redis://redis:6379/0", name
         assert env["SECRET_KEY"] == "compose-test", name
+        # Stored files in PostgreSQL unless OCCLAB_OBJECT_STORE names a bucket in MinIO.
+        assert env["OCCLAB_OBJECT_STORE"] == "" and env["OCCLAB_S3_ENDPOINT"] == "http://minio:9000"

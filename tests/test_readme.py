@@ -80,6 +80,8 @@ _SCALES = {"MiB": 1024**2, "GiB": 1024**3, "s": 1, "days": 24 * 3600}
 
 def _value(cell: str) -> object:
     cell = cell.strip()
+    if cell == "(none)":
+        return ""
     if cell in ("off", "on"):
         return cell == "on"
     if cell.startswith("`"):

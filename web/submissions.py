@@ -20,6 +20,7 @@ from shared.jobs.ingest import start_ingest
 from shared.jobs.submit import ON_ERROR, JobRejected, PaperProblem, Submission, create_job
 from shared.models import Job
 from shared.papers import UNKNOWN_TYPE, FileError, JsonRefused, kind_of, load_json, parse_papers
+from shared.papers.objects import object_store
 from shared.papers.storage import store_bytes, store_file
 from shared.units import DEFAULT_UNIT_OPTIONS, UNITS, Detail
 from web.errors import ApiError
@@ -144,7 +145,8 @@ def _as_jsonl(team_id: int, papers: list[Any]) -> int:
     """A large body's papers, stored as JSON Lines (line n is paper n) for a worker to read
     with the file reader; the options stay on the job."""
     lines = "\n".join(json.dumps(p, ensure_ascii=False) for p in papers)
-    return store_bytes(db.session, team_id, "papers.jsonl", lines.encode()).id
+    objects = object_store(settings())
+    return store_bytes(db.session, team_id, "papers.jsonl", lines.encode(), objects).id
 
 
 def _with_text_id(paper: Any) -> Any:
@@ -269,7 +271,8 @@ def _store_upload(team_id: int, name: str, stream: IO[bytes]) -> int:
     if kind_of(name) is None:
         message = f"{name}: {UNKNOWN_TYPE}"
         raise ApiError(400, message, [{"field": "file", "error": message}])
-    return store_file(db.session, team_id, name, stream, settings().max_upload_bytes).id
+    limit, objects = settings().max_upload_bytes, object_store(settings())
+    return store_file(db.session, team_id, name, stream, limit, objects).id
 
 
 def rejection(exc: JobRejected, sub: Submission) -> ApiError:

@@ -38,6 +38,7 @@ from shared.jobs.submit import (
 )
 from shared.models import Job, JobProblem, JobStatus, StoredFile
 from shared.papers import UNKNOWN_TYPE, FileError, Row, RowError, kind_of
+from shared.papers.objects import ObjectStore, object_store
 from shared.papers.storage import chunks, delete_file
 from shared.papers.stream import iter_papers
 
@@ -71,33 +72,33 @@ def ingest(
 ) -> Ingested:
     """Read job ``job_id``'s stored file into it; a job no longer ingesting (cancelled,
     or already read) is left alone. Each batch is committed, then its chunks are sent."""
-    out = Ingested()
+    out, objects = Ingested(), object_store(settings)
     with sessions() as session:
         job = session.get(Job, job_id)
         if job is None or job.status != JobStatus.INGESTING or job.file_id is None:
             return out
         try:
-            entries = _entries(session, job)
+            entries = _entries(session, job, objects)
             if job.on_error == "reject" and job.ingested_rows == 0:
-                _reject_if_any_bad(session, settings, job, _entries(session, job))
+                _reject_if_any_bad(session, settings, job, _entries(session, job, objects))
         except (FileError, JobRejected) as exc:
-            _fail(session, job, exc)
+            _fail(session, job, exc, objects)
             return out
         session.commit()
         for batch in _batches(entries, job.ingested_rows):
             todo = _take(session, settings, job_id, batch, out)
             if todo is None:  # cancelled meanwhile: the file is no longer needed
-                _drop_file(session, job_id)
+                _drop_file(session, job_id, objects)
                 return out
             session.commit()
             send(job_id, todo)
             if out.full:
                 break
-        _finish(session, job_id)
+        _finish(session, job_id, objects)
     return out
 
 
-def _entries(session: Session, job: Job) -> Iterator[Row | RowError]:
+def _entries(session: Session, job: Job, objects: ObjectStore | None) -> Iterator[Row | RowError]:
     """The file's rows and row errors in file order, read a block at a time (the file is
     never whole in memory); ``FileError`` when it cannot be read at all."""
     stored = session.get(StoredFile, job.file_id)
@@ -106,7 +107,7 @@ def _entries(session: Session, job: Job) -> Iterator[Row | RowError]:
     kind = kind_of(stored.name)
     if kind is None:
         raise FileError(f"{stored.name}: {UNKNOWN_TYPE}")
-    entries = iter_papers(chunks(session, stored.id), stored.name, kind, job.mapping)
+    entries = iter_papers(chunks(session, stored.id, objects), stored.name, kind, job.mapping)
     first = next(entries, None)  # a file that cannot be read fails here, before any batch
     return itertools.chain([first] if first else [], entries)
 
@@ -181,13 +182,14 @@ def _reject_if_any_bad(
         raise JobRejected(problems, "the file has errors (on_error=reject: nothing was added)")
 
 
-def _fail(session: Session, job: Job, exc: FileError | JobRejected) -> None:
+def _fail(
+    session: Session, job: Job, exc: FileError | JobRejected, objects: ObjectStore | None
+) -> None:
     problems = exc.problems if isinstance(exc, JobRejected) else []
     add_problems(session, job.id, 0, problems)
     job.rejected = len({p.index for p in problems})
-    _close(
-        session, job, JobStatus.FAILED, exc.message if isinstance(exc, JobRejected) else str(exc)
-    )
+    why = exc.message if isinstance(exc, JobRejected) else str(exc)
+    _close(session, job, JobStatus.FAILED, why, objects)
     session.commit()
     log.info("job %s not ingested: %s", job.id, job.error)
 
@@ -198,34 +200,42 @@ def _locked(session: Session, job_id: int) -> Job | None:
     return session.scalar(query.execution_options(populate_existing=True))
 
 
-def _drop_file(session: Session, job_id: int) -> None:
+def _drop_file(session: Session, job_id: int, objects: ObjectStore | None) -> None:
     job = session.get(Job, job_id)
     if job is not None and job.file_id is not None:
         file_id, job.file_id = job.file_id, None
         session.flush()
-        delete_file(session, file_id)
+        delete_file(session, file_id, objects)
     session.commit()
 
 
-def _finish(session: Session, job_id: int) -> None:
+def _finish(session: Session, job_id: int, objects: ObjectStore | None) -> None:
     job = _locked(session, job_id)
     if job is None or job.status != JobStatus.INGESTING:
         return
     if job.total == 0:
-        _close(session, job, JobStatus.FAILED, "no paper could be read: see the job's problems")
+        _close(
+            session,
+            job,
+            JobStatus.FAILED,
+            "no paper could be read: see the job's problems",
+            objects,
+        )
     else:
-        _close(session, job, JobStatus.QUEUED, None)
+        _close(session, job, JobStatus.QUEUED, None, objects)
         refresh_jobs(session, [job_id])
     session.commit()
     log.info("job %s ingested: %d papers, %d problems", job_id, job.total, job.rejected)
 
 
-def _close(session: Session, job: Job, status: JobStatus, error: str | None) -> None:
+def _close(
+    session: Session, job: Job, status: JobStatus, error: str | None, objects: ObjectStore | None
+) -> None:
     """The file has been read (or cannot be): forget it, and move the job on."""
     if job.file_id is not None:
         file_id, job.file_id = job.file_id, None
         session.flush()
-        delete_file(session, file_id)
+        delete_file(session, file_id, objects)
     job.status, job.error = status, error
     if status == JobStatus.FAILED:
         job.finished_at = utcnow()

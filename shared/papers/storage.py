@@ -2,7 +2,9 @@
 
 A large submission is stored here by the web and read by whichever worker ingests it; the
 upload page keeps a file here between its two steps, so a second web machine behind a
-load balancer finds it too. A worker on another machine needs only ``DATABASE_URL``.
+load balancer finds it too. A worker on another machine needs only ``DATABASE_URL``. With
+``OCCLAB_OBJECT_STORE`` set the bytes go to an S3-compatible store instead
+(``shared.papers.objects``); the row, with the object's URL, stays here.
 
 Bytes go in and come out a chunk at a time: neither the web nor the worker ever holds a
 whole file (a 2 GiB upload costs the web one chunk of memory).
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import utcnow
 from shared.models import Job, StoredFile, StoredFileChunk
+from shared.papers.objects import ObjectStore
 from shared.papers.records import FileError
 
 CHUNK_BYTES = 1 << 20
@@ -29,13 +32,24 @@ UPLOAD_TTL = timedelta(days=1)
 
 
 def store_file(
-    session: Session, team_id: int, name: str, stream: IO[bytes], max_bytes: int
+    session: Session,
+    team_id: int,
+    name: str,
+    stream: IO[bytes],
+    max_bytes: int,
+    objects: ObjectStore | None = None,
 ) -> StoredFile:
-    """Copy ``stream`` into a new stored file (flushed, not committed). Raises
-    :class:`FileError` past ``max_bytes``; the caller rolls back what was written."""
+    """Copy ``stream`` into a new stored file (flushed, not committed): its bytes into
+    ``objects`` when given, else into the database. Raises :class:`FileError` past
+    ``max_bytes``; the caller rolls back what was written."""
     row = StoredFile(team_id=team_id, token=secrets.token_urlsafe(32), name=name[:300], size=0)
     session.add(row)
     session.flush()
+    if objects is not None:
+        key = f"{team_id}/{row.id}-{row.token}"
+        row.object_url, row.size, row.sha256 = objects.put(key, stream, max_bytes, name)
+        session.flush()
+        return row
     digest = hashlib.sha256()
     n = 0
     while piece := stream.read(CHUNK_BYTES):
@@ -50,13 +64,22 @@ def store_file(
     return row
 
 
-def store_bytes(session: Session, team_id: int, name: str, data: bytes) -> StoredFile:
+def store_bytes(
+    session: Session, team_id: int, name: str, data: bytes, objects: ObjectStore | None = None
+) -> StoredFile:
     """``store_file`` for bytes already in memory (a small upload, a JSON body's papers)."""
-    return store_file(session, team_id, name, io.BytesIO(data), max_bytes=len(data))
+    return store_file(session, team_id, name, io.BytesIO(data), len(data), objects)
 
 
-def chunks(session: Session, file_id: int) -> Iterator[bytes]:
-    """The file's bytes, one chunk per query (never the whole file in memory)."""
+def chunks(session: Session, file_id: int, objects: ObjectStore | None = None) -> Iterator[bytes]:
+    """The file's bytes, one chunk per query or object read (never the whole file in
+    memory). A file in an object store needs ``objects`` (``FileError`` without)."""
+    row = session.get(StoredFile, file_id)
+    if row is not None and row.object_url:
+        if objects is None:
+            raise FileError("the file is in an object store: set OCCLAB_OBJECT_STORE here too")
+        yield from objects.pieces(row.object_url)
+        return
     n = 0
     while (
         data := session.scalar(
@@ -69,10 +92,12 @@ def chunks(session: Session, file_id: int) -> Iterator[bytes]:
         n += 1
 
 
-def head(session: Session, file_id: int, max_bytes: int) -> tuple[bytes, bool]:
+def head(
+    session: Session, file_id: int, max_bytes: int, objects: ObjectStore | None = None
+) -> tuple[bytes, bool]:
     """The first ``max_bytes`` (or all) of a file, and whether that is the whole file."""
     out = bytearray()
-    for piece in chunks(session, file_id):
+    for piece in chunks(session, file_id, objects):
         out += piece
         if len(out) > max_bytes:
             return bytes(out[:max_bytes]), False
@@ -89,12 +114,15 @@ def by_token(session: Session, team_id: int, token: str) -> StoredFile | None:
     return row
 
 
-def delete_file(session: Session, file_id: int) -> None:
+def delete_file(session: Session, file_id: int, objects: ObjectStore | None = None) -> None:
+    url = session.scalar(select(StoredFile.object_url).where(StoredFile.id == file_id))
+    if url and objects is not None:
+        objects.delete(url)
     session.execute(delete(StoredFileChunk).where(StoredFileChunk.file_id == file_id))
     session.execute(delete(StoredFile).where(StoredFile.id == file_id))
 
 
-def sweep(session: Session) -> int:
+def sweep(session: Session, objects: ObjectStore | None = None) -> int:
     """Delete files older than ``UPLOAD_TTL`` that no job is reading (uploads left at the
     page's second step); returns how many."""
     reading = select(Job.file_id).where(Job.file_id.is_not(None))
@@ -104,5 +132,5 @@ def sweep(session: Session) -> int:
         )
     ).all()
     for file_id in old:
-        delete_file(session, file_id)
+        delete_file(session, file_id, objects)
     return len(old)

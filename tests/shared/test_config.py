@@ -66,7 +66,7 @@ def test_unset_variables_give_the_dataclass_defaults() -> None:
 
 
 def test_every_defaulted_setting_is_read_from_its_documented_variable() -> None:
-    documented = dict(re.findall(r"``(\w+)``\s+\(``([A-Z_]+)``", Settings.__doc__ or ""))
+    documented = dict(re.findall(r"``(\w+)``\s+\(``([A-Z0-9_]+)``", Settings.__doc__ or ""))
     for f in DEFAULTED:
         value = _other_than(f.default)
         s = load_settings({documented[f.name]: str(value)})

@@ -18,6 +18,7 @@ from typing import IO
 
 from shared.models import StoredFile
 from shared.papers import kind_of
+from shared.papers.objects import object_store
 from shared.papers.storage import by_token, delete_file, head, store_file, sweep
 from web.extensions import db, settings
 
@@ -41,10 +42,10 @@ class StoredUpload:
 
 def save(team_id: int, name: str, stream: IO[bytes]) -> StoredFile:
     """Store an upload (committed); raises ``FileError`` past the upload limit."""
-    session = db.session
-    sweep(session)
+    session, objects = db.session, object_store(settings())
+    sweep(session, objects)
     try:
-        row = store_file(session, team_id, name, stream, settings().max_upload_bytes)
+        row = store_file(session, team_id, name, stream, settings().max_upload_bytes, objects)
     except Exception:
         session.rollback()
         raise
@@ -58,12 +59,12 @@ def load(team_id: int, token: str) -> StoredUpload | None:
     row = by_token(db.session, team_id, token)
     if row is None:
         return None
-    data, whole = head(db.session, row.id, settings().inline_bytes)
+    data, whole = head(db.session, row.id, settings().inline_bytes, object_store(settings()))
     if not whole:  # cut at the last full line, so no row is read half
         data = data[: data.rfind(b"\n") + 1] or data
     return StoredUpload(token, row.name, data, row.id, row.size, partial=not whole)
 
 
 def delete(upload: StoredUpload) -> None:
-    delete_file(db.session, upload.file_id)
+    delete_file(db.session, upload.file_id, object_store(settings()))
     db.session.commit()

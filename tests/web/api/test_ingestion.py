@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.config import Settings
 from shared.jobs.ingest import ingest
 from shared.models import Job, JobItem, JobProblem, Paper, Result, StoredFile
+from tests.fixtures.objects import ObjectServer
 from tests.shared.jobs.test_ingest import labelled_csv
 from tests.web.api.test_skipped_rows import problems_of
 from tests.worker.support import start_worker, stop_worker, wait_finished, worker_env
@@ -118,3 +119,22 @@ def test_a_large_upload_of_an_unknown_type_is_refused_before_it_is_stored(
     assert "unknown file type; give a .csv, .jsonl or .bib file" in response.json["error"]  # type: ignore[index]
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(StoredFile)) == 0
+
+
+def test_a_large_upload_goes_to_the_object_store_when_one_is_set(
+    make_app: Callable[..., Flask], auth: dict[str, str], object_settings: Settings,
+    object_server: ObjectServer, sessions: sessionmaker[Session], data_path: Path,
+) -> None:  # fmt: skip
+    data, _ = labelled_csv(data_path, 40)
+    small = object_settings.with_overrides(inline_bytes=1000)
+    client = make_app(SETTINGS=small).test_client()
+    files = {"file": (io.BytesIO(data), "corpus.csv")}
+    response = client.post("/api/v1/jobs", headers=auth, data=files)
+    assert response.status_code == 202, response.get_data(as_text=True)
+    bucket = small.object_store.removeprefix("s3://").split("/")[0]
+    assert len(object_server.keys(bucket)) == 1
+    ingest(sessions, small, response.json["id"], lambda job, ids: None)  # type: ignore[index]
+    with sessions() as session:
+        job = session.get_one(Job, response.json["id"])  # type: ignore[index]
+        assert (job.status, job.total) == ("queued", 40)
+    assert object_server.keys(bucket) == []
