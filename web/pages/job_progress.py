@@ -144,9 +144,19 @@ def _probability(value: float | None) -> str:
     return "" if value is None else f"{value:.3f}"
 
 
-def items(job: Job, page: int) -> list[dict[str, Any]]:
-    """The job's papers on ``page``, in submission order, with their results' status."""
-    rows = _rows(job).offset((page - 1) * ITEMS_PER_PAGE).limit(ITEMS_PER_PAGE)
+# How the papers table may be ordered (``?sort=``): submission order, or by P either way
+# (papers without a P yet last), ties in submission order.
+SORTS: dict[str, tuple[Any, ...]] = {
+    "position": (JobItem.position,),
+    "p": (Result.probability.asc().nulls_last(), JobItem.position),
+    "-p": (Result.probability.desc().nulls_last(), JobItem.position),
+}
+
+
+def items(job: Job, page: int, sort: str = "position") -> list[dict[str, Any]]:
+    """The job's papers on ``page`` in ``sort`` order, with their results' status."""
+    rows = _rows(job).order_by(None).order_by(*SORTS[sort])
+    rows = rows.offset((page - 1) * ITEMS_PER_PAGE).limit(ITEMS_PER_PAGE)
     return [_item(*row) for row in db.session.execute(rows)]
 
 

@@ -29,7 +29,7 @@ from shared.jobs.status import cancel_job, team_job
 from shared.models import Job, JobProblem
 from web.downloads import job_export, job_problems
 from web.extensions import db
-from web.pages.job_progress import ITEMS_PER_PAGE, failures, items, pages, progress
+from web.pages.job_progress import ITEMS_PER_PAGE, SORTS, failures, items, pages, progress
 from web.params import positive_int
 from web.session import current_team_id, login_required
 
@@ -46,6 +46,14 @@ def job_or_404(job_id: int) -> Job:
 
 def page_arg() -> int:
     return positive_int(request.args.get("page"), 1)
+
+
+def sort_arg() -> str:
+    """``?sort=``: position (submission order, the default), p or -p (by P)."""
+    value = request.args.get("sort", "position")
+    if value not in SORTS:
+        abort(400, f"sort must be one of {', '.join(SORTS)}, not {value[:40]!r}.")
+    return value
 
 
 @job_pages.get("/jobs")
@@ -71,12 +79,13 @@ def job_list() -> str:
 @login_required
 def job_page(job_id: int) -> str:
     job = job_or_404(job_id)
-    page = min(page_arg(), pages(job.total, ITEMS_PER_PAGE))
+    page, sort = min(page_arg(), pages(job.total, ITEMS_PER_PAGE)), sort_arg()
     return render_template(
         "jobs/job.html",
         job=job,
         progress=progress(job),
-        items=items(job, page),
+        items=items(job, page, sort),
+        sort=sort,
         failures=failures(job),
         skipped=_skipped(job),
         page=page,
@@ -105,7 +114,7 @@ def job_progress(job_id: int) -> Response:
     body: dict[str, Any] = {
         **progress(job),
         "page": page,
-        "items": items(job, page),
+        "items": items(job, page, sort_arg()),
         "failures": failures(job),
     }
     response = jsonify(body)

@@ -183,3 +183,32 @@ def test_progress_counts_each_paper_and_times_from_when_papers_finished(
     assert body["eta_s"] == pytest.approx(11, abs=1) and body["eta_text"].startswith("About 1")
     page = ada.get(f"/jobs/{job_id}").get_data(as_text=True)
     assert '<span id="job-done">1</span>' in page
+
+
+def test_the_papers_can_be_ordered_by_p(
+    login: AuthActions, new_job: Callable[..., int], sessions: sessionmaker[Session]
+) -> None:
+    ada = login.login()
+    job_id = new_job()
+    with sessions.begin() as session:  # P 0.2, none yet, 0.9 in submission order
+        items = session.scalars(select(JobItem).filter_by(job_id=job_id).order_by("position"))
+        for item, p in zip(items, (0.2, None, 0.9), strict=True):
+            result = session.get_one(Result, item.result_id)
+            result.status, result.probability = ("done", p) if p is not None else ("pending", None)
+
+    def titles(sort: str) -> list[str]:
+        html = ada.get(f"/jobs/{job_id}?sort={sort}").get_data(as_text=True)
+        return re.findall(r'<td class="cell-title"><a href="/results/\d+">([^<]*)</a>', html)
+
+    evil = (
+        EVIL.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&#34;")
+    )
+    assert titles("position") == ["Social media", evil, "Online networks"]
+    assert titles("-p") == ["Online networks", "Social media", evil]  # no P yet: last
+    assert titles("p") == ["Social media", "Online networks", evil]
+    progress = ada.get(f"/jobs/{job_id}/progress.json?sort=-p").json
+    assert [i["title"] for i in progress["items"]] == ["Online networks", "Social media", EVIL]
+    refused = ada.get(f"/jobs/{job_id}?sort=title")
+    assert refused.status_code == 400 and "sort must be one of position, p, -p" in refused.get_data(
+        as_text=True
+    )
