@@ -24,7 +24,7 @@ def test_a_label_column_mapped_by_hand(login: AuthActions, sessions: sessionmake
     mapping = {"map_title": "A", "map_abstract": "B", "map_id": "C", "map_label": "D"}
     html = ada.post(f"/upload/{uid}", data=mapping).get_data(as_text=True)
     assert 'id="map_label"' in html and '<option value="D" selected>' in html
-    assert '<th scope="col" class="num">Label</th>' in html
+    assert '<th role="columnheader" scope="col" class="num">Label</th>' in html
     assert "Line 3</span> — Label &#39;maybe&#39; is not read" in html
     started = ada.post(f"/upload/{uid}", data={**mapping, "action": "start", "skip_bad": "on"})
     assert started.status_code == 303
