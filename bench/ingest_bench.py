@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import random
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import IO, Any
@@ -29,21 +27,17 @@ import redis
 from sqlalchemy import create_engine, text
 
 from shared.accounts import create_token, create_user
+from shared.client import api_call, encode_multipart
 from shared.config import load_settings
 from shared.db import session_factory
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.service_bench import DATA, call, free_port, stop, wait_http  # noqa: E402
+from bench.service_bench import DATA, call, free_port, start, stop, wait_http  # noqa: E402
 from tests.fixtures.services import create_database, drop_database  # noqa: E402
 
 LOG = Path(tempfile.gettempdir()) / "ingest_bench_worker.log"
-
-
-def start(args: list[str], env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
-    out = log.open("wb") if log else subprocess.DEVNULL
-    return subprocess.Popen(args, env=env, start_new_session=True, stdout=out, stderr=out)
 
 
 def recombined_csv(n: int, out: IO[str], seed: int = 0) -> None:
@@ -57,28 +51,6 @@ def recombined_csv(n: int, out: IO[str], seed: int = 0) -> None:
         title, _ = rows[i % len(rows)]
         _, abstract = rows[rng.randrange(len(rows))]
         writer.writerow([f"r{i}", title, abstract])
-
-
-def multipart_file(csv_path: Path) -> tuple[Path, str]:
-    """The upload body written to disk (the client streams it, as ``curl -F`` would)."""
-    boundary = uuid.uuid4().hex
-    body = Path(tempfile.mkstemp(suffix=".multipart")[1])
-    with body.open("wb") as out, csv_path.open("rb") as data:
-        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-                  f'filename="corpus.csv"\r\nContent-Type: text/csv\r\n\r\n'.encode())  # fmt: skip
-        while piece := data.read(1 << 20):
-            out.write(piece)
-        out.write(f"\r\n--{boundary}--\r\n".encode())
-    return body, f"multipart/form-data; boundary={boundary}"
-
-
-def post_file(url: str, token: str, body: Path, content_type: str) -> dict[str, Any]:
-    with body.open("rb") as data:
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": content_type,
-                   "Content-Length": str(body.stat().st_size)}  # fmt: skip
-        req = urllib.request.Request(url, data=data, headers=headers)
-        with urllib.request.urlopen(req, timeout=600) as resp:
-            return dict(json.loads(resp.read()))
 
 
 def tree_hwm_mb(root: int) -> float:
@@ -115,7 +87,6 @@ def run(n: int, concurrency: int) -> dict[str, Any]:
         csv_path = Path(tmp) / "corpus.csv"
         with csv_path.open("w", encoding="utf-8", newline="") as f:
             recombined_csv(n, f)
-        body, content_type = multipart_file(csv_path)
         occlab = [sys.executable, "-m", "shared.cli"]
         try:
             subprocess.run([*occlab, "db", "upgrade"], env=env, check=True, capture_output=True)
@@ -127,21 +98,22 @@ def run(n: int, concurrency: int) -> dict[str, Any]:
             base = f"http://127.0.0.1:{port}"
             wait_http(f"{base}/api/v1/openapi.json")
             time.sleep(5)  # let the worker connect before the clock starts
-            figures = measure(base, token, body, content_type, db_url, web.pid, worker.pid)
+            figures = measure(base, token, csv_path, db_url, web.pid, worker.pid)
         finally:
             for proc in procs:
                 stop(proc)
             drop_database(db_url)
             redis.Redis().delete(f"bench-{tag}", f"bench-gpu-{tag}", f"bench-{tag}-detail")
-            body.unlink(missing_ok=True)
         return {"papers": n, "file_mb": round(csv_path.stat().st_size / 1e6, 1),
                 "concurrency": concurrency, **figures}  # fmt: skip
 
 
-def measure(base: str, token: str, body: Path, content_type: str, db_url: str, web: int,
+def measure(base: str, token: str, csv_path: Path, db_url: str, web: int,
             worker: int) -> dict[str, Any]:  # fmt: skip
+    """Upload as ``occlab submit`` does (streamed), then watch the file being read in."""
     t0 = time.perf_counter()
-    job = post_file(f"{base}/api/v1/jobs", token, body, content_type)
+    pieces, length, content_type = encode_multipart({}, csv_path)
+    job = api_call(f"{base}/api/v1/jobs", token, pieces, content_type, length)
     to_202 = time.perf_counter() - t0
     first_done = None
     web_mb = worker_mb = 0.0

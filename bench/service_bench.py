@@ -51,10 +51,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        args, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+def start(args: list[str], env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
+    """A service in its own process group, its output to ``log`` (or nowhere)."""
+    out = log.open("wb") if log else subprocess.DEVNULL
+    return subprocess.Popen(args, env=env, start_new_session=True, stdout=out, stderr=out)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:

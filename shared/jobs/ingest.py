@@ -202,11 +202,17 @@ def _locked(session: Session, job_id: int) -> Job | None:
 
 def _drop_file(session: Session, job_id: int, objects: ObjectStore | None) -> None:
     job = session.get(Job, job_id)
-    if job is not None and job.file_id is not None:
+    if job is not None:
+        _forget_file(session, job, objects)
+    session.commit()
+
+
+def _forget_file(session: Session, job: Job, objects: ObjectStore | None) -> None:
+    """Unlink the job's stored file, then delete it (its papers are in, or not wanted)."""
+    if job.file_id is not None:
         file_id, job.file_id = job.file_id, None
         session.flush()
         delete_file(session, file_id, objects)
-    session.commit()
 
 
 def _finish(session: Session, job_id: int, objects: ObjectStore | None) -> None:
@@ -232,10 +238,7 @@ def _close(
     session: Session, job: Job, status: JobStatus, error: str | None, objects: ObjectStore | None
 ) -> None:
     """The file has been read (or cannot be): forget it, and move the job on."""
-    if job.file_id is not None:
-        file_id, job.file_id = job.file_id, None
-        session.flush()
-        delete_file(session, file_id, objects)
+    _forget_file(session, job, objects)
     job.status, job.error = status, error
     if status == JobStatus.FAILED:
         job.finished_at = utcnow()
