@@ -7,10 +7,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import MetaData, create_engine, event, select
+from sqlalchemy import ColumnElement, MetaData, create_engine, event, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 
 from shared.config import ROOT
 
@@ -100,6 +100,24 @@ def upgrade_database(settings: Settings) -> str:
     cfg.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
     command.upgrade(cfg, "head")
     return str(ScriptDirectory.from_config(cfg).get_current_head())
+
+
+def stamp_once(
+    session: Session, column: InstrumentedAttribute[Any], row_id: int, stale_before: datetime,
+    *where: ColumnElement[bool],
+) -> bool:  # fmt: skip
+    """Stamp ``column`` of row ``row_id`` with now if the row meets ``where`` and is not
+    stamped since ``stale_before`` (an older stamp counts as lost); True for the one caller
+    that stamped it. One atomic UPDATE, so callers at once send one task between them (a bulk
+    result's traces, a job's baseline)."""
+    model = column.class_
+    marked = session.execute(
+        update(model)
+        .where(model.id == row_id, *where)
+        .where(or_(column.is_(None), column < stale_before))
+        .values({column.key: utcnow()})
+    )
+    return bool(getattr(marked, "rowcount", 0) == 1)
 
 
 def get_or_add(

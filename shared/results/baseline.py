@@ -13,10 +13,10 @@ import random
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from shared.db import utcnow
+from shared.db import stamp_once
 from shared.models import Job, JobItem, Result, ResultStatus
 
 SAMPLE = 200
@@ -40,14 +40,10 @@ def sample(session: Session, job_id: int, size: int = SAMPLE) -> list[int]:
 
 def mark_requested(session: Session, job_id: int, stale_before: datetime) -> bool:
     """Mark the baseline asked for; True for the one caller that should send the task (a
-    request older than ``stale_before`` counts as lost). One atomic UPDATE."""
-    marked = session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.baseline.is_(None))
-        .where(or_(Job.baseline_requested_at.is_(None), Job.baseline_requested_at < stale_before))
-        .values(baseline_requested_at=utcnow())
+    request older than ``stale_before`` counts as lost)."""
+    return stamp_once(
+        session, Job.baseline_requested_at, job_id, stale_before, Job.baseline.is_(None)
     )
-    return bool(getattr(marked, "rowcount", 0) == 1)
 
 
 def unmark_requested(session: Session, job_id: int) -> None:

@@ -12,31 +12,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from shared.db import utcnow
+from shared.db import stamp_once
 from shared.models import Result
 
 
 def mark_requested(session: Session, result_id: int, stale_before: datetime) -> bool:
-    """Mark the traces asked for; True for the one caller that should send the task.
-
-    One atomic UPDATE, so pages shown at once send one task between them; a request older
-    than ``stale_before`` counts as lost (its worker died, the broker dropped it) and is
-    made again."""
-    marked = session.execute(
-        update(Result)
-        .where(
-            Result.id == result_id,
-            or_(
-                Result.traces_requested_at.is_(None),
-                Result.traces_requested_at < stale_before,
-            ),
-        )
-        .values(traces_requested_at=utcnow())
-    )
-    return bool(getattr(marked, "rowcount", 0) == 1)
+    """Mark the traces asked for; True for the one caller that should send the task (a
+    request older than ``stale_before`` counts as lost and is made again)."""
+    return stamp_once(session, Result.traces_requested_at, result_id, stale_before)
 
 
 def unmark_requested(session: Session, result_id: int) -> None:
