@@ -170,7 +170,7 @@ class RegisteredModel(Base):
     __tablename__ = "models"
     __table_args__ = (
         Index(
-            "uq_models_team_name_version",
+            "ix_models_team_name_version",
             "team_id",
             "name",
             "version",
@@ -179,7 +179,7 @@ class RegisteredModel(Base):
             sqlite_where=text("team_id IS NOT NULL"),
         ),
         Index(
-            "uq_models_shared_name_version",
+            "ix_models_shared_name_version",
             "name",
             "version",
             unique=True,

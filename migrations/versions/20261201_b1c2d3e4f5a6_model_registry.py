@@ -51,8 +51,8 @@ def upgrade() -> None:
         )
         batch.create_index("ix_models_team_id", ["team_id"])
     for name, columns, where in (
-        ("uq_models_team_name_version", ["team_id", "name", "version"], TEAM_WHERE),
-        ("uq_models_shared_name_version", ["name", "version"], SHARED_WHERE),
+        ("ix_models_team_name_version", ["team_id", "name", "version"], TEAM_WHERE),
+        ("ix_models_shared_name_version", ["name", "version"], SHARED_WHERE),
     ):
         op.create_index(
             name, "models", columns, unique=True, postgresql_where=where, sqlite_where=where
@@ -102,8 +102,8 @@ def downgrade() -> None:
     op.drop_table("team_default_models")
     op.drop_table("model_blob_chunks")
     op.drop_table("model_blobs")
-    op.drop_index("uq_models_shared_name_version", table_name="models")
-    op.drop_index("uq_models_team_name_version", table_name="models")
+    op.drop_index("ix_models_shared_name_version", table_name="models")
+    op.drop_index("ix_models_team_name_version", table_name="models")
     # Team models cannot survive the downgrade: names were unique over all teams then.
     op.execute("DELETE FROM models WHERE team_id IS NOT NULL OR path IS NULL")
     with op.batch_alter_table("models") as batch:

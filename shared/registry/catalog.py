@@ -162,6 +162,8 @@ def find_model(
         query = query.where(RegisteredModel.version == version)
     query = query.order_by(RegisteredModel.team_id.is_(None), RegisteredModel.created_at.desc())
     row = session.scalars(query).first()
+    if row is None and shipped_default(session, settings).name == name:
+        row = session.scalars(query).first()  # named before anything registered it
     if row is None:
         raise InputError(f"model: no model named {spec!r}; leave it out for the default", "model")
     if row.status == ModelStatus.IMPORTING:

@@ -47,8 +47,8 @@ def start_import(
         raise InputError(message, "version")
     missing = [part for part in PARTS if part not in parts]
     if missing:
-        what = PARTS[missing[0]]
-        raise InputError(f"{missing[0]} is missing: upload {what[0].lower()}{what[1:]}", missing[0])
+        what = PARTS[missing[0]].removeprefix("The ")
+        raise InputError(f"{missing[0]} is missing: upload {what}", missing[0])
     stored = {
         part: store_file(session, team_id, filename or part, stream, max_bytes, objects).id
         for part, (filename, stream) in parts.items()
