@@ -151,8 +151,10 @@ def test_the_comparison_of_two_real_models(
     assert link is not None
     diff = member.get(link[1].replace("&amp;", "&")).get_data(as_text=True)
     assert "One paper under two models." in diff and ", under two models" in diff
-    found = re.search(r"(\d+) of (\d+) cells are", diff)
+    found = re.search(r"(\d+) of (\d+) cells are compared", diff)
     assert found is not None and found[1] == found[2]  # the same units: every cell compares
+    assert "each difference is the models' alone" in diff and "What changed" not in diff
+    assert "hm-cell hm-none" not in diff
 
 
 def test_the_job_and_corpus_pages_link_the_comparison(
