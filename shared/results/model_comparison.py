@@ -26,6 +26,7 @@ from shared.results import corpus_queries as q
 
 SORTS = ("delta", "position")  # |ΔP| largest first (the default), or submission order
 ROC_POINTS = 2  # the area is all this view needs of the curve
+CSV_PAGE = 5000  # pairs read at a time for the CSV
 CSV_COLUMNS = (
     "position", "external_id", "title", "label",
     "result_a", "status_a", "p_a", "decision_a",
@@ -129,35 +130,31 @@ def summary(session: Session, job_a: int, job_b: int) -> dict[str, Any]:
     rows = _pairs(job_a, job_b)
     both = and_(rows.c.a_status == ResultStatus.DONE, rows.c.b_status == ResultStatus.DONE)
     done = select(rows).where(both).subquery("done")
-    dx, dy = q.decision(done.c.a_p), q.decision(done.c.b_p)
-    sums = session.execute(
-        select(
-            func.count(),
-            func.sum(case((dx == dy, 1), else_=0)),
-            func.sum(dx),
-            func.sum(dy),
-            func.avg(func.abs(done.c.b_p - done.c.a_p)),
-            func.sum(done.c.a_p),
-            func.sum(done.c.b_p),
-            func.sum(done.c.a_p * done.c.a_p),
-            func.sum(done.c.b_p * done.c.b_p),
-            func.sum(done.c.a_p * done.c.b_p),
-        )
-    ).one()
-    n, agree, pos_a, pos_b, mean_delta = (sums[0] or 0), *(sums[1:5])
-    papers = session.scalar(select(func.count()).select_from(rows)) or 0
-    waiting = session.scalar(select(func.count()).select_from(rows).where(~both)) or 0
+    n, agree, pos_a, pos_b, mean_delta, *sums = _sums(session, done)
+    papers = int(session.scalar(select(func.count()).select_from(rows)) or 0)
     return {
-        "papers": int(papers),
-        "compared": int(n),
-        "not_compared": int(waiting),
-        "agree": int(agree or 0),
-        "agree_share": (agree or 0) / n if n else None,
-        "positives": {"a": int(pos_a or 0), "b": int(pos_b or 0)},
-        "mean_abs_delta": None if mean_delta is None else float(mean_delta),
-        "pearson": _pearson(int(n), *(float(v or 0) for v in sums[5:])),
+        "papers": papers,
+        "compared": n,
+        "not_compared": papers - n,  # pending, failed, or left out by one model
+        "agree": agree,
+        "agree_share": agree / n if n else None,
+        "positives": {"a": pos_a, "b": pos_b},
+        "mean_abs_delta": mean_delta,
+        "pearson": _pearson(n, *sums),
         "labels": _labelled(session, done),
     }
+
+
+def _sums(session: Session, done: Subquery) -> list[Any]:
+    """n, agreements, each model's positives, mean |ΔP| (None if n is 0), then the sums
+    Pearson's r is made of: x, y, x², y², xy."""
+    x, y = done.c.a_p, done.c.b_p
+    dx, dy = q.decision(x), q.decision(y)
+    counts = [func.count(), func.sum(case((dx == dy, 1), else_=0)), func.sum(dx), func.sum(dy)]
+    sums = [func.sum(x), func.sum(y), func.sum(x * x), func.sum(y * y), func.sum(x * y)]
+    row = session.execute(select(*counts, func.avg(func.abs(y - x)), *sums)).one()
+    mean = None if row[4] is None else float(row[4])
+    return [*(int(v or 0) for v in row[:4]), mean, *(float(v or 0) for v in row[5:])]
 
 
 def _pearson(n: int, sx: float, sy: float, sxx: float, syy: float, sxy: float) -> float | None:
@@ -186,12 +183,22 @@ def _labelled(session: Session, done: Any) -> dict[str, Any] | None:
     return {"n": counts["n"], **scores}
 
 
+def _in_order(session: Session, job_a: int, job_b: int) -> Iterator[Pair]:
+    """Every pair in submission order, read a page at a time (constant memory)."""
+    page = 1
+    while batch := pairs(session, job_a, job_b, "position", page, CSV_PAGE):
+        yield from batch
+        if len(batch) < CSV_PAGE:
+            return
+        page += 1
+
+
 def pairs_csv(session: Session, job_a: int, job_b: int) -> Iterator[str]:
     """Every pair, in submission order, as CSV text (a header, then a line each)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for p in pairs(session, job_a, job_b, "position"):
+    for p in _in_order(session, job_a, job_b):
         writer.writerow([
             p.position, p.external_id or "", p.title, "" if p.label is None else p.label,
             p.a_id, p.a_status, _num(p.a_p, p.a_status), _blank(p.decision(p.a_p)),

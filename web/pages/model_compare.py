@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request, stream_with_context, url_for
 
+from shared.manifest import CLASS_NAMES
 from shared.models import Job
 from shared.results import model_comparison as mc
 from web.extensions import db
@@ -65,6 +66,7 @@ def compare(job_id: int, other_id: int) -> str:
         sorts=SORT_NAMES,
         page=page,
         pages=n_pages,
+        classes=CLASS_NAMES,
     )
 
 

@@ -4,6 +4,10 @@ with nothing stored."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -60,7 +64,7 @@ def test_two_models_make_two_jobs_of_one_group(
     chunks = [t for t in broker.sent if t.name == PROCESS_CHUNK]
     assert sorted(t.args[0] for t in chunks) == [first, group[1]["id"]]
     assert all(t.committed == 2 for t in chunks)
-    other = client.get(group[1]["url"], headers=auth).json
+    other = client.get(group[1]["url"], headers=auth).get_json()
     assert other["group"] == group and other["model"]["name"] == "second"
 
 
@@ -69,7 +73,7 @@ def test_a_job_of_one_model_has_no_group(
 ) -> None:
     body = submit(client, auth, models=[second_model]).json
     assert "group" not in body
-    assert "group" not in client.get(body["url"], headers=auth).json
+    assert "group" not in client.get(body["url"], headers=auth).get_json()
 
 
 @pytest.mark.parametrize(
@@ -98,3 +102,26 @@ def test_bad_models_are_refused_with_nothing_stored(
     with sessions() as session:  # the models are registered; nothing else is stored
         assert session.scalar(select(func.count()).select_from(Job)) == 0
         assert session.scalar(select(func.count()).select_from(Result)) == 0
+
+
+def test_occlab_submit_names_two_models(
+    live_server: str, token: str, tmp_path: Path, sessions: sessionmaker[Session],
+    second_model: str,
+) -> None:  # fmt: skip
+    """``--model A --model B``: repeated form fields, one job per model, both printed with
+    the comparison's address."""
+    path = tmp_path / "papers.jsonl"
+    path.write_text("\n".join(json.dumps(p) for p in PAPERS), encoding="utf-8")
+    argv = ["submit", str(path), "--server", live_server, "--token", token, "--no-wait",
+            "--model", "default", "--model", second_model]  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "shared.cli", *argv], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    with sessions() as session:
+        jobs = session.scalars(select(Job).order_by(Job.id)).all()
+        assert len(jobs) == 2 and {j.group_id for j in jobs} == {jobs[0].id}
+        first, second = (j.id for j in jobs)
+    assert f"job {first} (default:1.0.0): " in done.stdout
+    assert f"job {second} (second:2): " in done.stdout
+    assert f"{live_server}/jobs/{first}/compare/{second}" in done.stdout

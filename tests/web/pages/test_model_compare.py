@@ -51,7 +51,7 @@ def load(row: RegisteredModel) -> Any:
 def group(client: FlaskClient, auth: dict[str, str], other: str) -> tuple[int, int]:
     body = client.post(
         "/api/v1/jobs", json={"papers": PAPERS, "models": ["default", other]}, headers=auth
-    ).json
+    ).get_json()
     return body["group"][0]["id"], body["group"][1]["id"]
 
 
@@ -175,7 +175,7 @@ def test_only_two_jobs_of_the_teams_group_compare(
 ) -> None:  # fmt: skip
     a, b = group(member, auth, second_model)
     c, _ = group(member, auth, second_model)  # another group of the same team
-    single = member.post("/api/v1/jobs", json={"papers": PAPERS}, headers=auth).json["id"]
+    single = member.post("/api/v1/jobs", json={"papers": PAPERS}, headers=auth).get_json()["id"]
     assert "Also run under" not in member.get(f"/jobs/{single}").get_data(as_text=True)
     for x, y in ((a, c), (a, a), (a, single), (single, a), (a, 10**6)):
         assert member.get(f"/jobs/{x}/compare/{y}").status_code == 404, (x, y)
