@@ -4,20 +4,26 @@ with nothing stored."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.config import Settings
 from shared.jobs.dispatch import PROCESS_CHUNK
-from shared.models import Job, JobItem, Result
+from shared.jobs.ingest import ingest
+from shared.models import Job, JobItem, Result, StoredFile
 from tests.fixtures.web import FakeCelery
+from tests.shared.jobs.test_ingest import labelled_csv
 
 PAPERS = [
     {"title": "Social media and society", "abstract": "We study it. It matters.", "label": 0},
@@ -125,3 +131,28 @@ def test_occlab_submit_names_two_models(
     assert f"job {first} (default:1.0.0): " in done.stdout
     assert f"job {second} (second:2): " in done.stdout
     assert f"{live_server}/jobs/{first}/compare/{second}" in done.stdout
+
+
+def test_a_large_upload_under_two_models_reads_one_file_into_both(
+    make_app: Callable[..., Flask], auth: dict[str, str], settings: Settings,
+    sessions: sessionmaker[Session], data_path: Path, second_model: str,
+) -> None:  # fmt: skip
+    data, _ = labelled_csv(data_path, 20)
+    small = settings.with_overrides(inline_bytes=len(data) // 2)
+    client = make_app(SETTINGS=small).test_client()
+    form = {"file": (io.BytesIO(data), "papers.csv"), "model": ["default", second_model]}
+    response = client.post("/api/v1/jobs", headers=auth, data=form)
+    assert response.status_code == 202, response.get_data(as_text=True)
+    body = response.get_json()
+    first, second = (g["id"] for g in body["group"])
+    with sessions() as session:
+        jobs = [session.get_one(Job, i) for i in (first, second)]
+        assert [j.status for j in jobs] == ["ingesting", "ingesting"]
+        assert jobs[0].file_id is not None and jobs[0].file_id == jobs[1].file_id
+    ingest(sessions, small, first, lambda job, ids: None)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(StoredFile)) == 1
+    ingest(sessions, small, second, lambda job, ids: None)
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(StoredFile)) == 0
+        assert [session.get_one(Job, i).total for i in (first, second)] == [20, 20]
