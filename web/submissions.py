@@ -74,7 +74,7 @@ def start_job(sub: Submission) -> Job:
     """
     session = db.session
     try:
-        made = [_add_job(session, each) for each in sub.each_model()]
+        made = [_add_job(session, each, bool(sub.other_models)) for each in sub.each_model()]
         link_group([job for job, _ in made])
     except Exception:
         session.rollback()
@@ -85,10 +85,16 @@ def start_job(sub: Submission) -> Job:
     return made[0][0]
 
 
-def _add_job(session: Session, sub: Submission) -> tuple[Job, list[int] | None]:
-    if sub.file_id:  # a worker reads it in and sends its chunks
-        return start_ingest(session, settings(), sub), None
-    return create_job(session, settings(), sub)
+def _add_job(session: Session, sub: Submission, name: bool) -> tuple[Job, list[int] | None]:
+    """One model's job; ``name``: say which model a refusal is under (one of several)."""
+    try:
+        if sub.file_id:  # a worker reads it in and sends its chunks
+            return start_ingest(session, settings(), sub), None
+        return create_job(session, settings(), sub)
+    except JobRejected as exc:
+        if name:  # each model reads its own vocabulary: a paper may fail under one only
+            exc.message = f"under model {sub.model or 'the default'}: {exc.message}"
+        raise
 
 
 def _enqueue(job: Job, todo: Sequence[int] | None) -> None:

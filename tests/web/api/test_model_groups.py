@@ -156,3 +156,17 @@ def test_a_large_upload_under_two_models_reads_one_file_into_both(
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(StoredFile)) == 0
         assert [session.get_one(Job, i).total for i in (first, second)] == [20, 20]
+
+
+def test_a_refusal_under_one_of_several_models_names_it(
+    client: FlaskClient, auth: dict[str, str], sessions: sessionmaker[Session],
+    broker: FakeCelery, second_model: str,
+) -> None:  # fmt: skip
+    bad = {"papers": [*PAPERS, {"title": "Empty", "abstract": " "}], "on_error": "reject"}
+    response = client.post("/api/v1/jobs", json={**bad, "models": ["default", second_model]},
+                           headers=auth)  # fmt: skip
+    assert response.status_code == 400
+    assert response.get_json()["error"].startswith("under model default: the submission has")
+    assert response.get_json()["problems"][0]["index"] == 3
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Job)) == 0
