@@ -36,8 +36,8 @@ from shared.db import dispose_engines, session_factory, upgrade_database  # noqa
 from shared.engine import Explanation, load_model  # noqa: E402
 from shared.engine.dataset import read_labelled_csv  # noqa: E402
 from shared.engine.explanations import activation_traces, explain, occlusion_grids  # noqa: E402
-from shared.jobs.registry import register_model  # noqa: E402
 from shared.models import Paper, Result, Team  # noqa: E402
+from shared.registry.catalog import register_model  # noqa: E402
 from worker.processing import store_explanation  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "labelled-papers.csv"

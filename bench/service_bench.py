@@ -32,9 +32,8 @@ from shared.accounts import create_token, create_user
 from shared.config import load_settings
 from shared.db import session_factory
 from shared.engine.dataset import read_labelled_csv
-from shared.jobs.registry import model_vocab
 from shared.jobs.submit import check_papers
-from shared.manifest import DEFAULT_MODEL_DIR
+from shared.manifest import DEFAULT_MODEL_DIR, read_vocab
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests/ is not installed: its database helpers are shared
@@ -128,7 +127,7 @@ def stored_bytes(url: str) -> dict[str, int]:
 def usable_papers(n: int) -> list[dict[str, str]]:
     """``n`` labelled papers the API takes (all of them, now that a field of unknown words is
     read as nothing; the check keeps the count honest if that changes)."""
-    vocab = model_vocab(str(DEFAULT_MODEL_DIR))
+    vocab = read_vocab(DEFAULT_MODEL_DIR)
     units = {"title": "word", "abstract": "sentence"}
     papers = [
         {"title": p.title, "abstract": p.abstract}

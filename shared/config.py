@@ -38,6 +38,8 @@ class Settings:
     - ``secret_key`` (``SECRET_KEY``, no default): signs session cookies; the web refuses to
       start without it except under tests or ``occlab web --dev`` (``occlab run`` makes one).
     - ``model_dir`` (``OCCLAB_MODEL_DIR``, default the shipped ``models/default``).
+    - ``model_cache`` (``OCCLAB_MODEL_CACHE``, default ``model-cache/`` in ``instance_dir``):
+      where a machine keeps registered models' files fetched from the database by hash.
     - ``https`` (``OCCLAB_HTTPS``: 1/true/yes/on): cookies are sent over HTTPS only.
     - ``proxy_hops`` (``OCCLAB_PROXY_HOPS``): reverse proxies in front of the web
       whose ``X-Forwarded-*`` headers are trusted; set it behind a proxy, or every client
@@ -111,6 +113,11 @@ class Settings:
     https: bool = False
     proxy_hops: int = 0
     keep_boilerplate: bool = False
+    model_cache: Path | None = None
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return self.model_cache or self.instance_dir / "model-cache"
 
     @property
     def broker_url(self) -> str:
@@ -172,6 +179,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redis_url=redis,
         secret_key=env.get("SECRET_KEY") or "",
         model_dir=Path(model_dir) if model_dir else None,
+        model_cache=Path(env["OCCLAB_MODEL_CACHE"]) if env.get("OCCLAB_MODEL_CACHE") else None,
         **{name: read(env, var, _DEFAULTS[name]) for name, var, read in _FROM_ENV},
     )
 

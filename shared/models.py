@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -155,17 +156,92 @@ class Invitation(Base):
     team: Mapped[Team] = relationship()
 
 
+class ModelStatus(StrEnum):
+    IMPORTING = "importing"  # uploaded on the Models page or the API; a worker converts it
+    READY = "ready"
+    FAILED = "failed"  # ``error`` says what to fix
+
+
 class RegisteredModel(Base):
+    """A model jobs can name. ``team_id`` NULL: shared by every team (the shipped default);
+    else only that team's. Its files are ``model_blobs`` by sha256 (``files``: name to hash),
+    so a worker anywhere fetches them; ``path`` is where they were when registered."""
+
     __tablename__ = "models"
-    __table_args__ = (UniqueConstraint("name", "version"),)
+    __table_args__ = (
+        Index(
+            "uq_models_team_name_version",
+            "team_id",
+            "name",
+            "version",
+            unique=True,
+            postgresql_where=text("team_id IS NOT NULL"),
+            sqlite_where=text("team_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_models_shared_name_version",
+            "name",
+            "version",
+            unique=True,
+            postgresql_where=text("team_id IS NULL"),
+            sqlite_where=text("team_id IS NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(100))
     version: Mapped[str] = mapped_column(String(50))
-    manifest_sha256: Mapped[str] = mapped_column(String(64))
-    path: Mapped[str] = mapped_column(Text)
-    fields: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(
+        String(12), default=ModelStatus.READY, server_default=ModelStatus.READY.value
+    )
+    error: Mapped[str | None] = mapped_column(Text)
+    manifest_sha256: Mapped[str | None] = mapped_column(String(64))
+    path: Mapped[str | None] = mapped_column(Text)
+    files: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    manifest: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    fields: Mapped[list[str]] = mapped_column(JSON, default=list)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The uploaded checkpoint, vectors and spec while a worker imports them (then forgotten).
+    upload: Mapped[dict[str, int] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    imported_by: Mapped[User | None] = relationship()
+
+    @property
+    def spec(self) -> str:
+        return f"{self.name}:{self.version}"
+
+
+class TeamDefaultModel(Base):
+    """The model a team's submissions use when they name none (else the shipped default)."""
+
+    __tablename__ = "team_default_models"
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+
+
+class ModelBlob(Base):
+    """One model file, content-addressed: stored once however many models share it, in
+    ``model_blob_chunks`` (1 MiB each) or, with ``object_url``, in the object store."""
+
+    __tablename__ = "model_blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    object_url: Mapped[str | None] = mapped_column(String(1024))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ModelBlobChunk(Base):
+    __tablename__ = "model_blob_chunks"
+    sha256: Mapped[str] = mapped_column(
+        ForeignKey("model_blobs.sha256", ondelete="CASCADE"), primary_key=True
+    )
+    n: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class StoredFile(Base):

@@ -14,14 +14,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
+from shared.config import load_settings
 from shared.db import utcnow
 from shared.engine import Explanation, Model, explain, load_model
 from shared.engine.export import activations_json, faithfulness_json
@@ -36,6 +36,8 @@ from shared.models import (
     Result,
     ResultStatus,
 )
+from shared.papers.objects import object_store
+from shared.registry.files import local_dir
 from shared.units import Detail
 from worker.claims import DIRECT, Delivery, claim, heartbeat, jobs_of, release
 from worker.outcome import ChunkOutcome, Verdict
@@ -47,15 +49,22 @@ _MODELS: dict[str, Model] = {}
 
 def model_for(row: RegisteredModel) -> Model:
     """Load each model once per worker process, in the process that uses it (never before
-    fork: CUDA state does not survive one)."""
-    if row.path not in _MODELS:
-        path = Path(row.path)
-        if sha256_file(path / "manifest.json") != row.manifest_sha256:
+    fork: CUDA state does not survive one). A model this machine lacks is fetched from the
+    database (or object store) by hash into ``OCCLAB_MODEL_CACHE``; loading checks every
+    file's hash against the manifest the registry holds."""
+    key = str(row.manifest_sha256 or row.path)
+    if key not in _MODELS:
+        session = object_session(row)
+        if session is None:
+            raise RuntimeError(f"model {row.spec} is not attached to a session")
+        settings = load_settings()
+        path = local_dir(session, row, settings.model_cache_dir, object_store(settings))
+        if row.manifest_sha256 and sha256_file(path / "manifest.json") != row.manifest_sha256:
             raise RuntimeError(
                 f"model files at {path} changed since {row.name} {row.version} was registered"
             )
-        _MODELS[row.path] = load_model(path)
-    return _MODELS[row.path]
+        _MODELS[key] = load_model(path)
+    return _MODELS[key]
 
 
 TIMED_OUT = "its chunk ran past the task time limit and was stopped"

@@ -27,11 +27,13 @@ from shared.jobs import ingest
 from shared.jobs.dispatch import (
     COMPUTE_BASELINE,
     COMPUTE_TRACES,
+    IMPORT_MODEL,
     INGEST_JOB,
     PROCESS_CHUNK,
     cells_of,
     enqueue_chunks,
 )
+from shared.registry import imports
 from shared.results.cache import ViewCache
 from worker import baseline, processing, traces
 from worker.app import settings_of
@@ -188,3 +190,10 @@ def compute_baseline(self: DatabaseTask, job_id: int) -> str:
     """Not retried: a lost one is asked for again by the next view of the job's corpus after
     ``lost_after_s`` (``shared.results.baseline.mark_requested``)."""
     return baseline.compute_baseline(self.sessions, job_id)
+
+
+@shared_task(bind=True, base=DatabaseTask, name=IMPORT_MODEL)
+def import_model(self: DatabaseTask, model_id: int) -> str:
+    """Not retried: a bad upload fails for good (the row says why) and may be uploaded
+    again; one whose worker died is redelivered (late acks) after the visibility timeout."""
+    return imports.finish_import(self.sessions, self.settings, model_id)

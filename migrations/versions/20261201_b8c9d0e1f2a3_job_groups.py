@@ -1,7 +1,7 @@
 """Jobs submitted together under several models: ``jobs.group_id`` (the first job's id).
 
 Revision ID: b8c9d0e1f2a3
-Revises: a7b8c9d0e1f2
+Revises: b1c2d3e4f5a6
 Create Date: 2026-12-01 17:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "b8c9d0e1f2a3"
-down_revision: str | Sequence[str] | None = "a7b8c9d0e1f2"
+down_revision: str | Sequence[str] | None = "b1c2d3e4f5a6"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

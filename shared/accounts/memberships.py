@@ -27,6 +27,11 @@ def members_of(session: Session, team_id: int) -> list[Membership]:
 ROLES = ("owner", "member")
 
 
+def is_team_owner(session: Session, user_id: int, team_id: int) -> bool:
+    role = session.scalar(select(Membership.role).filter_by(user_id=user_id, team_id=team_id))
+    return role == "owner"
+
+
 _LAST_OWNER = "a team needs an owner: make someone else owner first"
 
 

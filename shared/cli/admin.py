@@ -24,10 +24,10 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration not yet applied (creates the SQLite file if needed)."""
-    from shared.db import upgrade_database
+    from shared.registry.catalog import prepare_database
 
-    head = upgrade_database(settings_or_fail())
-    click.echo(f"database at revision {head}")
+    head = prepare_database(settings_or_fail())
+    click.echo(f"database at revision {head}; the default model is registered")
 
 
 @click.group()

@@ -233,11 +233,11 @@ def redis_for(settings: Settings, echo: Echo) -> Iterator[str]:
 def launch(settings: Settings, host: str, port: int, echo: Echo) -> int:
     """Start everything, report how to log in, and wait for Ctrl-C; returns the exit status."""
     from shared.client import ClientError
-    from shared.db import upgrade_database
+    from shared.registry.catalog import prepare_database
 
     with stop_on_signals():
         try:
-            upgrade_database(settings)
+            prepare_database(settings)
             creds = ensure_demo_account(settings)
             with redis_for(settings, echo) as redis_url:
                 supervisor = Supervisor(child_env(settings, redis_url))

@@ -7,6 +7,7 @@ Torch and gensim are imported inside the command, so ``occlab --help`` stays fas
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -17,7 +18,7 @@ FILE = click.Path(path_type=Path, dir_okay=False)
 
 @click.group("model")
 def model() -> None:
-    """Models of your own: import a checkpoint."""
+    """Models of your own: import a checkpoint, register a model directory, list them."""
 
 
 @model.command("import")
@@ -35,6 +36,7 @@ def model() -> None:
 @click.option(
     "--register", is_flag=True, help="Also register it in the database (DATABASE_URL) for jobs."
 )
+@click.option("--team", help="Register it for this team only [default: every team].")
 def import_command(
     checkpoint: Path,
     vectors: Path,
@@ -44,6 +46,7 @@ def import_command(
     name: str,
     version: str,
     register: bool,
+    team: str | None,
 ) -> None:
     """Convert CHECKPOINT (torch.save(model.state_dict())) into a model directory at --out."""
     from shared.engine.importer import ImportProblem, import_model
@@ -60,19 +63,58 @@ def import_command(
         f"wrote {out}: {name} {version}, {arch['num_layers']} layer(s) of "
         f"{arch['hidden_size']} ({kind}), {manifest['vectors']['count']} words"
     )
-    if register:
-        _register(out)
+    if register or team:
+        _register(out, team)
 
 
-def _register(out: Path) -> None:
+@model.command("register")
+@click.argument("model_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--team", help="For this team only [default: every team].")
+def register_command(model_dir: Path, team: str | None) -> None:
+    """Register a model directory (one `occlab train` or `occlab model import` wrote): its
+    files go into the database, so every worker can fetch them."""
+    _register(model_dir, team)
+
+
+@model.command("list")
+@click.option("--team", help="The models this team may use [default: the shared ones].")
+def list_command(team: str | None) -> None:
+    """The registered models: name:version, status, fields and who may use them."""
     from shared.db import session_scope
-    from shared.jobs.registry import register_model
+    from shared.registry.catalog import shared_models, team_models
+
+    with session_scope(settings_or_fail().database_url) as session:
+        rows = team_models(session, _team_id(session, team)) if team else shared_models(session)
+        for row in rows:
+            scope = "every team" if row.team_id is None else team
+            click.echo(f"{row.spec}\t{row.status}\t{' + '.join(row.fields)}\t{scope}")
+
+
+def _team_id(session: Any, name: str) -> int:
+    from sqlalchemy import select
+
+    from shared.models import Team
+
+    found = session.scalar(select(Team.id).where(Team.name == name))
+    if found is None:
+        fail(f"no team named {name!r}; teams are made with: occlab user add EMAIL --team NAME")
+    return int(found)
+
+
+def _register(out: Path, team: str | None) -> None:
+    from shared.db import session_scope
+    from shared.manifest import ModelFileError
+    from shared.papers.objects import object_store
+    from shared.registry.catalog import register_model
     from shared.units import InputError
 
+    settings = settings_or_fail()
     try:
-        with session_scope(settings_or_fail().database_url) as session:
-            row = register_model(session, out)
-            label = f"{row.name}:{row.version}"
-    except InputError as exc:
-        fail(f"{out} was written but not registered: {exc}")
-    click.echo(f"registered {label}: submit jobs with model {label!r}")
+        with session_scope(settings.database_url) as session:
+            team_id = _team_id(session, team) if team else None
+            row = register_model(session, out, team_id, objects=object_store(settings))
+            label = row.spec
+    except (InputError, ModelFileError) as exc:
+        fail(f"{out} was not registered: {exc}")
+    who = f"team {team}" if team else "every team"
+    click.echo(f"registered {label} for {who}: submit jobs with model {label!r}")

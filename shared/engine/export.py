@@ -62,8 +62,9 @@ def faithfulness_json(f: Faithfulness | None) -> dict[str, Any]:
 
 def _trace(a: Activations, name: str) -> dict[str, Any]:
     """The feature's value at every known token of its field, in reading order: the
-    forward unit ends (and is read off) at the last token, the backward one at the first.
-    Without traces (the bulk profile) ``trace`` is null."""
+    forward unit ends (and is read off) at the last token, the backward one at the first
+    (under last-output pooling the head reads it at the last token). Without traces (the
+    bulk profile) ``trace`` is null."""
     field, direction, unit = name.rsplit(".", 2)
     trace = None
     if a.fields is not None:

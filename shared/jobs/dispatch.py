@@ -28,6 +28,7 @@ PROCESS_CHUNK = "occlab.process_chunk"
 COMPUTE_TRACES = "occlab.compute_traces"
 INGEST_JOB = "occlab.ingest_job"
 COMPUTE_BASELINE = "occlab.compute_baseline"
+IMPORT_MODEL = "occlab.import_model"
 # The chunk time limits, as shares of the visibility timeout (see CeleryConfig).
 SOFT_LIMIT_SHARE = 0.8
 HARD_LIMIT_SHARE = 0.9
@@ -56,6 +57,7 @@ class CeleryConfig:
             # Read first, like traces: a large job's papers wait on it, and it sends them.
             INGEST_JOB: {"queue": settings.detail_queue},
             COMPUTE_BASELINE: {"queue": settings.detail_queue},  # someone is on the page
+            IMPORT_MODEL: {"queue": settings.detail_queue},  # someone waits on the Models page
         }
         # No chunk may outlast the visibility timeout, or Redis redelivers it while it is
         # still being worked on (the time limits below stop it first).
@@ -192,6 +194,11 @@ def send_ingest(app: Celery, settings: Settings, job: Job) -> None:
 def send_baseline(app: Celery, settings: Settings, job_id: int) -> None:
     """Ask for a finished job's random baseline of faithfulness (its corpus view)."""
     app.send_task(COMPUTE_BASELINE, args=[job_id], queue=settings.detail_queue, **publish_options())
+
+
+def send_import(app: Celery, settings: Settings, model_id: int) -> None:
+    """Ask a worker to convert and register an uploaded model (``shared.registry.imports``)."""
+    app.send_task(IMPORT_MODEL, args=[model_id], queue=settings.detail_queue, **publish_options())
 
 
 def untraced_results(session: Session, job_id: int) -> list[int]:

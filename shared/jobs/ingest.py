@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.config import Settings
 from shared.db import utcnow
 from shared.jobs.items import Item, add_items, add_problems
-from shared.jobs.registry import model_vocab
 from shared.jobs.status import refresh_jobs
 from shared.jobs.submit import (
     JobRejected,
@@ -41,6 +40,7 @@ from shared.papers import UNKNOWN_TYPE, FileError, Row, RowError, kind_of
 from shared.papers.objects import ObjectStore, object_store
 from shared.papers.storage import chunks, delete_file
 from shared.papers.stream import iter_papers
+from shared.registry.catalog import model_vocab
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def _take(
     if job is None or job.status != JobStatus.INGESTING:
         session.rollback()
         return None
-    good, problems = _check(settings, job, batch, model_vocab(job.model.path))
+    good, problems = _check(settings, job, batch, model_vocab(session, settings, job.model))
     good, problems = _within_limit(settings, job, good, problems, out)
     so_far = session.scalar(select(func.count()).where(JobProblem.job_id == job_id)) or 0
     out.problems += add_problems(session, job_id, so_far, problems)
@@ -177,7 +177,7 @@ def _reject_if_any_bad(
     session: Session, settings: Settings, job: Job, entries: Iterator[Row | RowError]
 ) -> None:
     """on_error=reject: any bad row sinks the job, so read the whole file before writing."""
-    vocab = model_vocab(job.model.path)
+    vocab = model_vocab(session, settings, job.model)
     problems: list[PaperProblem] = []
     for batch in _batches(entries, 0):
         problems.extend(_check(settings, job, batch, vocab)[1])

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from shared.config import Settings
 from shared.jobs.items import Item, add_items, add_problems
-from shared.jobs.registry import find_model, model_vocab
 from shared.jobs.status import refresh_jobs
 from shared.manifest import LabelError, label_of
 from shared.models import Job, JobItem, Result, ResultStatus
+from shared.registry.catalog import find_model, model_vocab
 from shared.text import NUL, nul_message
 from shared.units import (
     DEFAULT_UNITS,
@@ -183,7 +183,7 @@ def create_job(session: Session, settings: Settings, sub: Submission) -> tuple[J
         raise JobRejected([], "no papers: give at least one paper with a title and an abstract")
     check_count(len(sub.papers), settings)
     job = new_job(session, settings, sub)
-    vocab = model_vocab(job.model.path)
+    vocab = model_vocab(session, settings, job.model)
     found, cells = measure_papers(
         sub.papers, vocab, job_units(job), sub.indexes, settings.max_grid_cells
     )
@@ -222,7 +222,7 @@ def check_count(papers: int, settings: Settings) -> None:
 def new_job(session: Session, settings: Settings, sub: Submission, **extra: Any) -> Job:
     """The job row for ``sub`` (not added): its model found (``InputError`` if unknown)."""
     keep = settings.keep_boilerplate if sub.keep_boilerplate is None else sub.keep_boilerplate
-    model = find_model(session, settings, sub.model)
+    model = find_model(session, settings, sub.team_id, sub.model)
     return Job(
         team_id=sub.team_id,
         submitter_id=sub.submitter_id,

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.jobs.registry import register_model
 from shared.models import Result, Team
+from shared.registry.catalog import register_model
 from tests.conftest import DATA, DEFAULT_MODEL
 from tests.fixtures import factories
 from worker.processing import store_explanation

@@ -3,6 +3,7 @@ stay finished, cancel against a worker's refresh, the model's first registration
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,11 +12,11 @@ from sqlalchemy import select
 from shared.config import Settings
 from shared.db import session_factory, session_scope
 from shared.engine import Model
-from shared.jobs.registry import model_vocab, register_model
 from shared.jobs.status import cancel_job, refresh_jobs
 from shared.jobs.submit import JobRejected, PaperProblem, Submission, check_papers, create_job
-from shared.manifest import DEFAULT_MODEL_DIR
+from shared.manifest import DEFAULT_MODEL_DIR, read_vocab
 from shared.models import Job, JobProblem, RegisteredModel, Result
+from shared.registry.catalog import register_model
 from tests.worker.support import PAPERS, Poisoned, job_of, make_team, run, store_job, stored_results
 
 
@@ -116,8 +117,10 @@ def test_cancel_leaves_a_job_that_finished_meanwhile_done(settings: Settings) ->
 
 
 def test_two_first_requests_both_register_the_model(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path
 ) -> None:
+    """Two registrations of one shared model at once (its team NULL, so only the partial
+    unique index keeps it single): one row, whichever inserted first."""
     session = session_factory(settings.database_url)()
     real_scalar = session.scalar
     calls: list[Any] = []
@@ -126,23 +129,24 @@ def test_two_first_requests_both_register_the_model(
         row = real_scalar(*args, **kwargs)
         if not calls:  # the other request inserts right after this one found nothing
             with session_scope(settings.database_url) as other:
-                register_model(other, DEFAULT_MODEL_DIR)
+                register_model(other, tiny_model_dir)
         calls.append(row)
         return row
 
     monkeypatch.setattr(session, "scalar", racing_scalar)
     try:
-        row = register_model(session, DEFAULT_MODEL_DIR)
+        row = register_model(session, tiny_model_dir)
         session.commit()
     finally:
         session.close()
     assert calls[0] is None
     with session_scope(settings.database_url) as check:
-        assert check.scalars(select(RegisteredModel.id)).all() == [row.id]
+        named = select(RegisteredModel.id).where(RegisteredModel.name == row.name)
+        assert check.scalars(named).all() == [row.id]
 
 
 def test_an_external_id_over_300_characters_is_a_problem_naming_id(settings: Settings) -> None:
-    vocab = model_vocab(str(DEFAULT_MODEL_DIR))
+    vocab = read_vocab(DEFAULT_MODEL_DIR)
     units = {"title": "word", "abstract": "sentence"}
     papers = [{**PAPERS[0], "id": "x" * 300}, {**PAPERS[1], "id": "y" * 301}]
     [problem] = check_papers(papers, vocab, units)

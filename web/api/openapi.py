@@ -189,12 +189,61 @@ def _api_paths() -> dict[str, Any]:
             for figure in FIGURES
             for fmt, mimetype in (("png", "image/png"), ("svg", "image/svg+xml"))
         },
+        **_models(),
         "/openapi.json": {
             "get": {
                 "summary": "This document",
                 "security": [],
                 "responses": {"200": {"description": "OpenAPI 3.1"}},
             }
+        },
+    }
+
+
+def _models() -> dict[str, Any]:
+    owners = {"403": error_response("Only an owner of the team may do this.")}
+    upload = {"required": True, "content": {"multipart/form-data": {"schema": ref("ModelUpload")}}}
+    importing = {
+        "description": "Kept; a worker imports it: follow the Location until status is ready.",
+        "headers": {"Location": {"schema": {"type": "string"}}},
+        "content": {JSON: {"schema": ref("RegisteredModel")}},
+    }
+    failed = "The task queue is unreachable: the model is failed, saying to upload it again."
+    return {
+        "/models": {
+            "get": _op(
+                "The models the team may use: the shipped default and its own",
+                {**ok_response("The models", "ModelList"), **UNAUTHORISED},
+            ),
+            "post": _op(
+                "Import a model of your own: a state_dict, word2vec vectors and a spec",
+                {
+                    "202": importing,
+                    "400": error_response("A part is missing, or the name or version is taken."),
+                    **UNAUTHORISED,
+                    **owners,
+                    "413": error_response("A file is larger than the upload limit."),
+                    "503": {**ok_response(failed, "RegisteredModel", "503")["503"]},
+                },
+                requestBody=upload,
+            ),
+        },
+        "/models/{id}": {
+            "parameters": [ID],
+            "get": _op("One model", {**ok_response("The model", "RegisteredModel"), **OWNED}),
+        },
+        "/models/default": {
+            "put": _op(
+                "Choose the team's default model",
+                {
+                    **ok_response("The new default", "RegisteredModel"),
+                    "400": error_response("No such model, or one not ready."),
+                    "404": error_response("No such id in the team."),
+                    **UNAUTHORISED,
+                    **owners,
+                },
+                requestBody={"required": True, "content": {JSON: {"schema": ref("DefaultModel")}}},
+            )
         },
     }
 
@@ -212,7 +261,8 @@ HEALTH = {
 SCHEMAS = {
     "Submission": s.SUBMISSION, "Upload": s.UPLOAD, "Error": s.ERROR, "Accepted": s.ACCEPTED,
     "JobSummary": s.JOB_SUMMARY, "Job": s.JOB, "JobPage": s.JOB_PAGE, "Result": s.RESULT,
-    "Corpus": s.CORPUS, "Health": s.HEALTH,
+    "Corpus": s.CORPUS, "Health": s.HEALTH, "RegisteredModel": s.REGISTERED_MODEL,
+    "ModelList": s.MODEL_LIST, "ModelUpload": s.MODEL_UPLOAD, "DefaultModel": s.DEFAULT_CHOICE,
 }  # fmt: skip
 BEARER = {"type": "http", "scheme": "bearer", "description": "An API token (occlab token create)."}
 DESCRIPTION = (

@@ -6,7 +6,8 @@ from typing import Any
 
 from shared.jobs.submit import MAX_MODELS, ON_ERROR
 from shared.manifest import CLASS_NAMES, LABEL_KEYS
-from shared.models import JobStatus, ResultStatus, TracesStatus
+from shared.models import JobStatus, ModelStatus, ResultStatus, TracesStatus
+from shared.registry.uploads import PARTS
 from shared.units import DEFAULT_UNIT_OPTIONS, UNITS, Detail
 
 JSON = "application/json"
@@ -388,4 +389,50 @@ CORPUS = {
             "unit (whole title) flips it; title_words and abstract_positions count them.",
         },
     },
+}
+
+
+REGISTERED_MODEL = {
+    "type": "object",
+    "required": ["id", "name", "version", "model", "url", "status", "shared", "default"],
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": "string"},
+        "version": {"type": "string"},
+        "model": {"type": "string", "description": "name:version, as a submission names it."},
+        "url": {"type": "string"},
+        "status": {"type": "string", "enum": [s.value for s in ModelStatus]},
+        "error": _nullable("string", description="Why the import failed: what to fix."),
+        "shared": {"type": "boolean", "description": "Every team has it (the shipped one)."},
+        "default": {"type": "boolean", "description": "Submissions naming none use it."},
+        "fields": STRINGS,
+        "architecture": _nullable("object"),
+        "vocabulary": _nullable("integer"),
+        "metrics": {"type": "object"},
+        "imported_by": _nullable("string"),
+        "created_at": {"type": "string", "format": "date-time"},
+    },
+}
+MODEL_LIST = {
+    "type": "object",
+    "required": ["models"],
+    "properties": {"models": {"type": "array", "items": ref("RegisteredModel")}},
+}
+MODEL_UPLOAD = {
+    "type": "object",
+    "required": ["name", "version", "checkpoint", "vectors", "spec"],
+    "properties": {
+        "name": {"type": "string"},
+        "version": {"type": "string"},
+        **{
+            part: {"type": "string", "contentMediaType": "application/octet-stream",
+                   "description": what}
+            for part, what in PARTS.items()
+        },
+    },
+}  # fmt: skip
+DEFAULT_CHOICE = {
+    "type": "object",
+    "description": 'The model by name ({"model": "name:version"}) or by id ({"id": 3}).',
+    "properties": {"model": {"type": "string"}, "id": {"type": "integer"}},
 }

@@ -14,6 +14,7 @@ from web.pages.corpus import corpus_pages
 from web.pages.history import history_pages
 from web.pages.jobs import job_pages
 from web.pages.model_compare import model_compare_pages
+from web.pages.models import model_pages
 from web.pages.results import result_pages
 from web.pages.submit import submit_pages
 
@@ -27,6 +28,7 @@ BLUEPRINTS = (
     result_pages,
     history_pages,
     compare_pages,
+    model_pages,
 )
 
 

@@ -11,17 +11,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
-from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response as BaseResponse
 
-from shared.jobs.registry import find_model, model_vocab
 from shared.jobs.submit import JobRejected, Submission
-from shared.models import RegisteredModel
+from shared.models import ModelStatus, RegisteredModel
+from shared.registry.catalog import find_model, model_vocab, team_models
 from shared.text import words
 from shared.units import DEFAULT_UNITS, UNITS, Detail, InputError, split_units
 from web.errors import RETRY_AFTER_S, sentence
 from web.extensions import db, settings
+from web.session import current_team_id
 from web.submissions import rejection
 
 
@@ -38,14 +38,13 @@ class Choices:
 
 
 def model_choices() -> Choices:
-    """Every registered model, the default one registered (and committed) on first use."""
-    session = db.session
-    default = find_model(session, settings(), None)
+    """The models the team may use (ready ones), and its default (the shipped default
+    registered, and committed, on first use)."""
+    session, team_id = db.session, current_team_id()
+    default = find_model(session, settings(), team_id, None)
     session.commit()
-    models = session.scalars(
-        select(RegisteredModel).order_by(RegisteredModel.name, RegisteredModel.created_at.desc())
-    ).all()
-    return Choices(list(models), default)
+    models = [m for m in team_models(session, team_id) if m.status == ModelStatus.READY]
+    return Choices(models, default)
 
 
 def chosen_model(form: Mapping[str, str], choices: Choices) -> RegisteredModel:
@@ -60,7 +59,7 @@ def chosen_model(form: Mapping[str, str], choices: Choices) -> RegisteredModel:
 
 
 def vocab_of(model: RegisteredModel) -> frozenset[str]:
-    return model_vocab(model.path)  # the cache create_job checks papers with
+    return model_vocab(db.session, settings(), model)  # the cache create_job checks papers with
 
 
 def chosen_units(form: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:

@@ -96,8 +96,19 @@ def line_chart(
     }
 
 
-def activation_view(activations: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Bars, per-feature traces (when the worker stored them) and running P per field."""
+def pooling_of(result: Any) -> dict[str, str]:
+    """Per field, what the model's head reads: each direction's final state (our models) or
+    the outputs at the last step (``last-output``, as imported from the seed's layout)."""
+    arch = ((result.model.manifest or {}) if result.model else {}).get("architecture") or {}
+    return dict(arch.get("pooling") or {})
+
+
+def activation_view(
+    activations: dict[str, Any] | None, pooling: dict[str, str] | None = None
+) -> dict[str, Any] | None:
+    """Bars, per-feature traces (when the worker stored them) and running P per field. A
+    backward feature's value the head reads is at the first token under final-state
+    pooling, at the last under last-output (its state after reading only that token)."""
     if not activations:
         return None
     top = activations.get("top_features") or []
@@ -108,7 +119,9 @@ def activation_view(activations: dict[str, Any] | None) -> dict[str, Any] | None
         tokens = (fields.get(f.get("field", "")) or {}).get("tokens") or []
         if trace and len(tokens) == len(trace):
             chart = line_chart(trace, tokens)
-            traces.append({"index": k, "feature": f, "name": feature_name(f), "chart": chart})
+            read_at = "last" if f.get("direction") == "fwd" else _backward_end(pooling, f)
+            traces.append({"index": k, "feature": f, "name": feature_name(f), "chart": chart,
+                           "read_at": read_at})  # fmt: skip
     running = [
         {"field": name, "chart": line_chart(v["running_probability"], v["tokens"], 0, 1, 0.5)}
         for name, v in fields.items()
@@ -120,3 +133,8 @@ def activation_view(activations: dict[str, Any] | None) -> dict[str, Any] | None
         "traces": traces,
         "running": running,
     }
+
+
+def _backward_end(pooling: dict[str, str] | None, feature: dict[str, Any]) -> str:
+    last = (pooling or {}).get(str(feature.get("field"))) == "last-output"
+    return "last" if last else "first"

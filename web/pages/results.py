@@ -25,7 +25,7 @@ from web.downloads import BadOption, explain_json, figure_view
 from web.errors import sentence
 from web.extensions import db
 from web.pages.difference_view import revision_context
-from web.pages.result_charts import activation_view
+from web.pages.result_charts import activation_view, pooling_of
 from web.pages.result_faithfulness import faithfulness_view
 from web.pages.result_view import delta_scale, heatmap, legend_stops, loo_text
 from web.session import current_team_id, current_user, login_required
@@ -82,7 +82,7 @@ def explanation_view(
         loo={f: loo_text(explain, f, scale) for f in explain["fields"]},
         scale=scale,
         stops=legend_stops(scale),
-        activations=activation_view(explain["activations"]),
+        activations=activation_view(explain["activations"], pooling_of(result)),
         faithfulness=faithfulness_view(explain),
     )
     return view

@@ -15,7 +15,7 @@ from shared.cli import main
 from shared.config import load_settings
 from shared.db import session_scope
 from shared.engine.dataset import read_labelled_csv
-from shared.jobs.registry import find_model
+from shared.registry.catalog import find_model
 from tests.shared.cli.test_engine_commands import assert_bad_input, occlab
 from tests.shared.engine.seed_layout import Layout, Reference, seed_net, vocabulary, write_sources
 
@@ -85,9 +85,9 @@ def test_register_makes_the_model_findable_by_name(sources, tmp_path):
     assert CliRunner().invoke(main, ["db", "upgrade"], env=env).exit_code == 0
     result = run(sources, tmp_path / "model", "--register", env=env)
     assert result.exit_code == 0, result.output
-    assert "registered seed:1" in result.stdout
+    assert "registered seed:1 for every team" in result.stdout
     with session_scope(env["DATABASE_URL"]) as session:
-        row = find_model(session, load_settings(env), "seed:1")
+        row = find_model(session, load_settings(env), 1, "seed:1")
         assert Path(row.path) == (tmp_path / "model").resolve()
         assert row.fields == ["title", "abstract"]
 
