@@ -30,7 +30,11 @@ def seed(session: Session, team: str) -> tuple[int, int]:
     """Two jobs of one group, a paper each under each model, labelled 1, 0, 1, 0."""
     team_id = session.scalar(select(Team.id).where(Team.name == team))
     assert team_id is not None
-    a_model, b_model = factories.model(session), factories.model(session, "second", "2")
+    # Rows of their own: the database may already hold the shipped default.
+    a_model, b_model = (
+        factories.model(session, "first", "1"),
+        factories.model(session, "second", "2"),
+    )
     a_ids, b_ids = [], []
     for k, (pa, pb) in enumerate(zip(P_A, P_B, strict=True)):
         a = factories.result(session, team_id, a_model.id, title=f"Paper {k}",
