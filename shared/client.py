@@ -11,7 +11,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,14 +96,18 @@ def download(url: str, token: str, out: Path, chunk: int = 1 << 16) -> int:
     return written
 
 
-def encode_multipart(fields: dict[str, str], path: Path) -> tuple[Iterator[bytes], int, str]:
+Fields = Mapping[str, str | Sequence[str]]  # a list: the field repeated, once per value
+
+
+def encode_multipart(fields: Fields, path: Path) -> tuple[Iterator[bytes], int, str]:
     """A ``multipart/form-data`` body with ``fields`` and the file as part ``file``: its
     pieces (the file read 1 MiB at a time), its length and its content type."""
     boundary = f"occlab-{uuid.uuid4().hex}"
     filename = path.name.replace('"', "%22").replace("\r", "").replace("\n", "")
     parts = [
         f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'
-        for key, value in fields.items()
+        for key, values in fields.items()
+        for value in ([values] if isinstance(values, str) else values)
     ]
     head = "".join(parts) + (
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
@@ -122,7 +126,7 @@ def encode_multipart(fields: dict[str, str], path: Path) -> tuple[Iterator[bytes
     return pieces(), length, f"multipart/form-data; boundary={boundary}"
 
 
-def submit_file(server: str, token: str, path: Path, fields: dict[str, str]) -> dict[str, Any]:
+def submit_file(server: str, token: str, path: Path, fields: Fields) -> dict[str, Any]:
     """Upload a CSV/JSONL file as a new job; returns the server's job object."""
     body, length, content_type = encode_multipart(fields, path)
     job = api_call(f"{server.rstrip('/')}/api/v1/jobs", token, body, content_type, length)

@@ -326,6 +326,11 @@ class Job(Base):
     on_error: Mapped[str] = mapped_column(String(10), default="skip", server_default="skip")
     mapping: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     ingested_rows: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Jobs submitted together, one per model over the same papers and options: the first
+    # job's id, on every job of the group (the first too); NULL for a job of one model.
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), index=True
+    )
     # The corpus view's random-ranking baseline of faithfulness (a worker computes it for a
     # sample of the finished job's papers the first time its view is opened), and when asked.
     baseline: Mapped[dict[str, Any] | None] = mapped_column(JSON)

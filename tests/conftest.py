@@ -60,8 +60,8 @@ def _train(data: Path, out: Path, **overrides: object) -> Path:
 
 @pytest.fixture(scope="session")
 def train_tiny(data_path: Path, tmp_path_factory: pytest.TempPathFactory):
-    """Train a tiny model into a fresh directory: ``train_tiny(name, **config overrides)``."""
-    return lambda name, **kw: _train(data_path, tmp_path_factory.mktemp(name), **kw)
+    """Train a tiny model into a fresh directory: ``train_tiny(folder, **config overrides)``."""
+    return lambda folder, **kw: _train(data_path, tmp_path_factory.mktemp(folder), **kw)
 
 
 @pytest.fixture(scope="session")

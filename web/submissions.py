@@ -11,13 +11,22 @@ import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from flask import request
+from sqlalchemy.orm import Session
 
 from shared.jobs.dispatch import send_ingest, send_job
 from shared.jobs.ingest import start_ingest
-from shared.jobs.submit import ON_ERROR, JobRejected, PaperProblem, Submission, create_job
+from shared.jobs.submit import (
+    MAX_MODELS,
+    ON_ERROR,
+    JobRejected,
+    PaperProblem,
+    Submission,
+    create_job,
+    link_group,
+)
 from shared.models import Job
 from shared.papers import UNKNOWN_TYPE, FileError, JsonRefused, kind_of, load_json, parse_papers
 from shared.papers.objects import object_store
@@ -53,7 +62,10 @@ class QueueUnavailable(RuntimeError):
 
 def start_job(sub: Submission) -> Job:
     """Store the job (committed) and send its chunks, or for a stored file (a large
-    submission) its ingest task: the API's and the pages' one path.
+    submission) its ingest task: the API's and the pages' one path. A submission naming
+    several models stores one job per model in the same transaction, linked as a group
+    (``link_group``; each job of a large one reads the same stored file); the first is
+    returned.
 
     Raises ``JobRejected`` or ``InputError`` (unknown model) with nothing stored, or
     :class:`QueueUnavailable` when the broker is unreachable (within about
@@ -62,16 +74,27 @@ def start_job(sub: Submission) -> Job:
     """
     session = db.session
     try:
-        if sub.file_id:  # a worker reads it in and sends its chunks
-            job, todo = start_ingest(session, settings(), sub), None
-        else:
-            job, todo = create_job(session, settings(), sub)
+        made = [_add_job(session, each, bool(sub.other_models)) for each in sub.each_model()]
+        link_group([job for job, _ in made])
     except Exception:
         session.rollback()
         raise
     session.commit()  # before enqueueing: a worker must find every row it is sent
-    _enqueue(job, todo)
-    return job
+    for job, todo in made:  # one failing leaves the rest unsent too: the reaper sends them
+        _enqueue(job, todo)
+    return made[0][0]
+
+
+def _add_job(session: Session, sub: Submission, name: bool) -> tuple[Job, list[int] | None]:
+    """One model's job; ``name``: say which model a refusal is under (one of several)."""
+    try:
+        if sub.file_id:  # a worker reads it in and sends its chunks
+            return start_ingest(session, settings(), sub), None
+        return create_job(session, settings(), sub)
+    except JobRejected as exc:
+        if name:  # each model reads its own vocabulary: a paper may fail under one only
+            exc.message = f"under model {sub.model or 'the default'}: {exc.message}"
+        raise
 
 
 def _enqueue(job: Job, todo: Sequence[int] | None) -> None:
@@ -125,6 +148,7 @@ def _from_json(team_id: int, user_id: int | None) -> Submission:
         )
     title_unit, abstract_unit = _units(body)
     detail = _detail(body)
+    model, others = _json_models(body)
     large = (request.content_length or 0) > settings().inline_bytes
     return Submission(
         team_id=team_id,
@@ -133,7 +157,8 @@ def _from_json(team_id: int, user_id: int | None) -> Submission:
         file_id=_as_jsonl(team_id, papers) if large else None,
         title_unit=title_unit,
         abstract_unit=abstract_unit,
-        model=_model(body.get("model")),
+        model=model,
+        other_models=others,
         source="api",
         on_error=_on_error(body),
         detail=detail,
@@ -162,6 +187,42 @@ def _model(value: Any) -> str | None:
     if not isinstance(value, str):
         raise ApiError(400, "model must be text", [{"field": "model", "error": "not text"}])
     return value
+
+
+Models = tuple[str | None, tuple[str | None, ...]]  # the first model, and the others
+
+
+def _json_models(body: Mapping[str, Any]) -> Models:
+    """``model`` (one) or ``models`` (a list): the first named, and the others."""
+    if body.get("models") is None:
+        return _model(body.get("model")), ()
+    if body.get("model") not in (None, ""):
+        _models_error('give "model" (one model) or "models" (a list), not both')
+    return _listed_models(body["models"])
+
+
+def _form_models(names: list[str]) -> Models:
+    """A form names several models by repeating ``model`` (``occlab submit --model A
+    --model B``)."""
+    return _listed_models(names) if len(names) > 1 else (_model(next(iter(names), None)), ())
+
+
+def _listed_models(names: Any) -> Models:
+    example = 'e.g. ["default", "mine:2"]'
+    if not isinstance(names, list) or not names:
+        _models_error(f"models must be a list of model names (name or name:version), {example}")
+    if len(names) > MAX_MODELS:
+        _models_error(f"models names {len(names)} models; the limit is {MAX_MODELS} a job")
+    if not all(isinstance(n, str) and n.strip() for n in names):
+        _models_error(f"each of models must be a model's name (name or name:version), {example}")
+    twice = next((n for k, n in enumerate(names) if n in names[:k]), None)
+    if twice is not None:
+        _models_error(f"models names {twice!r} twice; name each model once")
+    return names[0], tuple(names[1:])
+
+
+def _models_error(message: str) -> NoReturn:
+    raise ApiError(400, message, [{"field": "models", "error": message}])
 
 
 def _on_error(source: Mapping[str, Any]) -> str:
@@ -221,6 +282,7 @@ def _from_upload(team_id: int, user_id: int | None) -> Submission:
     name = upload.filename
     title_unit, abstract_unit = _units(request.form)
     detail = _detail(request.form)
+    model, others = _form_models(request.form.getlist("model"))
     if _size(upload.stream) > settings().inline_bytes:
         return Submission(
             team_id=team_id,
@@ -229,7 +291,8 @@ def _from_upload(team_id: int, user_id: int | None) -> Submission:
             file_id=_store_upload(team_id, name, upload.stream),
             title_unit=title_unit,
             abstract_unit=abstract_unit,
-            model=_model(request.form.get("model")),
+            model=model,
+            other_models=others,
             source="upload",
             source_name=name[:300],
             detail=detail,
@@ -246,7 +309,8 @@ def _from_upload(team_id: int, user_id: int | None) -> Submission:
         papers=[row.as_paper() for row in parsed.rows],
         title_unit=title_unit,
         abstract_unit=abstract_unit,
-        model=_model(request.form.get("model")),
+        model=model,
+        other_models=others,
         source="upload",
         source_name=name[:300],
         detail=detail,

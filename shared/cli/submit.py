@@ -18,7 +18,13 @@ from shared.units import DEFAULT_UNITS, UNITS, Detail
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--server", required=True, envvar="OCCLAB_SERVER", help="e.g. http://host:5000")
 @click.option("--token", "api_token", required=True, envvar="OCCLAB_TOKEN", help="API token.")
-@click.option("--model", help="name or name:version (default: the server's default model).")
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    help="name or name:version (default: the server's default model); give it again (at "
+    "most 4 in all) to run the same papers under each model, one job each, to compare.",
+)
 @click.option("--title-unit", type=click.Choice(UNITS), default=DEFAULT_UNITS["title"])
 @click.option("--abstract-unit", type=click.Choice(UNITS), default=DEFAULT_UNITS["abstract"])
 @click.option(
@@ -37,34 +43,57 @@ def submit(
     file: Path,
     server: str,
     api_token: str,
-    model: str | None,
+    models: tuple[str, ...],
     detail: str | None,
     keep_boilerplate: bool | None,
     wait: bool,
     **units: str,
 ) -> None:
     """Submit a CSV/JSONL file of papers to a server and follow the job."""
-    from shared.client import ClientError, follow_job, job_url, submit_file
+    from shared.client import ClientError, submit_file
 
-    options = {"model": model, "detail": detail}
+    options = {"detail": detail}
     if keep_boilerplate is not None:
         options["keep_boilerplate"] = "true" if keep_boilerplate else "false"
-    fields = {**units, **{k: v for k, v in options.items() if v}}
+    fields: dict[str, str | list[str]] = {**units, **{k: v for k, v in options.items() if v}}
+    if models:
+        fields["model"] = list(models)  # repeated: one job per model
     try:
-        job = submit_file(server, api_token, file, fields)
-        click.echo(f"job {job['id']}: {job_url(server, job)}")
-        if job.get("status") == JobStatus.INGESTING:
+        first = submit_file(server, api_token, file, fields)
+        group = first.get("group") or [{}]  # the first job's entry, then the others'
+        jobs = [{**first, **group[0]}, *group[1:]]
+        for job in jobs:
+            _started(server, job, first)
+        if first.get("status") == JobStatus.INGESTING:
             click.echo("the file is stored; a worker reads it in, computing as it goes")
-        _left_out(server, job)
-        final = follow_job(server, api_token, job) if wait else job
+        _left_out(server, first)
+        finals = [_follow(server, api_token, job, wait) for job in jobs]
     except ClientError as exc:
         fail(str(exc))
+    if any(str(f.get("status")) in FINISHED - {JobStatus.DONE} for f in finals):
+        sys.exit(1)
+
+
+def _started(server: str, job: dict[str, Any], first: dict[str, Any]) -> None:
+    from shared.client import job_url
+
+    model = job.get("model")
+    under = f" ({model['name']}:{model['version']})" if isinstance(model, dict) else ""
+    click.echo(f"job {job['id']}{under}: {job_url(server, job)}")
+    if job["id"] != first["id"]:
+        compare = f"{server.rstrip('/')}/jobs/{first['id']}/compare/{job['id']}"
+        click.echo(f"compare job {first['id']} with job {job['id']}: {compare}")
+
+
+def _follow(server: str, token: str, job: dict[str, Any], wait: bool) -> dict[str, Any]:
+    """Follow one job to its end (``wait``), and say how it ended."""
+    from shared.client import follow_job
+
+    final = follow_job(server, token, job) if wait else job
     if final is not job and final.get("rejected") != job.get("rejected"):
         _left_out(server, final)  # found while the file was read in
-    status = str(final.get("status"))
-    click.echo(f"job {job['id']} {status}")
-    if status in FINISHED - {JobStatus.DONE}:
-        sys.exit(1)
+    click.echo(f"job {job['id']} {final.get('status')}")
+    return final
 
 
 def _left_out(server: str, job: dict[str, Any]) -> None:

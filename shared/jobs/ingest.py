@@ -75,7 +75,10 @@ def ingest(
     out, objects = Ingested(), object_store(settings)
     with sessions() as session:
         job = session.get(Job, job_id)
-        if job is None or job.status != JobStatus.INGESTING or job.file_id is None:
+        if job is None or job.file_id is None:
+            return out
+        if job.status != JobStatus.INGESTING:  # cancelled before it was read: let go
+            _drop_file(session, job_id, objects)
             return out
         try:
             entries = _entries(session, job, objects)
@@ -208,10 +211,17 @@ def _drop_file(session: Session, job_id: int, objects: ObjectStore | None) -> No
 
 
 def _forget_file(session: Session, job: Job, objects: ObjectStore | None) -> None:
-    """Unlink the job's stored file, then delete it (its papers are in, or not wanted)."""
-    if job.file_id is not None:
-        file_id, job.file_id = job.file_id, None
-        session.flush()
+    """Unlink the job's stored file (its papers are in, or not wanted), then delete it
+    unless another job still reads it: the jobs of a group under several models read one
+    file. The file's row is locked first, so of two jobs letting go at once the second
+    waits for the first's commit and sees it gone: one of them deletes the file."""
+    if job.file_id is None:
+        return
+    file_id, job.file_id = job.file_id, None
+    session.flush()
+    session.execute(select(StoredFile.id).where(StoredFile.id == file_id).with_for_update())
+    others = select(Job.id).where(Job.file_id == file_id, Job.status == JobStatus.INGESTING)
+    if session.scalar(others.limit(1)) is None:
         delete_file(session, file_id, objects)
 
 

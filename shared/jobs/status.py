@@ -19,6 +19,21 @@ def team_job(session: Session, team_id: int, job_id: int) -> Job | None:
     )
 
 
+def group_of(session: Session, job: Job) -> list[Job]:
+    """The jobs submitted with ``job`` under other models (its group, ``job`` included), in
+    submission order with their models; empty for a job of one model."""
+    if job.group_id is None:
+        return []
+    return list(
+        session.scalars(
+            select(Job)
+            .options(joinedload(Job.model))
+            .where(Job.group_id == job.group_id, Job.team_id == job.team_id)
+            .order_by(Job.id)
+        )
+    )
+
+
 def refresh_jobs(session: Session, job_ids: Sequence[int]) -> None:
     """Recount done/failed from the results and move each job's status along."""
     if not job_ids:

@@ -6,7 +6,7 @@ tasks are sent only after that commit, so a worker never looks for rows that are
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -144,9 +144,34 @@ class Submission:
     mapping: dict[str, str | None] | None = None
     # The team's result this (one-paper) submission is an edit of ("Edit this paper").
     revises_id: int | None = None
+    # Further models (name or name:version): the same papers and options under each, as
+    # one job per model linked by ``jobs.group_id`` (``link_group``).
+    other_models: tuple[str | None, ...] = ()
+
+    def each_model(self) -> list[Submission]:
+        """This submission once per model it names, ``model`` first."""
+        return [self, *(replace(self, model=m, other_models=()) for m in self.other_models)]
 
 
 ON_ERROR = ("skip", "reject")
+MAX_MODELS = 4  # models one submission may name
+
+
+def link_group(jobs: Sequence[Job]) -> None:
+    """Jobs of one submission under several models become a group: each gets the first
+    job's id as ``group_id`` (the jobs are flushed: they have ids). Two names for one model
+    (``default`` and ``default:1.0.0``) are refused: the comparison would be of a model with
+    itself."""
+    if len(jobs) < 2:
+        return
+    seen: set[int] = set()
+    for job in jobs:
+        if job.model_id in seen:
+            name = f"{job.model.name}:{job.model.version}"
+            raise InputError(f"models: {name} is named twice; name each model once", "models")
+        seen.add(job.model_id)
+    for job in jobs:
+        job.group_id = jobs[0].id
 
 
 def create_job(session: Session, settings: Settings, sub: Submission) -> tuple[Job, list[int]]:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response as BaseResponse
 
-from shared.jobs.status import cancel_job, team_job
+from shared.jobs.status import cancel_job, group_of, team_job
 from shared.jobs.submit import JobRejected
 from shared.models import Job, JobItem, Result
 from shared.units import InputError
@@ -89,7 +89,25 @@ def job_json(job: Job) -> dict[str, Any]:
         }
         for position, result_id, status, probability, error, label in rows
     ]
-    return {**job_summary(job), "results": results}
+    return {**job_summary(job), **group_json(job), "results": results}
+
+
+def group_json(job: Job) -> dict[str, Any]:
+    """``group``: the jobs of the same submission under each model (this one included), or
+    nothing for a job of one model."""
+    group = group_of(db.session, job)
+    if not group:
+        return {}
+    entries = [
+        {
+            "id": other.id,
+            "model": {"name": other.model.name, "version": other.model.version},
+            "url": url_for("api.jobs.get_job", job_id=other.id),
+            "html_url": url_for("job_pages.job_page", job_id=other.id),
+        }
+        for other in group
+    ]
+    return {"group": entries}
 
 
 def job_or_404(job_id: int) -> Job:
@@ -116,7 +134,8 @@ def create() -> tuple[Response, int, dict[str, str]]:
     problems = url_for("api.jobs.problems", job_id=job.id)
     page = url_for("job_pages.job_page", job_id=job.id)
     body = {"id": job.id, "url": url, "html_url": page, "status": job.status,
-            "total": job.total, "rejected": job.rejected, "problems_url": problems}  # fmt: skip
+            "total": job.total, "rejected": job.rejected, "problems_url": problems,
+            **group_json(job)}  # fmt: skip
     return jsonify(body), 202, {"Location": url}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.jobs.submit import ON_ERROR
+from shared.jobs.submit import MAX_MODELS, ON_ERROR
 from shared.manifest import CLASS_NAMES, LABEL_KEYS
 from shared.models import JobStatus, ModelStatus, ResultStatus, TracesStatus
 from shared.registry.uploads import PARTS
@@ -72,10 +72,24 @@ OPTIONS = {
         "listed in left_out. Default: the OCCLAB_KEEP_BOILERPLATE setting (off).",
     },
 }
+MODELS = {
+    "type": "array",
+    "items": {"type": "string", "minLength": 1},
+    "minItems": 1,
+    "maxItems": MAX_MODELS,
+    "uniqueItems": True,
+    "description": "Several models instead of model: one job per model over the same papers "
+    "and options, linked as a group (each job's group; the compare page at "
+    "/jobs/<id>/compare/<other id>). An upload repeats the form field model instead.",
+}
 SUBMISSION = {
     "type": "object",
     "required": ["papers"],
-    "properties": {"papers": {"type": "array", "items": PAPER, "minItems": 1}, **OPTIONS},
+    "properties": {
+        "papers": {"type": "array", "items": PAPER, "minItems": 1},
+        **OPTIONS,
+        "models": MODELS,
+    },
 }
 UPLOAD = {
     "type": "object",
@@ -110,6 +124,20 @@ MODEL = {
     "properties": {"name": {"type": "string"}, "version": {"type": "string"}},
 }
 TIME = _nullable("string", format="date-time")
+GROUP = {
+    "type": "array",
+    "description": "The jobs submitted together under each model (this one included), in "
+    "submission order; absent for a job of one model.",
+    "items": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "model": MODEL,
+            "url": {"type": "string"},
+            "html_url": {"type": "string"},
+        },
+    },
+}
 JOB_SUMMARY = {
     "type": "object",
     "properties": {
@@ -135,6 +163,7 @@ JOB_SUMMARY = {
         "rejected": {"type": "integer", "description": "Rows left out; see problems_url."},
         "problems_url": {"type": "string", "description": "CSV of line, field, reason."},
         "corpus_url": {"type": "string", "description": "The job's corpus view (Corpus)."},
+        "group": GROUP,
         "exports": {
             "type": "object",
             "description": "Where to download every result of the job: csv and jsonl.",
@@ -158,6 +187,7 @@ ACCEPTED = {
         "total": {"type": "integer"},
         "rejected": {"type": "integer", "description": "Rows left out (on_error=skip)."},
         "problems_url": {"type": "string", "description": "CSV of line, field, reason."},
+        "group": GROUP,
     },
 }
 JOB_RESULT = {

@@ -13,6 +13,7 @@ from web.pages.compare import compare_pages
 from web.pages.corpus import corpus_pages
 from web.pages.history import history_pages
 from web.pages.jobs import job_pages
+from web.pages.model_compare import model_compare_pages
 from web.pages.models import model_pages
 from web.pages.results import result_pages
 from web.pages.submit import submit_pages
@@ -22,6 +23,7 @@ BLUEPRINTS = (
     account_pages,
     submit_pages,
     job_pages,
+    model_compare_pages,
     corpus_pages,
     result_pages,
     history_pages,

@@ -28,7 +28,7 @@ from web.downloads import (
 )
 from web.errors import sentence
 from web.pages.history import parse_filter
-from web.pages.jobs import job_or_404
+from web.pages.jobs import compare_links, job_or_404
 from web.session import current_team_id, login_required
 
 corpus_pages = Blueprint("corpus_pages", __name__)
@@ -72,6 +72,7 @@ def corpus_page(job_id: int) -> str:
                    (f"#{job.id}", url_for("job_pages.job_page", job_id=job.id))],
         "units": {"title": job.title_unit, "abstract": job.abstract_unit},
         "live": None if JobStatus(job.status).finished else job.status,
+        "group": compare_links(job),
     }  # fmt: skip
     link = lambda kind, **kw: url_for(f".job_{kind}", job_id=job.id, **kw)  # noqa: E731
     return _page(json.loads(corpus_json(job)), subject, link)

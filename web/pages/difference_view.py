@@ -42,6 +42,16 @@ class DifferenceView:
     p_change: float
     columns_move_together: bool  # say why every row of a column shows the same difference
 
+    @property
+    def models_alone(self) -> bool:
+        """One text under two models (the same units): no edit to list, every cell is
+        compared with the same cell, and each difference is the models' alone."""
+        same = all(
+            c["counts"]["same"] == sum(c["counts"].values()) and not c["recut"]
+            for c in self.changes.values()
+        )
+        return same and self.old.model_id != self.new.model_id
+
 
 def difference_view(old: Result, new: Result, colours: Scale) -> DifferenceView | None:
     """The view of ``new`` against ``old``, or None until both are done."""

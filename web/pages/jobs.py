@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response as BaseResponse
 
-from shared.jobs.status import cancel_job, team_job
+from shared.jobs.status import cancel_job, group_of, team_job
 from shared.models import Job, JobProblem
 from web.downloads import job_export, job_problems
 from web.extensions import db
@@ -91,7 +91,23 @@ def job_page(job_id: int) -> str:
         page=page,
         pages=pages(job.total, ITEMS_PER_PAGE),
         first_position=(page - 1) * ITEMS_PER_PAGE,
+        group=compare_links(job),
     )
+
+
+def compare_links(job: Job) -> list[dict[str, Any]]:
+    """For the job and corpus pages: each other job of the group, with its model, its page
+    and the comparison with this job."""
+    return [
+        {
+            "job": other,
+            "model": f"{other.model.name} {other.model.version}",
+            "url": url_for("job_pages.job_page", job_id=other.id),
+            "compare_url": url_for("model_compare_pages.compare", job_id=job.id, other_id=other.id),
+        }
+        for other in group_of(db.session, job)
+        if other.id != job.id
+    ]
 
 
 SKIPPED_SHOWN = 20
