@@ -58,6 +58,22 @@ def chosen_model(form: Mapping[str, str], choices: Choices) -> RegisteredModel:
     raise InputError("Choose one of the listed models.", "model")
 
 
+def chosen_comparison(
+    form: Mapping[str, str], choices: Choices, model: RegisteredModel
+) -> RegisteredModel | None:
+    """The second model the form also runs the papers under (``compare_with``), or None:
+    one job per model, the pair compared paper by paper on the job page."""
+    spec = (form.get("compare_with") or "").strip()
+    if not spec:
+        return None
+    found = next((m for m in choices.models if Choices.spec(m) == spec), None)
+    if found is None:
+        raise InputError("Choose one of the listed models to compare with.", "compare_with")
+    if found.id == model.id:
+        raise InputError("Choose a different model to compare with, or none.", "compare_with")
+    return found
+
+
 def vocab_of(model: RegisteredModel) -> frozenset[str]:
     return model_vocab(db.session, settings(), model)  # the cache create_job checks papers with
 

@@ -26,6 +26,7 @@ from shared.units import DEFAULT_UNITS, FIELDS, Detail, InputError
 from web.extensions import db, settings
 from web.pages.paper_forms import (
     Choices,
+    chosen_comparison,
     chosen_detail,
     chosen_keep,
     chosen_model,
@@ -61,6 +62,7 @@ class SubmitState:
     detail: str = Detail.BULK
     keep: bool = False
     revises: Result | None = None
+    compare: RegisteredModel | None = None
     previews: dict[str, dict[str, Any]] | None = None
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -91,6 +93,10 @@ def read_form(choices: Choices) -> SubmitState:
     detail = chosen_detail(form, errors)
     state = SubmitState(values, units, model, detail, chosen_keep(form), errors=errors)
     state.revises = _edited(form.get("revises"), errors)
+    try:
+        state.compare = chosen_comparison(form, choices, model)
+    except InputError as exc:
+        errors[exc.field or "compare_with"] = str(exc)
     return state.preview()
 
 
@@ -151,6 +157,7 @@ def submit() -> Any:
         submitter_id=current_user.id,
         papers=[paper],
         model=Choices.spec(state.model),
+        other_models=(Choices.spec(state.compare),) if state.compare else (),
         title_unit=state.units["title"],
         abstract_unit=state.units["abstract"],
         source="web",

@@ -22,6 +22,7 @@ from web.extensions import settings
 from web.pages import uploads
 from web.pages.paper_forms import (
     Choices,
+    chosen_comparison,
     chosen_detail,
     chosen_keep,
     chosen_model,
@@ -146,6 +147,7 @@ class ReviewState:
     skip_bad: bool
     detail: str = Detail.BULK
     keep: bool = False
+    compare: RegisteredModel | None = None
 
 
 def _state(upload: StoredUpload, form: dict[str, str]) -> ReviewState:
@@ -161,7 +163,14 @@ def _state(upload: StoredUpload, form: dict[str, str]) -> ReviewState:
     # Skipping is the default (a first look has no form); unticking it asks for all or nothing.
     skip_bad = form.get("skip_bad") == "on" if form else True
     detail = chosen_detail(form, errors)
-    return ReviewState(choices, model, units, errors, analysis, skip_bad, detail, chosen_keep(form))
+    state = ReviewState(
+        choices, model, units, errors, analysis, skip_bad, detail, chosen_keep(form)
+    )
+    try:
+        state.compare = chosen_comparison(form, choices, model)
+    except InputError as exc:
+        errors[exc.field or "compare_with"] = str(exc)
+    return state
 
 
 def _mapping_errors(mapping: dict[str, str | None]) -> dict[str, str]:
@@ -219,6 +228,7 @@ def _submission(upload: StoredUpload, state: ReviewState, **how: Any) -> Submiss
         team_id=current_team_id(),
         submitter_id=current_user.id,
         model=Choices.spec(state.model),
+        other_models=(Choices.spec(state.compare),) if state.compare else (),
         title_unit=state.units["title"],
         abstract_unit=state.units["abstract"],
         source="upload",
