@@ -70,7 +70,11 @@ def verify_files(model_dir: Path, manifest: dict[str, Any]) -> None:
 
 def read_vocab(model_dir: Path) -> frozenset[str]:
     """The model's known words, for checking input without loading the model."""
-    return frozenset((model_dir / VOCAB).read_text(encoding="utf-8").splitlines())
+    return read_words(model_dir / VOCAB)
+
+
+def read_words(vocab_file: Path) -> frozenset[str]:
+    return frozenset(vocab_file.read_text(encoding="utf-8").splitlines())
 
 
 class LabelError(ValueError):

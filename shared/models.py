@@ -204,8 +204,10 @@ class RegisteredModel(Base):
     fields: Mapped[list[str]] = mapped_column(JSON, default=list)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     imported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    # The uploaded checkpoint, vectors and spec while a worker imports them (then forgotten).
+    # The uploaded checkpoint, vectors and spec while a worker imports them (then forgotten),
+    # and when a worker began: a redelivered import task finding it set fails the import.
     upload: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    import_started_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     imported_by: Mapped[User | None] = relationship()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -44,7 +45,10 @@ from worker.outcome import ChunkOutcome, Verdict
 
 log = logging.getLogger(__name__)
 
-_MODELS: dict[str, Model] = {}
+# The models this process has loaded, least recently used first: a worker serving many
+# teams' models keeps the last few, not every one it ever met (GPU memory).
+_MODELS: OrderedDict[str, Model] = OrderedDict()
+KEEP_MODELS = 4
 
 
 def model_for(row: RegisteredModel) -> Model:
@@ -64,6 +68,9 @@ def model_for(row: RegisteredModel) -> Model:
                 f"model files at {path} changed since {row.name} {row.version} was registered"
             )
         _MODELS[key] = load_model(path)
+        while len(_MODELS) > KEEP_MODELS:
+            _MODELS.popitem(last=False)
+    _MODELS.move_to_end(key)
     return _MODELS[key]
 
 

@@ -36,6 +36,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("manifest", sa.JSON(), nullable=True))
         batch.add_column(sa.Column("imported_by_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("upload", sa.JSON(), nullable=True))
+        batch.add_column(sa.Column("import_started_at", sa.DateTime(), nullable=True))
         batch.alter_column("manifest_sha256", existing_type=sa.String(length=64), nullable=True)
         batch.alter_column("path", existing_type=sa.Text(), nullable=True)
         batch.drop_constraint("uq_models_name_version", type_="unique")
@@ -99,13 +100,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Team models cannot survive the downgrade (names were unique over all teams then), and
+    # deleting them would orphan their jobs and results: refuse while there are any.
+    bind = op.get_bind()
+    if bind.execute(sa.text("SELECT count(*) FROM models WHERE team_id IS NOT NULL")).scalar():
+        raise RuntimeError("models of teams exist: delete them (and their jobs) to downgrade")
     op.drop_table("team_default_models")
     op.drop_table("model_blob_chunks")
     op.drop_table("model_blobs")
     op.drop_index("ix_models_shared_name_version", table_name="models")
     op.drop_index("ix_models_team_name_version", table_name="models")
-    # Team models cannot survive the downgrade: names were unique over all teams then.
-    op.execute("DELETE FROM models WHERE team_id IS NOT NULL OR path IS NULL")
     with op.batch_alter_table("models") as batch:
         batch.drop_index("ix_models_team_id")
         batch.drop_constraint("fk_models_imported_by_id_users", type_="foreignkey")
@@ -113,6 +117,7 @@ def downgrade() -> None:
         batch.create_unique_constraint("uq_models_name_version", ["name", "version"])
         batch.alter_column("path", existing_type=sa.Text(), nullable=False)
         batch.alter_column("manifest_sha256", existing_type=sa.String(length=64), nullable=False)
-        for column in ("upload", "imported_by_id", "manifest", "files", "error", "status"):
+        for column in ("import_started_at", "upload", "imported_by_id", "manifest", "files"):
             batch.drop_column(column)
-        batch.drop_column("team_id")
+        for column in ("error", "status", "team_id"):
+            batch.drop_column(column)

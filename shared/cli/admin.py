@@ -24,9 +24,14 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration not yet applied (creates the SQLite file if needed)."""
+    from shared.manifest import ModelFileError
     from shared.registry.catalog import prepare_database
+    from shared.units import InputError
 
-    head = prepare_database(settings_or_fail())
+    try:
+        head = prepare_database(settings_or_fail())
+    except (ModelFileError, InputError) as exc:
+        fail(f"the database is migrated, but the default model was not registered: {exc}")
     click.echo(f"database at revision {head}; the default model is registered")
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
-from shared.models import Job, StoredFile, StoredFileChunk
+from shared.models import Job, RegisteredModel, StoredFile, StoredFileChunk
 from shared.papers.objects import ObjectStore
 from shared.papers.records import FileError
 
@@ -123,14 +123,17 @@ def delete_file(session: Session, file_id: int, objects: ObjectStore | None = No
 
 
 def sweep(session: Session, objects: ObjectStore | None = None) -> int:
-    """Delete files older than ``UPLOAD_TTL`` that no job is reading (uploads left at the
-    page's second step); returns how many."""
+    """Delete files older than ``UPLOAD_TTL`` that no job or model import is reading
+    (uploads left at the page's second step); returns how many."""
     reading = select(Job.file_id).where(Job.file_id.is_not(None))
     old = session.scalars(
         select(StoredFile.id).where(
             StoredFile.created_at < utcnow() - UPLOAD_TTL, StoredFile.id.not_in(reading)
         )
     ).all()
+    # A model's upload waits for a worker to import it, however long the workers are down.
+    waiting = {i for u in session.scalars(select(RegisteredModel.upload)) if u for i in u.values()}
+    old = [file_id for file_id in old if file_id not in waiting]
     for file_id in old:
         delete_file(session, file_id, objects)
     return len(old)

@@ -16,14 +16,15 @@ from shared.config import Settings
 from shared.db import get_or_add, session_scope, upgrade_database
 from shared.manifest import (
     DEFAULT_MODEL_DIR,
+    VOCAB,
     read_manifest,
-    read_vocab,
+    read_words,
     sha256_file,
     verify_files,
 )
 from shared.models import ModelStatus, RegisteredModel, TeamDefaultModel
 from shared.papers.objects import ObjectStore, object_store
-from shared.registry.files import MANIFEST, local_dir, store_blob
+from shared.registry.files import MANIFEST, local_file, store_blob
 from shared.text import NUL, nul_message
 from shared.units import InputError
 
@@ -52,7 +53,9 @@ def register_model(
         return row  # each submission asks for the default: only its manifest is read
     verify_files(model_dir, manifest)
     files = {n: store_blob(session, model_dir / n, objects) for n in (MANIFEST, *manifest["files"])}
-    if team_id is not None:
+    if team_id is None:
+        check_format(name, version)
+    else:
         check_name(session, name, version)
     extra = {"path": str(model_dir.resolve()), "imported_by_id": imported_by_id}
     row, _ = get_or_add(session, RegisteredModel, key, extra)
@@ -66,15 +69,23 @@ def register_model(
     return row
 
 
-def check_name(session: Session, name: str, version: str) -> None:
-    """A team's model may not take a shared model's name (a job naming it would be read
-    two ways); the name and version must be non-blank and fit their columns."""
+def check_format(name: str, version: str) -> None:
+    """Non-blank, within their columns, and without ``:`` (``name:version`` is how a job
+    names a model)."""
     if not name.strip() or not version.strip():
         raise InputError("a model needs a name and a version", "name")
     if len(name) > 100 or len(version) > 50:
         raise InputError("a model's name is at most 100 characters, its version 50", "name")
     if NUL in name + version:
         raise InputError(nul_message("the model's name"), "name")
+    if ":" in name + version:
+        raise InputError("a model's name and version may not contain ':'", "name")
+
+
+def check_name(session: Session, name: str, version: str) -> None:
+    """A team's model may not take a shared model's name (a job naming it would be read
+    two ways)."""
+    check_format(name, version)
     shared = select(RegisteredModel.id).where(
         RegisteredModel.team_id.is_(None), RegisteredModel.name == name
     )
@@ -160,7 +171,10 @@ def find_model(
     query = select(RegisteredModel).where(visible_to(team_id), RegisteredModel.name == name)
     if version:
         query = query.where(RegisteredModel.version == version)
-    query = query.order_by(RegisteredModel.team_id.is_(None), RegisteredModel.created_at.desc())
+    # The team's own first; for a bare name a ready version before one importing or failed.
+    ready = RegisteredModel.status != ModelStatus.READY
+    order = (RegisteredModel.team_id.is_(None), ready, RegisteredModel.created_at.desc())
+    query = query.order_by(*order)
     row = session.scalars(query).first()
     if row is None and shipped_default(session, settings).name == name:
         row = session.scalars(query).first()  # named before anything registered it
@@ -174,10 +188,11 @@ def find_model(
 
 
 def model_vocab(session: Session, settings: Settings, row: RegisteredModel) -> frozenset[str]:
-    """A model's known words, read once per process from this machine's copy of its files
-    (the web checks papers with it, so the web fetches a model's files too)."""
+    """A model's known words, read once per process from this machine's copy of its
+    vocabulary (the web checks papers with it: it fetches that file alone)."""
     key = row.manifest_sha256 or str(row.path)
     if key not in _VOCABS:
-        folder = local_dir(session, row, settings.model_cache_dir, object_store(settings))
-        _VOCABS[key] = read_vocab(folder)
+        cache, objects = settings.model_cache_dir, object_store(settings)
+        path = local_file(session, row, VOCAB, cache, objects)
+        _VOCABS[key] = read_words(path)
     return _VOCABS[key]

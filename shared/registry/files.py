@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.manifest import ModelFileError, sha256_file
@@ -33,17 +34,25 @@ def store_blob(session: Session, path: Path, objects: ObjectStore | None = None)
     digest = sha256_file(path)
     if session.get(ModelBlob, digest) is not None:
         return digest
-    with session.begin_nested():  # a concurrent registration of the same file may win
-        blob = ModelBlob(sha256=digest, size=path.stat().st_size)
-        session.add(blob)
-        session.flush()
-        with path.open("rb") as fh:
-            if objects is not None:
-                blob.object_url, _, _ = objects.put(f"models/{digest}", fh, blob.size, path.name)
-            else:
-                for n, piece in enumerate(iter(lambda: fh.read(CHUNK_BYTES), b"")):
-                    session.execute(insert(ModelBlobChunk).values(sha256=digest, n=n, data=piece))
+    try:
+        with session.begin_nested():
+            _insert_blob(session, path, digest, objects)
+    except IntegrityError:  # a concurrent registration of the same file stored it first
+        if session.get(ModelBlob, digest) is None:
+            raise
     return digest
+
+
+def _insert_blob(session: Session, path: Path, digest: str, objects: ObjectStore | None) -> None:
+    blob = ModelBlob(sha256=digest, size=path.stat().st_size)
+    session.add(blob)
+    session.flush()
+    with path.open("rb") as fh:
+        if objects is not None:  # keyed by hash: a put repeated by a loser is harmless
+            blob.object_url, _, _ = objects.put(f"models/{digest}", fh, blob.size, path.name)
+        else:
+            for n, piece in enumerate(iter(lambda: fh.read(CHUNK_BYTES), b"")):
+                session.execute(insert(ModelBlobChunk).values(sha256=digest, n=n, data=piece))
 
 
 def _pieces(session: Session, digest: str, objects: ObjectStore | None) -> Iterator[bytes]:
@@ -77,6 +86,30 @@ def _write_verified(session: Session, digest: str, out: Path, objects: ObjectSto
         )
 
 
+def local_file(
+    session: Session, row: RegisteredModel, name: str, cache: Path, objects: ObjectStore | None
+) -> Path:
+    """One of ``row``'s files on this machine (the web needs only the vocabulary, not the
+    weights): from the registered directory when it is here, else fetched once into
+    ``cache/files/<sha256>``, checked."""
+    found = _local_copy(row)
+    if found is not None:
+        return found / name
+    digest = (row.files or {}).get(name)
+    if digest is None:
+        raise ModelFileError(f"model {row.spec} has no stored {name}: register it again")
+    target = cache / "files" / digest
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".partial-{secrets.token_hex(8)}")
+        try:
+            _write_verified(session, digest, partial, objects)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+    return target
+
+
 def _local_copy(row: RegisteredModel) -> Path | None:
     """The directory the model was registered from, if this machine has it unchanged (the
     shipped default, a model registered here): no copy needed."""
@@ -100,7 +133,8 @@ def local_dir(
     if not row.files or not row.manifest_sha256:
         raise ModelFileError(
             f"model {row.spec} has no stored files and its directory {row.path} is not on "
-            "this machine: run `occlab db upgrade` (the shipped default) or import it again"
+            "this machine: register it again where the directory is (occlab model register "
+            "DIR; occlab db upgrade for the shipped default)"
         )
     target = cache / row.manifest_sha256
     if (target / MANIFEST).is_file():

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import IO
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.models import ModelStatus, RegisteredModel
@@ -58,8 +59,12 @@ def start_import(
         team_id=team_id, name=name, version=version, status=ModelStatus.IMPORTING,
         imported_by_id=user_id, upload=stored,
     )  # fmt: skip
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError as exc:  # the same name and version uploaded a moment ago
+        message = f"your team has a model {name}:{version} already: give this one a new version"
+        raise InputError(message, "version") from exc
     return row
 
 

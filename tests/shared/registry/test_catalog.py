@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import Settings
+from shared.db import utcnow
 from shared.models import ModelStatus, RegisteredModel, StoredFile
 from shared.registry.catalog import (
     find_model,
@@ -135,3 +136,73 @@ def test_a_bad_upload_fails_with_the_importers_reason_and_can_be_sent_again(
     spec_path.write_text(good_spec)
     checkpoint.write_bytes(good_checkpoint)
     assert finish_import(sessions, settings, uploaded(sessions, ada, sources)) == "ready"
+
+
+def test_an_import_whose_worker_died_fails_when_redelivered(
+    sessions: sessionmaker[Session], settings: Settings, ada: Member, sources
+) -> None:
+    model_id = uploaded(sessions, ada, sources)
+    with sessions.begin() as session:  # as a first try that was killed left it
+        session.get_one(RegisteredModel, model_id).import_started_at = utcnow()
+    assert finish_import(sessions, settings, model_id) == "failed"
+    with sessions() as session:
+        row = session.get_one(RegisteredModel, model_id)
+        assert "the worker stopped while importing it" in (row.error or "")
+        assert row.upload is None
+        assert session.scalar(select(func.count()).select_from(StoredFile)) == 0
+    assert finish_import(sessions, settings, model_id) == "skipped"
+
+
+def test_an_unexpected_error_fails_the_import_saying_so(
+    sessions: sessionmaker[Session], settings: Settings, ada: Member, sources,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    def full_disk(*_: object, **__: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("shared.registry.imports.import_model", full_disk)
+    model_id = uploaded(sessions, ada, sources)
+    assert finish_import(sessions, settings, model_id) == "failed"
+    with sessions() as session:
+        error = session.get_one(RegisteredModel, model_id).error or ""
+    assert error.startswith("the import stopped unexpectedly (OSError") and "again" in error
+
+
+def test_a_bare_name_finds_its_newest_ready_version(
+    sessions: sessionmaker[Session], settings: Settings, ada: Member, sources
+) -> None:
+    ready = imported(sessions, settings, ada, sources)
+    uploaded(sessions, ada, sources, version="2")  # importing
+    with sessions() as session:
+        assert find_model(session, settings, ada.team_id, "seed").id == ready
+        with pytest.raises(InputError, match="still being imported"):
+            find_model(session, settings, ada.team_id, "seed:2")
+
+
+def test_a_colon_in_a_name_or_version_is_refused(
+    sessions: sessionmaker[Session], ada: Member
+) -> None:
+    with sessions() as session, pytest.raises(InputError, match="may not contain ':'"):
+        start_import(session, ada.team_id, None, ("bert:base", "1"), {}, 10**6)
+
+
+def test_the_sweep_keeps_an_upload_waiting_for_its_import(
+    sessions: sessionmaker[Session], ada: Member, sources
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from shared.papers.storage import sweep
+
+    uploaded(sessions, ada, sources)
+    with sessions.begin() as session:
+        old = utcnow() - timedelta(days=3)  # the workers were down for days
+        session.execute(update(StoredFile).values(created_at=old))
+        assert sweep(session) == 0
+    assert finish_uploads(sessions) == 3
+
+
+def finish_uploads(sessions: sessionmaker[Session]) -> int:
+    with sessions() as session:
+        return session.scalar(select(func.count()).select_from(StoredFile)) or 0
