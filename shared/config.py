@@ -88,6 +88,7 @@ class Settings:
     redis_url: str
     secret_key: str
     model_dir: Path | None
+    model_cache: Path | None  # None: model-cache/ in instance_dir (see model_cache_dir)
     chunk_size: int = 16
     chunk_cells: int = 20_000
     gpu_chunk_size: int = 256
@@ -113,7 +114,6 @@ class Settings:
     https: bool = False
     proxy_hops: int = 0
     keep_boilerplate: bool = False
-    model_cache: Path | None = None
 
     @property
     def model_cache_dir(self) -> Path:
