@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from shared.cli.errors import BadInput
-from shared.engine.options import TrainConfig  # torch-free: the defaults below
+from shared.engine.options import TrainConfig, VectorKind  # torch-free: the defaults below
 from shared.scales import DEFAULT, SCALES
 from shared.units import DEFAULT_UNITS, UNITS
 
@@ -23,7 +23,36 @@ FORMATS = ("json", "csv", "png", "svg")
 @click.command()
 @click.option("--data", type=click.Path(path_type=Path), required=True, help="Labelled CSV.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Model directory.")
-@click.option("--seed", default=TrainConfig.seed, show_default=True)
+@click.option(
+    "--seed", default=TrainConfig.seed, show_default=True, help="Initialisation and batch order."
+)
+@click.option(
+    "--split-seed",
+    default=TrainConfig.split_seed,
+    show_default=True,
+    help="Which papers are train, validation and test.",
+)
+@click.option(
+    "--vectors",
+    type=click.Choice([k.value for k in VectorKind]),
+    default=TrainConfig.vectors,
+    show_default=True,
+    help="word2vec or fasttext trained on the papers, or minilm's static word-piece vectors "
+    "(fasttext's extra words and minilm need the train extra).",
+)
+@click.option(
+    "--extra-words",
+    default=TrainConfig.extra_words,
+    show_default=True,
+    help="fasttext and minilm: also keep vectors for this many common English words.",
+)
+@click.option(
+    "--keep-boilerplate",
+    is_flag=True,
+    default=TrainConfig.keep_boilerplate,
+    show_default=True,
+    help="Train on placeholders and publisher lines as text (the service leaves them out).",
+)
 @click.option(
     "--epochs",
     "max_epochs",
@@ -41,12 +70,20 @@ FORMATS = ("json", "csv", "png", "svg")
 @click.option("--name", default=TrainConfig.name, show_default=True)
 @click.option("--version", default=TrainConfig.version, show_default=True)
 def train(data: Path, out: Path, **options: Any) -> None:
-    """Train word2vec and the classifier on a labelled CSV; write a model directory."""
-    from shared.engine.train import train_model
-
+    """Train word vectors and the classifier on a labelled CSV; write a model directory."""
     if not data.is_file():
         raise BadInput(f"{data}: no such file; pass the labelled CSV with --data")
-    manifest = train_model(data, out, TrainConfig(**options), log=click.echo)
+    if options["extra_words"] and options["vectors"] == VectorKind.WORD2VEC:
+        raise BadInput(
+            "--extra-words needs --vectors fasttext or minilm (word2vec has no subwords)"
+        )
+    from shared.engine.train import train_model
+    from shared.engine.word_vectors import MissingPackage
+
+    try:
+        manifest = train_model(data, out, TrainConfig(**options), log=click.echo)
+    except MissingPackage as exc:
+        raise BadInput(str(exc)) from exc
     test = manifest["metrics"]["test"]
     click.echo(f"wrote {out}: test accuracy {test['accuracy']:.4f}, ROC-AUC {test['roc_auc']:.4f}")
 

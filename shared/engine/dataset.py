@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from shared.boilerplate import strip_boilerplate
 from shared.text import strip_title_prefix, tokenize
 
 
@@ -27,9 +28,13 @@ class Split:
     test: list[Paper]
 
 
-def read_labelled_csv(path: Path, limit: int | None = None, seed: int = 0) -> list[Paper]:
+def read_labelled_csv(
+    path: Path, limit: int | None = None, seed: int = 0, keep_boilerplate: bool = True
+) -> list[Paper]:
     """Papers with a 0/1 ``class``; duplicate (title, abstract) pairs are dropped so a test
-    paper can never have a twin in training."""
+    paper can never have a twin in training. Unless ``keep_boilerplate``, each field is
+    read as the service explains it: placeholders and publisher lines left out, so a paper
+    whose abstract is only "[No abstract available]" is kept with an empty abstract."""
     seen: set[tuple[str, str]] = set()
     papers = []
     with path.open(newline="", encoding="utf-8") as fh:
@@ -40,6 +45,8 @@ def read_labelled_csv(path: Path, limit: int | None = None, seed: int = 0) -> li
             if key in seen or not title or not abstract:
                 continue
             seen.add(key)
+            if not keep_boilerplate:
+                title, abstract = strip_boilerplate(title)[0], strip_boilerplate(abstract)[0]
             tokens = {"title": tokenize(title), "abstract": tokenize(abstract)}
             papers.append(Paper(title, abstract, int(row["class"]), tokens))
     if limit is not None and limit < len(papers):

@@ -1,4 +1,5 @@
-"""Training the default model: word2vec on the training split, then the LSTM classifier.
+"""Training the default model: word vectors (``shared.engine.word_vectors``), then the LSTM
+classifier.
 
 Everything is seeded and single-threaded where order matters, so two runs with the same seed
 give identical weights on CPU.
@@ -6,15 +7,14 @@ give identical weights on CPU.
 
 from __future__ import annotations
 
+import hashlib
 import math
-import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from gensim.models import Word2Vec
 from torch import Tensor, nn
 from tqdm import tqdm
 
@@ -22,28 +22,7 @@ from shared.engine.classifier import Architecture, Classifier
 from shared.engine.dataset import Paper, read_labelled_csv, stratified_split
 from shared.engine.model_dir import save_model_dir, sha256_file
 from shared.engine.options import TrainConfig
-from shared.engine.vectors import rounded
-
-
-def stable_hash(text: str) -> int:
-    """gensim seeds each word's vector with this; Python's hash() is salted per process."""
-    return zlib.crc32(text.encode("utf-8"))
-
-
-def train_vectors(papers: Sequence[Paper], cfg: TrainConfig) -> Any:
-    sentences = [p.tokens[f] for p in papers for f in cfg.fields]
-    w2v = Word2Vec(
-        sentences,
-        vector_size=cfg.vector_size,
-        window=5,
-        min_count=2,
-        workers=1,
-        seed=cfg.seed,
-        epochs=cfg.w2v_epochs,
-        hashfxn=stable_hash,
-    )
-    # Train on exactly the float16-rounded vectors the saved model will carry.
-    return rounded(w2v.wv)
+from shared.engine.word_vectors import train_vectors
 
 
 class Encoded:
@@ -156,6 +135,10 @@ def fit(
     return {"best_epoch": best["epoch"], "val_roc_auc": best["auc"], "epochs_run": epoch}
 
 
+def _digest(titles: Iterable[str]) -> str:
+    return hashlib.sha256("\n".join(titles).encode("utf-8")).hexdigest()
+
+
 def _copy_state(model: nn.Module) -> dict[str, Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
@@ -165,15 +148,15 @@ def train_model(
 ) -> dict[str, Any]:
     """Train from a labelled CSV and write a model directory; returns its manifest."""
     torch.manual_seed(cfg.seed)
-    papers = read_labelled_csv(data, limit=cfg.limit, seed=cfg.seed)
-    split = stratified_split(papers, seed=cfg.seed)
+    papers = read_labelled_csv(data, cfg.limit, cfg.split_seed, cfg.keep_boilerplate)
+    split = stratified_split(papers, seed=cfg.split_seed)
     log(
         f"{len(papers)} papers: train {len(split.train)}, val {len(split.val)}, "
         f"test {len(split.test)}"
     )
-    kv = train_vectors(split.train, cfg)
-    log(f"word2vec: {len(kv.index_to_key)} words x {kv.vector_size} dimensions")
-    arch = Architecture(cfg.fields, cfg.vector_size, cfg.hidden_size, cfg.num_layers)
+    kv = train_vectors([p.tokens[f] for p in split.train for f in cfg.fields], cfg)
+    log(f"{cfg.vectors}: {len(kv.index_to_key)} words x {kv.vector_size} dimensions")
+    arch = Architecture(cfg.fields, kv.vector_size, cfg.hidden_size, cfg.num_layers)
     model = Classifier(arch)
     encode = lambda ps: Encoded(ps, kv, cfg.fields)  # noqa: E731
     training = fit(model, encode(split.train), encode(split.val), cfg, log)
@@ -188,7 +171,13 @@ def train_model(
             "data_file": data.name,
             "data_sha256": sha256_file(data),
             "seed": cfg.seed,
-            "split": {"train": len(split.train), "val": len(split.val), "test": len(split.test)},
+            "split": {
+                "train": len(split.train),
+                "val": len(split.val),
+                "test": len(split.test),
+                # Which papers were held out, so two models can be seen to share a test set.
+                "test_sha256": _digest(p.title for p in split.test),
+            },
             "vocabulary": len(kv.index_to_key),
             **training,
             "config": {k: v for k, v in vars(cfg).items() if k not in ("name", "version")},

@@ -157,4 +157,5 @@ def test_default_model_roc_auc(default_model_dir, data_path):
     m = _manifest(default_model_dir)
     assert m["metrics"]["test"]["roc_auc"] >= 0.95
     if m["training"]["config"].get("limit") is None:
-        assert sum(m["training"]["split"].values()) == len(read_labelled_csv(data_path))
+        split = m["training"]["split"]
+        assert split["train"] + split["val"] + split["test"] == len(read_labelled_csv(data_path))
