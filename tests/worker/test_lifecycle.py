@@ -117,7 +117,7 @@ def test_cancel_leaves_a_job_that_finished_meanwhile_done(settings: Settings) ->
 
 
 def test_two_first_requests_both_register_the_model(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch, tiny_model_dir: Path
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, second_model_dir: Path
 ) -> None:
     """Two registrations of one shared model at once (its team NULL, so only the partial
     unique index keeps it single): one row, whichever inserted first."""
@@ -129,13 +129,13 @@ def test_two_first_requests_both_register_the_model(
         row = real_scalar(*args, **kwargs)
         if not calls:  # the other request inserts right after this one found nothing
             with session_scope(settings.database_url) as other:
-                register_model(other, tiny_model_dir)
+                register_model(other, second_model_dir)
         calls.append(row)
         return row
 
     monkeypatch.setattr(session, "scalar", racing_scalar)
     try:
-        row = register_model(session, tiny_model_dir)
+        row = register_model(session, second_model_dir)
         session.commit()
     finally:
         session.close()
