@@ -117,7 +117,7 @@ def _local_copy(row: RegisteredModel) -> Path | None:
         return None
     path = Path(row.path)
     manifest = path / MANIFEST
-    if manifest.is_file() and sha256_file(manifest) == row.manifest_sha256:
+    if manifest.exists() and sha256_file(manifest) == row.manifest_sha256:
         return path
     return None
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import json
 import os
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -69,7 +69,9 @@ def test_a_real_worker_stops_a_hung_chunk_and_fails_it_after_its_attempts(
         (model_dir / path.name).symlink_to(path.resolve())
     manifest = model_dir / "manifest.json"
     manifest.unlink()
-    shutil.copy(default_model_dir / "manifest.json", manifest)
+    # A version of its own: registered from this directory, not found as the shipped default.
+    data = json.loads((default_model_dir / "manifest.json").read_text())
+    manifest.write_text(json.dumps({**data, "version": "hangs"}))
     env = {
         **service_env,
         "OCCLAB_MODEL_DIR": str(model_dir),
