@@ -12,6 +12,7 @@ from flask import request, url_for
 from shared.jobs.dispatch import send_import
 from shared.models import ModelStatus, RegisteredModel
 from shared.papers.objects import object_store
+from shared.registry.catalog import team_default, team_models
 from shared.registry.uploads import PARTS, forget_upload, start_import
 from web.extensions import celery, db, settings
 
@@ -38,6 +39,18 @@ def model_json(row: RegisteredModel, default_id: int) -> dict[str, Any]:
         "imported_by": row.imported_by.email if row.imported_by else None,
         "created_at": row.created_at.isoformat(timespec="seconds") + "Z",
     }
+
+
+def default_model_id(team_id: int) -> int:
+    row = team_default(db.session, settings(), team_id)
+    db.session.commit()  # the shipped default, registered on first use
+    return row.id
+
+
+def team_models_json(team_id: int) -> list[dict[str, Any]]:
+    """Every model the team may use, its default marked."""
+    default = default_model_id(team_id)
+    return [model_json(row, default) for row in team_models(db.session, team_id)]
 
 
 def import_upload(team_id: int, user_id: int) -> RegisteredModel:

@@ -5,15 +5,17 @@ papers, in chunks of the worker's size (each paper's 100 variants a field run ba
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
+from shared.engine import Model
 from shared.engine.faithfulness import RANDOM_SEEDS, random_baseline
 from shared.jobs.submit import job_units
-from shared.models import Job, Result
+from shared.models import Job, RegisteredModel, Result
 from shared.results.baseline import keep, sample
 from worker.processing import model_for
 
@@ -21,7 +23,11 @@ log = logging.getLogger(__name__)
 CHUNK = 16
 
 
-def compute_baseline(sessions: sessionmaker[Session], job_id: int) -> str:
+def compute_baseline(
+    sessions: sessionmaker[Session],
+    job_id: int,
+    loader: Callable[[RegisteredModel], Model] = model_for,
+) -> str:
     """Store the job's baseline; "skipped" when it has one already (or no longer exists)."""
     with sessions() as session:
         job = session.get(Job, job_id)
@@ -32,7 +38,7 @@ def compute_baseline(sessions: sessionmaker[Session], job_id: int) -> str:
             select(Result).options(joinedload(Result.paper)).where(Result.id.in_(ids))
         ).all()
         papers = [{"title": r.paper.title, "abstract": r.paper.abstract} for r in rows]
-        model, units = model_for(job.model), job_units(job)
+        model, units = loader(job.model), job_units(job)
     value = keep(_in_chunks(model, papers, units))
     with sessions.begin() as session:
         session.execute(update(Job).where(Job.id == job_id).values(baseline=value))

@@ -22,7 +22,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
-from shared.config import load_settings
+from shared.config import Settings, load_settings
 from shared.db import utcnow
 from shared.engine import Explanation, Model, explain, load_model
 from shared.engine.export import activations_json, faithfulness_json
@@ -51,7 +51,7 @@ _MODELS: OrderedDict[str, Model] = OrderedDict()
 KEEP_MODELS = 4
 
 
-def model_for(row: RegisteredModel) -> Model:
+def model_for(row: RegisteredModel, settings: Settings | None = None) -> Model:
     """Load each model once per worker process, in the process that uses it (never before
     fork: CUDA state does not survive one). A model this machine lacks is fetched from the
     database (or object store) by hash into ``OCCLAB_MODEL_CACHE``; loading checks every
@@ -61,7 +61,7 @@ def model_for(row: RegisteredModel) -> Model:
         session = object_session(row)
         if session is None:
             raise RuntimeError(f"model {row.spec} is not attached to a session")
-        settings = load_settings()
+        settings = settings or load_settings()
         path = local_dir(session, row, settings.model_cache_dir, object_store(settings))
         if row.manifest_sha256 and sha256_file(path / "manifest.json") != row.manifest_sha256:
             raise RuntimeError(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from celery import Task, shared_task
@@ -136,6 +137,7 @@ def _compute(task: DatabaseTask, job_id: int, result_ids: list[int]) -> processi
         result_ids,
         settings.max_attempts,
         settings.retry_backoff_s,
+        loader=partial(processing.model_for, settings=settings),
         delivery=delivery,
     )
     if outcome.retry:
@@ -160,7 +162,8 @@ def compute_traces(self: DatabaseTask, result_id: int) -> str:
     ``lost_after_s`` (``shared.results.traces.mark_requested``)."""
     views = ViewCache.from_settings(self.settings)
     try:
-        return traces.compute_traces(self.sessions, result_id, views=views).value
+        loader = partial(processing.model_for, settings=self.settings)
+        return traces.compute_traces(self.sessions, result_id, loader, views).value
     finally:
         views.close()
 
@@ -189,7 +192,8 @@ def ingest_job(self: DatabaseTask, job_id: int) -> dict[str, int]:
 def compute_baseline(self: DatabaseTask, job_id: int) -> str:
     """Not retried: a lost one is asked for again by the next view of the job's corpus after
     ``lost_after_s`` (``shared.results.baseline.mark_requested``)."""
-    return baseline.compute_baseline(self.sessions, job_id)
+    loader = partial(processing.model_for, settings=self.settings)
+    return baseline.compute_baseline(self.sessions, job_id, loader)
 
 
 @shared_task(bind=True, base=DatabaseTask, name=IMPORT_MODEL)

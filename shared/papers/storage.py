@@ -17,7 +17,7 @@ import io
 import secrets
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import IO
+from typing import IO, Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
@@ -50,18 +50,37 @@ def store_file(
         row.object_url, row.size, row.sha256 = objects.put(key, stream, max_bytes, name)
         session.flush()
         return row
-    digest = hashlib.sha256()
-    n = 0
-    while piece := stream.read(CHUNK_BYTES):
-        row.size += len(piece)
-        if row.size > max_bytes:
-            raise FileError(f"{name} is over the limit of {max_bytes:,} bytes: split it")
-        digest.update(piece)
-        session.execute(insert(StoredFileChunk).values(file_id=row.id, n=n, data=piece))
-        n += 1
-    row.sha256 = digest.hexdigest()
+    chunk_key = {"file_id": row.id}
+    row.size, row.sha256 = write_chunks(
+        session, StoredFileChunk, chunk_key, stream, max_bytes, name
+    )
     session.flush()
     return row
+
+
+def write_chunks(
+    session: Session, table: Any, key: dict[str, Any], stream: IO[bytes], max_bytes: int,
+    name: str,
+) -> tuple[int, str]:  # fmt: skip
+    """Copy ``stream`` into rows of ``table`` (``key``'s columns, ``n``, ``data``) a chunk at
+    a time; its size and sha256. Raises :class:`FileError` past ``max_bytes``."""
+    digest, size = hashlib.sha256(), 0
+    for n, piece in enumerate(iter(lambda: stream.read(CHUNK_BYTES), b"")):
+        size += len(piece)
+        if size > max_bytes:
+            raise FileError(f"{name} is over the limit of {max_bytes:,} bytes: split it")
+        digest.update(piece)
+        session.execute(insert(table).values(**key, n=n, data=piece))
+    return size, digest.hexdigest()
+
+
+def read_chunks(session: Session, table: Any, key: dict[str, Any]) -> Iterator[bytes]:
+    """What ``write_chunks`` wrote under ``key``, one chunk per query."""
+    query = select(table.data).where(*(getattr(table, k) == v for k, v in key.items()))
+    n = 0
+    while (data := session.scalar(query.where(table.n == n))) is not None:
+        yield bytes(data)
+        n += 1
 
 
 def store_bytes(
@@ -80,16 +99,7 @@ def chunks(session: Session, file_id: int, objects: ObjectStore | None = None) -
             raise FileError("the file is in an object store: set OCCLAB_OBJECT_STORE here too")
         yield from objects.pieces(row.object_url)
         return
-    n = 0
-    while (
-        data := session.scalar(
-            select(StoredFileChunk.data).where(
-                StoredFileChunk.file_id == file_id, StoredFileChunk.n == n
-            )
-        )
-    ) is not None:
-        yield bytes(data)
-        n += 1
+    yield from read_chunks(session, StoredFileChunk, {"file_id": file_id})
 
 
 def head(

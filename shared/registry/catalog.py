@@ -133,11 +133,9 @@ def team_default(session: Session, settings: Settings, team_id: int) -> Register
 def set_team_default(session: Session, team_id: int, model: RegisteredModel) -> None:
     if model.status != ModelStatus.READY:
         raise InputError(f"model {model.spec} is {model.status}: it cannot be the default")
-    row = session.get(TeamDefaultModel, team_id)
-    if row is None:
-        session.add(TeamDefaultModel(team_id=team_id, model_id=model.id))
-    else:
-        row.model_id = model.id
+    # get_or_add: two owners choosing a first default at once both succeed, the later wins.
+    row, _ = get_or_add(session, TeamDefaultModel, {"team_id": team_id}, {"model_id": model.id})
+    row.model_id = model.id
 
 
 def team_models(session: Session, team_id: int) -> list[RegisteredModel]:

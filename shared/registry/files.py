@@ -10,22 +10,22 @@ two models (the same vectors under new weights) are stored once.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
-import secrets
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.manifest import ModelFileError, sha256_file
 from shared.models import ModelBlob, ModelBlobChunk, RegisteredModel
 from shared.papers.objects import ObjectStore
+from shared.papers.storage import read_chunks, write_chunks
 
-CHUNK_BYTES = 1 << 20
 MANIFEST = "manifest.json"
 
 
@@ -51,8 +51,7 @@ def _insert_blob(session: Session, path: Path, digest: str, objects: ObjectStore
         if objects is not None:  # keyed by hash: a put repeated by a loser is harmless
             blob.object_url, _, _ = objects.put(f"models/{digest}", fh, blob.size, path.name)
         else:
-            for n, piece in enumerate(iter(lambda: fh.read(CHUNK_BYTES), b"")):
-                session.execute(insert(ModelBlobChunk).values(sha256=digest, n=n, data=piece))
+            write_chunks(session, ModelBlobChunk, {"sha256": digest}, fh, blob.size, path.name)
 
 
 def _pieces(session: Session, digest: str, objects: ObjectStore | None) -> Iterator[bytes]:
@@ -66,11 +65,7 @@ def _pieces(session: Session, digest: str, objects: ObjectStore | None) -> Itera
             )
         yield from objects.pieces(blob.object_url)
         return
-    n = 0
-    query = select(ModelBlobChunk.data).where(ModelBlobChunk.sha256 == digest)
-    while (data := session.scalar(query.where(ModelBlobChunk.n == n))) is not None:
-        yield bytes(data)
-        n += 1
+    yield from read_chunks(session, ModelBlobChunk, {"sha256": digest})
 
 
 def _write_verified(session: Session, digest: str, out: Path, objects: ObjectStore | None) -> None:
@@ -100,14 +95,36 @@ def local_file(
         raise ModelFileError(f"model {row.spec} has no stored {name}: register it again")
     target = cache / "files" / digest
     if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".partial-{secrets.token_hex(8)}")
-        try:
-            _write_verified(session, digest, partial, objects)
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
+        with _fetching(target.parent, digest) as partial:
+            if not target.is_file():  # or another process fetched it while this one waited
+                _write_verified(session, digest, partial, objects)
+                os.replace(partial, target)
     return target
+
+
+@contextmanager
+def _fetching(folder: Path, digest: str) -> Iterator[Path]:
+    """Where to write ``digest``'s copy before it is renamed into place, with this machine's
+    other processes kept waiting meanwhile (a lock on ``folder``): they then find the copy
+    instead of fetching it again. Under the lock a partial copy is a killed fetch's leftover,
+    so it is removed first, and again if this fetch fails."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = os.open(folder, os.O_RDONLY)
+    partial = folder / f".partial-{digest}"
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _remove(partial)
+        yield partial
+    finally:
+        _remove(partial)
+        os.close(lock)  # releases the lock
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _local_copy(row: RegisteredModel) -> Path | None:
@@ -137,19 +154,11 @@ def local_dir(
             "DIR; occlab db upgrade for the shipped default)"
         )
     target = cache / row.manifest_sha256
-    if (target / MANIFEST).is_file():
-        return target
-    cache.mkdir(parents=True, exist_ok=True)
-    partial = cache / f".partial-{secrets.token_hex(8)}"
-    partial.mkdir()
-    try:
-        for name, digest in row.files.items():
-            _write_verified(session, digest, partial / name, objects)
-        try:
-            os.rename(partial, target)
-        except OSError:  # another process of this machine fetched it first
+    if not (target / MANIFEST).is_file():
+        with _fetching(cache, row.manifest_sha256) as partial:
             if not (target / MANIFEST).is_file():
-                raise
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
+                partial.mkdir()
+                for name, digest in row.files.items():
+                    _write_verified(session, digest, partial / name, objects)
+                os.rename(partial, target)
     return target

@@ -3,8 +3,12 @@ retry, idempotency, cancelled jobs, reuse of a team's earlier results, a worker 
 
 from __future__ import annotations
 
+import json
+import secrets
+import shutil
 import threading
 import time
+from pathlib import Path
 
 from sqlalchemy import select, text
 
@@ -13,6 +17,7 @@ from shared.db import session_factory, session_scope
 from shared.engine import Model
 from shared.jobs.status import cancel_job, refresh_jobs
 from shared.models import GridCell, Job, LooUnit, RegisteredModel, Result
+from shared.registry.catalog import register_model
 from tests.worker.support import (
     PAPERS,
     Poisoned,
@@ -23,6 +28,7 @@ from tests.worker.support import (
     store_job,
     stored_results,
 )
+from worker.processing import model_for
 
 
 def test_a_failing_paper_is_retried_alone_then_failed(settings: Settings, engine_model: Model):
@@ -186,3 +192,21 @@ def test_a_placeholder_abstract_is_left_out_and_the_paper_scored_without_it(
     alone = engine_model.predict_batch([{"title": title, "abstract": []}])[0]
     assert abs(probability - float(alone)) < 1e-6
     assert [len(r["cells"]) for r in stored_results(settings.database_url, job_id)] == [5]
+
+
+def test_a_model_this_machine_lacks_is_fetched_into_the_tasks_cache(
+    settings: Settings, second_model_dir: Path, tmp_path: Path
+) -> None:
+    """The cache is the one the task's settings name, not whatever the environment says."""
+    copy = Path(shutil.copytree(second_model_dir, tmp_path / "copy"))
+    manifest = json.loads((copy / "manifest.json").read_text())  # a version of its own: the
+    manifest["version"] = secrets.token_hex(4)  # process keeps the models it loaded
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with session_scope(settings.database_url) as session:
+        row = register_model(session, copy)
+        session.commit()
+        shutil.rmtree(copy)
+        cache = tmp_path / "elsewhere"
+        model = model_for(row, settings.with_overrides(model_cache=cache))
+        assert model.version == row.version
+    assert [p.name for p in cache.iterdir()] == [row.manifest_sha256]

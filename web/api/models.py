@@ -9,27 +9,15 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from shared.accounts import is_team_owner
 from shared.models import RegisteredModel
 from shared.papers.records import FileError
-from shared.registry.catalog import (
-    find_model,
-    model_by_id,
-    set_team_default,
-    team_default,
-    team_models,
-)
+from shared.registry.catalog import find_model, model_by_id, set_team_default
 from shared.units import InputError
 from web.api.tokens import current_token, require_token, team_id
 from web.errors import ApiError
 from web.extensions import db, settings
-from web.model_imports import import_upload, model_json
+from web.model_imports import default_model_id, import_upload, model_json, team_models_json
 from web.params import MAX_ID
 
 blueprint = Blueprint("models", __name__)
-
-
-def _default_id() -> int:
-    row = team_default(db.session, settings(), team_id())
-    db.session.commit()  # the shipped default, registered on first use
-    return row.id
 
 
 def _model_or_404(model_id: int) -> RegisteredModel:
@@ -48,16 +36,13 @@ def _owner_only(what: str) -> None:
 @blueprint.get("/models")
 @require_token
 def list_models() -> Response:
-    default = _default_id()
-    rows = team_models(db.session, team_id())
-    return jsonify({"models": [model_json(r, default) for r in rows]})
+    return jsonify({"models": team_models_json(team_id())})
 
 
 @blueprint.get("/models/<id:model_id>")
 @require_token
 def get_model(model_id: int) -> Response:
-    default = _default_id()
-    return jsonify(model_json(_model_or_404(model_id), default))
+    return jsonify(model_json(_model_or_404(model_id), default_model_id(team_id())))
 
 
 @blueprint.post("/models")
@@ -74,7 +59,7 @@ def create_model() -> tuple[Response, int, dict[str, str]]:
         raise ApiError(400, str(exc), [{"field": field, "error": str(exc)}]) from exc
     url = url_for("api.models.get_model", model_id=row.id)
     status = 503 if row.error else 202
-    return jsonify(model_json(row, _default_id())), status, {"Location": url}
+    return jsonify(model_json(row, default_model_id(token.team_id))), status, {"Location": url}
 
 
 @blueprint.put("/models/default")

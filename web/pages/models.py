@@ -11,21 +11,18 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from shared.models import ModelStatus
 from shared.papers.records import FileError
-from shared.registry.catalog import model_by_id, set_team_default, team_default, team_models
+from shared.registry.catalog import model_by_id, set_team_default
 from shared.registry.uploads import PARTS
 from shared.units import InputError
-from web.extensions import db, settings
-from web.model_imports import import_upload, model_json
+from web.extensions import db
+from web.model_imports import import_upload, team_models_json
 from web.session import current_team_id, current_user, is_owner, login_required
 
 model_pages = Blueprint("model_pages", __name__)
 
 
 def _render(status: int = 200, error: str | None = None, form: Any = None) -> tuple[str, int]:
-    team_id = current_team_id()
-    default = team_default(db.session, settings(), team_id)
-    db.session.commit()  # the shipped default, registered on first use
-    rows = [model_json(row, default.id) for row in team_models(db.session, team_id)]
+    rows = team_models_json(current_team_id())
     waiting = any(r["status"] == ModelStatus.IMPORTING for r in rows)
     page = render_template(
         "models/models.html", models=rows, owner=is_owner(), parts=PARTS, error=error,

@@ -4,8 +4,11 @@ directory read in place."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -121,3 +124,46 @@ def test_in_an_object_store_the_bytes_are_in_the_bucket(
         folder = local_dir(session, row, tmp_path / "cache", objects)
     assert {p.name: sha256_file(p) for p in folder.iterdir()} == files
     assert "the" in read_vocab(folder)
+
+
+def test_a_killed_fetchs_partial_copy_is_cleared_and_the_fetch_completes(
+    sessions: sessionmaker[Session], moved: Path, tmp_path: Path
+) -> None:
+    with sessions.begin() as session:
+        files = dict(register_model(session, moved).files or {})
+    shutil.rmtree(moved)
+    cache = tmp_path / "cache"
+    leftover = cache / f".partial-{files['manifest.json']}"
+    leftover.mkdir(parents=True)
+    (leftover / "vocab.txt").write_text("half a file")
+    with sessions() as session:
+        folder = local_dir(session, register_model_row(session, files), cache)
+    assert {p.name: sha256_file(p) for p in folder.iterdir()} == files
+    assert [p.name for p in cache.iterdir()] == [folder.name]
+
+
+def test_a_second_process_waits_for_the_first_fetch_and_reads_its_copy(
+    sessions: sessionmaker[Session], moved: Path, tmp_path: Path
+) -> None:
+    """While another process of the machine holds the cache's lock (as one fetching does),
+    a fetch waits; once the lock is released it completes, once."""
+    with sessions.begin() as session:
+        files = dict(register_model(session, moved).files or {})
+    shutil.rmtree(moved)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    fetched: list[Path] = []
+
+    def fetch() -> None:
+        with sessions() as session:
+            fetched.append(local_dir(session, register_model_row(session, files), cache))
+
+    holder = os.open(cache, os.O_RDONLY)
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    waiting = threading.Thread(target=fetch)
+    waiting.start()
+    waiting.join(timeout=1.0)
+    assert waiting.is_alive() and not fetched and list(cache.iterdir()) == []
+    os.close(holder)
+    waiting.join(timeout=30)
+    assert fetched == [cache / files["manifest.json"]]
