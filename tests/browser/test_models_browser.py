@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.browser.test_results_browser import no_page_overflow
+from tests.fixtures.factories import SHIPPED
 
 
 def test_the_models_page_reads_at_both_widths(
@@ -15,7 +16,7 @@ def test_the_models_page_reads_at_both_widths(
     log_in(user)
     page.goto(f"{live_server}/models")
     row = page.locator("table.data tbody tr").first
-    assert "default" in row.inner_text() and "11,926" in row.inner_text()
+    assert "default" in row.inner_text() and f"{SHIPPED['vectors']['count']:,}" in row.inner_text()
     assert page.get_by_label("Checkpoint").is_visible()
     assert page.get_by_role("button", name="Upload and import").is_visible()
     assert no_page_overflow(page)

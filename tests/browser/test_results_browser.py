@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from shared.models import Team
 from shared.scales import DEFAULT, view
 from tests.fixtures import factories
+from tests.fixtures.factories import SHIPPED
 
 TITLE = 'Exploration of <script>alert(1)</script> & "quotes" in social media'
 ABSTRACT = (
@@ -57,7 +58,7 @@ def _activations() -> dict[str, Any]:
     }
 
 
-def seed(session: Session, team: str, title: str = TITLE, version: str = "1.0.0") -> int:
+def seed(session: Session, team: str, title: str = TITLE, version: str = SHIPPED["version"]) -> int:
     """A finished result of a model ``default`` ``version`` with a grid of every word by
     every sentence, leave-one-out deltas and traced activations; committed."""
     team_id = session.scalar(select(Team.id).where(Team.name == team))

@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 from shared.accounts import authenticate_token, find_user, verify_password
 from shared.cli import admin, main
 from shared.db import session_scope
+from tests.fixtures.factories import SHIPPED_SPEC
 
 PAPERS = '{"title": "A title", "abstract": "An abstract."}\n'
 
@@ -180,7 +181,7 @@ def test_submit_uploads_and_follows_the_job(api: str, tmp_path: Path) -> None:
         {"id": 7, "status": "running", "total": 2, "done": 1, "failed": 0},
         {"id": 7, "status": "done", "total": 2, "done": 2, "failed": 0},
     ]
-    result = submit(api, tmp_path, "--model", "default:1.0.0", "--abstract-unit", "word")
+    result = submit(api, tmp_path, "--model", SHIPPED_SPEC, "--abstract-unit", "word")
     assert result.exit_code == 0, result.output
     assert f"job 7: {api}/api/v1/jobs/7" in result.stdout
     assert "job 7 done" in result.stdout
@@ -189,7 +190,7 @@ def test_submit_uploads_and_follows_the_job(api: str, tmp_path: Path) -> None:
     assert upload["fields"] == {
         "title_unit": "word",
         "abstract_unit": "word",
-        "model": "default:1.0.0",
+        "model": SHIPPED_SPEC,
     }
     assert upload["filename"] == "papers.jsonl" and upload["file"] == PAPERS.encode()
     assert [p["path"] for p in polls] == ["/api/v1/jobs/7"] * 2

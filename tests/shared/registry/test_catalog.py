@@ -27,7 +27,7 @@ from shared.registry.catalog import (
 from shared.registry.imports import finish_import
 from shared.registry.uploads import start_import
 from shared.units import InputError
-from tests.fixtures.factories import Member
+from tests.fixtures.factories import SHIPPED_SPEC, Member
 from tests.shared.engine.seed_layout import Layout, seed_net, vocabulary, write_sources
 
 LAYOUT = Layout(layers=1)
@@ -68,8 +68,8 @@ def test_a_teams_model_is_found_by_its_team_only(
         with pytest.raises(InputError, match="no model named 'seed:1'"):
             find_model(session, settings, bob.team_id, "seed:1")
         assert model_by_id(session, bob.team_id, model_id) is None
-        assert [m.spec for m in team_models(session, bob.team_id)] == ["default:1.0.0"]
-        assert [m.spec for m in team_models(session, ada.team_id)] == ["default:1.0.0", "seed:1"]
+        assert [m.spec for m in team_models(session, bob.team_id)] == [SHIPPED_SPEC]
+        assert [m.spec for m in team_models(session, ada.team_id)] == [SHIPPED_SPEC, "seed:1"]
         assert session.scalar(select(func.count()).select_from(StoredFile)) == 0
 
 
@@ -81,7 +81,7 @@ def test_a_team_default_replaces_the_shipped_one_for_that_team(
         set_team_default(session, ada.team_id, session.get_one(RegisteredModel, model_id))
     with sessions() as session:
         assert find_model(session, settings, ada.team_id, None).id == model_id
-        assert team_default(session, settings, bob.team_id).spec == "default:1.0.0"
+        assert team_default(session, settings, bob.team_id).spec == SHIPPED_SPEC
 
 
 def test_a_shared_name_a_taken_version_and_a_missing_file_are_refused(

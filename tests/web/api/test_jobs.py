@@ -14,6 +14,7 @@ from shared.config import Settings
 from shared.jobs.dispatch import PROCESS_CHUNK
 from shared.jobs.status import refresh_jobs
 from shared.models import Job, JobItem, Paper, Result, ResultStatus
+from tests.fixtures.factories import SHIPPED
 from tests.fixtures.web import FakeCelery, SentTask
 
 PAPERS = [
@@ -83,7 +84,7 @@ def test_job_json_shape_and_submission_order(
     body = client.get(f"/api/v1/jobs/{job_id}", headers=auth).json
     assert set(body) >= {"id", "status", "total", "done", "failed", "created_at", "started_at",
                          "finished_at", "model", "results"}  # fmt: skip
-    assert body["model"] == {"name": "default", "version": "1.0.0"}
+    assert body["model"] == {"name": "default", "version": SHIPPED["version"]}
     assert (body["status"], body["total"], body["done"], body["failed"]) == ("queued", 3, 0, 0)
     assert body["created_at"].endswith("Z") and body["finished_at"] is None
     with sessions() as session:

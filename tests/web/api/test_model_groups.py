@@ -22,6 +22,7 @@ from shared.config import Settings
 from shared.jobs.dispatch import PROCESS_CHUNK
 from shared.jobs.ingest import ingest
 from shared.models import Job, JobItem, Result, StoredFile
+from tests.fixtures.factories import SHIPPED, SHIPPED_SPEC
 from tests.fixtures.web import FakeCelery
 from tests.shared.jobs.test_ingest import labelled_csv
 
@@ -45,7 +46,7 @@ def test_two_models_make_two_jobs_of_one_group(
     first = body["id"]
     group = body["group"]
     assert [g["model"] for g in group] == [
-        {"name": "default", "version": "1.0.0"},
+        {"name": "default", "version": SHIPPED["version"]},
         {"name": "second", "version": "2"},
     ]
     assert group[0]["id"] == first and group[1]["id"] != first
@@ -93,7 +94,7 @@ def test_a_job_of_one_model_has_no_group(
         ({"models": ["default", "default"]}, "models names 'default' twice"),
         ({"models": ["a", "b", "c", "d", "e"]}, "models names 5 models; the limit is 4"),
         ({"models": ["default", "nosuch"]}, "no model named 'nosuch'"),
-        ({"models": ["default", "default:1.0.0"]}, "default:1.0.0 is named twice"),
+        ({"models": ["default", SHIPPED_SPEC]}, f"{SHIPPED_SPEC} is named twice"),
     ],
 )
 def test_bad_models_are_refused_with_nothing_stored(
@@ -128,7 +129,7 @@ def test_occlab_submit_names_two_models(
         jobs = session.scalars(select(Job).order_by(Job.id)).all()
         assert len(jobs) == 2 and {j.group_id for j in jobs} == {jobs[0].id}
         first, second = (j.id for j in jobs)
-    assert f"job {first} (default:1.0.0): " in done.stdout
+    assert f"job {first} ({SHIPPED_SPEC}): " in done.stdout
     assert f"job {second} (second:2): " in done.stdout
     assert f"{live_server}/jobs/{first}/compare/{second}" in done.stdout
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.config import Settings
 from shared.engine.dataset import read_labelled_csv
 from shared.models import ModelBlob, RegisteredModel, StoredFile
+from tests.fixtures.factories import SHIPPED_SPEC
 from tests.shared.engine.seed_layout import Layout, Reference, seed_net, vocabulary, write_sources
 from tests.worker.support import start_worker, stop_worker, wait_finished, worker_env
 
@@ -112,7 +113,7 @@ def test_an_uploaded_model_runs_on_a_worker_with_an_empty_cache_and_only_for_its
     bob = {"Authorization": f"Bearer {other_token}"}
     assert client.get(response.json["url"], headers=bob).status_code == 404
     listed = client.get("/api/v1/models", headers=bob).json
-    assert [m["model"] for m in listed["models"]] == ["default:1.0.0"]
+    assert [m["model"] for m in listed["models"]] == [SHIPPED_SPEC]
     refused = client.post("/api/v1/jobs", headers=bob, json={"model": "seed:1", "papers": papers})
     assert refused.status_code == 400
     assert "no model named 'seed:1'" in refused.json["error"]

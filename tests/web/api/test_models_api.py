@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.config import Settings
 from shared.jobs.dispatch import IMPORT_MODEL
 from shared.models import ModelStatus, RegisteredModel, StoredFile
-from tests.fixtures.factories import ADA_TEAM, Factory, Member
+from tests.fixtures.factories import ADA_TEAM, SHIPPED, SHIPPED_SPEC, Factory, Member
 from tests.fixtures.web import FakeCelery, SentTask
 
 
@@ -39,9 +39,12 @@ def test_the_list_holds_the_shipped_default_with_its_manifest(
 ) -> None:
     [model] = client.get("/api/v1/models", headers=auth).json["models"]
     assert (model["model"], model["default"], model["shared"], model["status"]) == (
-        "default:1.0.0", True, True, "ready",
+        SHIPPED_SPEC, True, True, "ready",
     )  # fmt: skip
-    assert model["fields"] == ["title", "abstract"] and model["vocabulary"] == 11926
+    assert (
+        model["fields"] == ["title", "abstract"]
+        and model["vocabulary"] == SHIPPED["vectors"]["count"]
+    )
     assert model["architecture"]["hidden_size"] == 128
     assert 0.9 < model["metrics"]["test"]["roc_auc"] <= 1
     assert client.get(model["url"], headers=auth).json == model

@@ -16,7 +16,7 @@ from shared.heatmap import render_heatmap
 from shared.models import GridCell, Result
 from shared.results.stored import EXPLAIN_KEYS
 from shared.scales import DEFAULT, SCALES
-from tests.fixtures.factories import ACTIVATIONS, GRID, LOO, UNITS, Factory
+from tests.fixtures.factories import ACTIVATIONS, GRID, LOO, SHIPPED, UNITS, Factory
 
 URL = "/api/v1/results/{}"
 
@@ -42,7 +42,7 @@ def test_done_result_json(
         "skipped": {"title": [], "abstract": ["trees"]},
         "read_as_nothing": [],
         "left_out": {"title": [], "abstract": []},
-        "model": {"name": "default", "version": "1.0.0"},
+        "model": {"name": "default", "version": SHIPPED["version"]},
         "faithfulness": None,  # stored before faithfulness was measured
         "minimal_flip": None,
         "activations": ACTIVATIONS,

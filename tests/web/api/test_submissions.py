@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import Settings
 from shared.models import Job, Paper
+from tests.fixtures.factories import SHIPPED_SPEC
 from tests.fixtures.hostile import BIB_BOMB, DEEP_JSON, HUGE_INT
 
 GOOD = {"title": "Social media", "abstract": "We study it. It matters."}
@@ -93,7 +94,7 @@ def test_unknown_model(rejected: Callable[..., dict[str, Any]]) -> None:
 def test_named_default_model_is_found(client: FlaskClient, auth: dict[str, str]) -> None:
     client.post("/api/v1/jobs", json={"papers": [GOOD]}, headers=auth)  # registers it
     response = client.post(
-        "/api/v1/jobs", json={"papers": [GOOD], "model": "default:1.0.0"}, headers=auth
+        "/api/v1/jobs", json={"papers": [GOOD], "model": SHIPPED_SPEC}, headers=auth
     )
     assert response.status_code == 202
 

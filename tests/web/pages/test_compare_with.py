@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.jobs.dispatch import PROCESS_CHUNK
 from shared.models import Job
+from tests.fixtures.factories import SHIPPED_SPEC
 from tests.fixtures.web import AuthActions, FakeCelery
 from tests.web.pages.test_submit import form
 
@@ -34,7 +35,7 @@ def test_the_paper_runs_under_both_models_as_one_group(
     assert first.group_id == second.group_id == first.id
     with sessions() as session:
         names = [session.get_one(Job, j.id).model.spec for j in (first, second)]
-    assert names == ["default:1.0.0", second_model]
+    assert names == [SHIPPED_SPEC, second_model]
     assert [t.args[0] for t in broker.sent if t.name == PROCESS_CHUNK] == [first.id, second.id]
     page = client.get(f"/jobs/{first.id}").get_data(as_text=True)
     assert f"/jobs/{first.id}/compare/{second.id}" in page
@@ -44,7 +45,7 @@ def test_a_repeated_or_unknown_second_model_is_refused_on_its_field(
     login: AuthActions, broker: FakeCelery, sessions: sessionmaker[Session], second_model: str
 ) -> None:
     client = login.login()
-    for choice, message in (("default:1.0.0", "a different model"), ("nope:1", "listed models")):
+    for choice, message in ((SHIPPED_SPEC, "a different model"), ("nope:1", "listed models")):
         response = client.post("/submit", data=form(action="submit", compare_with=choice))
         assert response.status_code == 400
         html = response.get_data(as_text=True)

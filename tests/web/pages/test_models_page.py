@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.jobs.dispatch import IMPORT_MODEL
 from shared.models import RegisteredModel
-from tests.fixtures.factories import ADA_TEAM, Factory, Member
+from tests.fixtures.factories import ADA_TEAM, SHIPPED, SHIPPED_SPEC, Factory, Member
 from tests.fixtures.web import AuthActions, FakeCelery
 
 
@@ -30,9 +30,12 @@ def test_the_page_lists_the_shipped_default_and_offers_owners_the_upload(
     login: AuthActions,
 ) -> None:
     html = login.login().get("/models").get_data(as_text=True)
-    assert "<strong>default</strong> 1.0.0" in html and "11,926" in html
+    assert (
+        f"<strong>default</strong> {SHIPPED['version']}" in html
+        and f"{SHIPPED['vectors']['count']:,}" in html
+    )
     assert "2 \N{MULTIPLICATION SIGN} 128 LSTM, bidirectional" in html and "title, abstract" in html
-    assert "0.981" in html  # the manifest's test ROC AUC
+    assert f"{SHIPPED['metrics']['test']['roc_auc']:.3f}" in html  # the manifest's test ROC AUC
     assert 'name="checkpoint"' in html and 'aria-current="page">Models' in html
 
 
@@ -85,4 +88,4 @@ def test_the_default_is_changed_by_an_owner_for_the_team_only(
     client = login.login()
     assert client.post(f"/models/{other_id}/default").status_code == 404
     response = client.post(f"/models/{shipped}/default", follow_redirects=True)
-    assert "New submissions of your team use default:1.0.0" in response.get_data(as_text=True)
+    assert f"New submissions of your team use {SHIPPED_SPEC}" in response.get_data(as_text=True)
