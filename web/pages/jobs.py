@@ -8,6 +8,7 @@ so the first render and every poll say the same thing in the same words.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import (
@@ -72,7 +73,26 @@ def job_list() -> str:
         .offset((page - 1) * JOBS_PER_PAGE)
     ).all()
     jobs = [(job, progress(job)) for job in rows]
-    return render_template("jobs/list.html", jobs=jobs, page=page, pages=n_pages, total=total)
+    return render_template(
+        "jobs/list.html", jobs=jobs, page=page, pages=n_pages, total=total,
+        partners=group_partners(rows),
+    )  # fmt: skip
+
+
+def group_partners(rows: Sequence[Job]) -> dict[int, int]:
+    """Job id -> the first other job of its group (one submission under several models),
+    for the list's link to their comparison."""
+    groups = {job.group_id for job in rows if job.group_id is not None}
+    members: dict[int | None, list[int]] = {}
+    query = select(Job.group_id, Job.id).where(Job.group_id.in_(groups)).order_by(Job.id)
+    for group_id, job_id in db.session.execute(query) if groups else ():
+        members.setdefault(group_id, []).append(job_id)
+    partners = {}
+    for job in rows:
+        others = [o for o in members.get(job.group_id, []) if o != job.id]
+        if others:
+            partners[job.id] = others[0]
+    return partners
 
 
 @job_pages.get("/jobs/<id:job_id>")

@@ -183,3 +183,13 @@ def test_only_two_jobs_of_the_teams_group_compare(
     other = login.other_browser().login(BOB)
     assert other.get(f"/jobs/{a}/compare/{b}").status_code == 404
     assert other.get(f"/jobs/{a}/compare/{b}.csv").status_code == 404
+
+
+def test_the_jobs_list_links_each_grouped_job_to_its_comparison(
+    member: FlaskClient, auth: dict[str, str], broker: FakeCelery, second_model: str
+) -> None:
+    a, b = group(member, auth, second_model)
+    single = member.post("/api/v1/jobs", json={"papers": PAPERS}, headers=auth).get_json()["id"]
+    page = member.get("/jobs").get_data(as_text=True)
+    assert f'href="/jobs/{a}/compare/{b}"' in page and f'href="/jobs/{b}/compare/{a}"' in page
+    assert f"/jobs/{single}/compare/" not in page and page.count("compare with #") == 2
