@@ -15,7 +15,7 @@ from shared.manifest import read_vocab
 from shared.models import GridCell, Result
 from shared.results.stored import IncompleteResult, render_result, result_json
 from shared.units import split_units
-from tests.fixtures.factories import GRID, LOO, Factory
+from tests.fixtures.factories import GRID, LOO, SHIPPED, Factory
 
 
 def explanation(model_dir: Path):  # type: ignore[no-untyped-def]  # engine types, test only
@@ -27,7 +27,8 @@ def explanation(model_dir: Path):  # type: ignore[no-untyped-def]  # engine type
         split_units("title", "Social media", "word", vocab),
         split_units("abstract", "We study it. It matters. Trees.", "sentence", vocab),
     ]
-    grid = OcclusionGrid(np.array(GRID), GRID[-1][-1], fields, "default", "1.0.0")
+    name, version = SHIPPED["name"], SHIPPED["version"]  # the model the API reports
+    grid = OcclusionGrid(np.array(GRID), GRID[-1][-1], fields, name, version)
     return Explanation(grid, {f: np.array(d) for f, d in LOO.items()}, None)
 
 
